@@ -1,0 +1,210 @@
+"""Evaluation: what a trained model (with or without an intervention) does to every color we look at.
+
+`prepare(model)` encodes the evaluation grids once; `evaluate(probe, intervention)` then only has to
+apply the intervention and decode the latents it actually moved, so a slider move costs a fraction of
+a full pass over the 552,960-color dense grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import colors
+from .interventions import Intervention
+from .losses import Anchor, Planarity, Unitarity
+from .model import ColorAutoencoder, unit_length
+
+HUE_PANEL_VALUE_INDICES = (47, 37, 27, 17, 7)  # dense-grid value levels drawn in the error-vs-hue panel
+CURVE_HUES_DEG = (0, 60, 120, 180, 240, 300)  # hues drawn in the error-vs-saturation and -value panels
+
+
+def per_color_error(output: Tensor, target: Tensor) -> Tensor:
+    """Mean over R, G, B of the squared error of the output clamped to [0, 1]."""
+    return ((output.clamp(0.0, 1.0) - target) ** 2).mean(-1)
+
+
+@dataclass
+class Encoded:
+    """One grid pushed through the encoder once: inputs, raw latents, baseline outputs and errors."""
+
+    grid: colors.Grid
+    x: Tensor
+    raw: Tensor
+    unit: Tensor
+    output: Tensor  # clamped baseline reconstruction
+    error: Tensor
+
+
+def _encode(model: ColorAutoencoder, grid: colors.Grid) -> Encoded:
+    x = torch.tensor(grid.flat_rgb, dtype=torch.float32)
+    with torch.no_grad():
+        raw = model.encode(x)[0]
+        unit = unit_length(raw)
+        out = model.decode(unit)[0].clamp(0.0, 1.0)
+    return Encoded(grid, x, raw, unit, out, per_color_error(out, x))
+
+
+@dataclass
+class Probe:
+    """A trained model with its evaluation grids already encoded."""
+
+    model: ColorAutoencoder
+    dense: Encoded
+    swatch: Encoded
+    rgb: Encoded
+    named: Encoded
+    red_similarity_sq: np.ndarray = field(repr=False)  # sim^2 of every RGB-grid color to pure red
+
+
+def prepare(model: ColorAutoencoder) -> Probe:
+    named_hsv = colors.named_colors()[1]
+    named = colors.Grid("named", ("hue",), (named_hsv[:, 0],), named_hsv, colors.hsv_to_rgb(named_hsv))
+    rgb = colors.rgb_grid()
+    return Probe(
+        model,
+        _encode(model, colors.dense_grid()),
+        _encode(model, colors.swatch_grid()),
+        _encode(model, rgb),
+        _encode(model, named),
+        colors.similarity_to_red(rgb.flat_hsv) ** 2,
+    )
+
+
+def _apply(model: ColorAutoencoder, enc: Encoded, intervention: Intervention | None) -> tuple[Tensor, Tensor, Tensor]:
+    """(latents after the intervention, clamped outputs, per-color errors) for one encoded grid.
+
+    Only latents the intervention actually changed are decoded again; the rest keep their baseline.
+    """
+    if intervention is None:
+        return enc.unit, enc.output, enc.error
+    with torch.no_grad():
+        if intervention.tap == "encoder":
+            latents = unit_length(intervention(enc.raw))
+        else:
+            latents = intervention(enc.unit)
+        moved = (latents != enc.unit).any(-1)
+        output, error = enc.output.clone(), enc.error.clone()
+        if moved.any():
+            out_moved = model.decode(latents[moved])[0].clamp(0.0, 1.0)
+            output[moved] = out_moved
+            error[moved] = per_color_error(out_moved, enc.x[moved])
+    return latents, output, error
+
+
+@dataclass
+class Curves:
+    """The notebook's three error panels, sliced from the dense grid (h, s, v order)."""
+
+    hue_deg: np.ndarray  # (240,)
+    by_hue: np.ndarray  # (len(values), 240): error vs hue, S = 1, one row per value level
+    values: np.ndarray
+    levels: np.ndarray  # (48,) saturation / value levels
+    by_saturation: np.ndarray  # (len(hues), 48): V = 1
+    by_value: np.ndarray  # (len(hues), 48): S = 1
+    hues_deg: np.ndarray
+
+
+def error_curves(dense_grid: colors.Grid, error: np.ndarray) -> Curves:
+    cube = error.reshape(dense_grid.shape)
+    h, s, v = dense_grid.coords
+    hue_idx = [int(round(deg / 360 * len(h))) % len(h) for deg in CURVE_HUES_DEG]
+    return Curves(
+        hue_deg=h * 360,
+        by_hue=cube[:, -1, list(HUE_PANEL_VALUE_INDICES)].T.copy(),
+        values=v[list(HUE_PANEL_VALUE_INDICES)],
+        levels=s,
+        by_saturation=cube[hue_idx, :, -1].copy(),
+        by_value=cube[hue_idx, -1, :].copy(),
+        hues_deg=np.array(CURVE_HUES_DEG, dtype=float),
+    )
+
+
+@dataclass
+class Evaluation:
+    max_error: float
+    median_error: float
+    curves: Curves
+    swatch_true: np.ndarray  # (24, 4, 8, 3) h, s, v
+    swatch_out: np.ndarray
+    swatch_error: np.ndarray  # (24, 4, 8)
+    latents: np.ndarray  # (8000, 4) bottleneck of the RGB grid after the intervention
+    rgb_true: np.ndarray  # (8000, 3)
+    rgb_out: np.ndarray
+    rgb_error: np.ndarray
+    selectivity: float  # Pearson r of RGB-grid error with similarity-to-red squared
+    named_error: dict[str, float]
+
+    def metrics(self) -> dict[str, float]:
+        return {"max": self.max_error, "median": self.median_error, "selectivity": self.selectivity}
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation; NaN when either side is constant (no linear relation to speak of)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    da, db = a - a.mean(), b - b.mean()
+    denom = np.sqrt((da**2).sum() * (db**2).sum())
+    return float((da * db).sum() / denom) if denom > 0 else float("nan")
+
+
+def evaluate(target, intervention: Intervention | None = None) -> Evaluation:
+    """Evaluate a Probe, a TrainedRun or a K = 1 model, with an optional intervention."""
+    probe = target if isinstance(target, Probe) else probe_of(target)
+    model = probe.model
+    _, _, dense_err = _apply(model, probe.dense, intervention)
+    dense_np = dense_err.numpy()
+    _, swatch_out, swatch_err = _apply(model, probe.swatch, intervention)
+    latents, rgb_out, rgb_err = _apply(model, probe.rgb, intervention)
+    _, _, named_err = _apply(model, probe.named, intervention)
+    shape = probe.swatch.grid.shape
+    return Evaluation(
+        max_error=float(dense_np.max()),
+        median_error=float(np.median(dense_np)),
+        curves=error_curves(probe.dense.grid, dense_np),
+        swatch_true=probe.swatch.grid.rgb,
+        swatch_out=swatch_out.numpy().reshape(*shape, 3),
+        swatch_error=swatch_err.numpy().reshape(shape),
+        latents=latents.numpy(),
+        rgb_true=probe.rgb.grid.flat_rgb,
+        rgb_out=rgb_out.numpy(),
+        rgb_error=rgb_err.numpy(),
+        selectivity=pearson(rgb_err.numpy(), probe.red_similarity_sq),
+        named_error=dict(zip(colors.NAMED_HUES, named_err.numpy().astype(float).tolist())),
+    )
+
+
+def probe_of(target) -> Probe:
+    """The Probe for a TrainedRun (built once and kept on the run) or for a bare model."""
+    if isinstance(target, ColorAutoencoder):
+        return prepare(target)
+    cache = target._cache
+    if "probe" not in cache:
+        cache["probe"] = prepare(target.model)
+    return cache["probe"]
+
+
+def validation_losses(model: ColorAutoencoder) -> dict[str, float]:
+    """Regularizer values on a fixed set, not a noisy batch: the whole training grid, each color weighted
+    by its sampling weight times its label probability (the expectation of the batch estimate).
+
+    Anchor and planarity are measured on the bottleneck for both placements, because that is the
+    space the interventions act on.
+    """
+    grid = colors.training_grid()
+    x = torch.tensor(grid.flat_rgb, dtype=torch.float32)
+    w = colors.sampling_weights(grid.flat_hsv)
+    red = torch.tensor(w * colors.red_probability(grid.flat_rgb), dtype=torch.float32)[None]
+    vib = torch.tensor(w * colors.vibrant_probability(grid.flat_hsv), dtype=torch.float32)[None]
+    with torch.no_grad():
+        taps = model(x)
+        recon = ((taps.output - x) ** 2).mean(-1)
+        weights = torch.tensor(w, dtype=torch.float32)
+        return {
+            "recon": float((recon * weights).sum() / weights.sum()),
+            "unit": float(Unitarity()(taps.encoder)[0]),
+            "anchor": float(Anchor()(taps.bottleneck, red)[0]),
+            "planar": float(Planarity()(taps.bottleneck, vib)[0]),
+        }

@@ -1,0 +1,236 @@
+"""Keyframed schedules for the learning rate and the regularizer weights, and their CSV "dopesheet".
+
+Each parameter moves between its keyframes along a minimum-jerk curve (it starts and ends at rest, so
+no weight ever jumps), holds its first value before its first keyframe and its last value after its last.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PARAMS = ("lr", "separate", "anchor", "unit", "planar")
+MAX_STEPS = 20_000
+MAX_BYTES = 100_000
+MAX_LR = 1.0
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be used; the message names the line when there is one."""
+
+
+def minimum_jerk(tau: np.ndarray | float) -> np.ndarray | float:
+    """10 tau^3 - 15 tau^4 + 6 tau^5: from 0 to 1 with zero velocity and acceleration at both ends."""
+    return tau**3 * (10 - 15 * tau + 6 * tau**2)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Keyframes per parameter: ((name, ((step, value), ...)), ...), steps strictly increasing.
+
+    Frozen and made of tuples so that it hashes: a schedule is part of a training recipe's identity.
+    A parameter without keyframes is 0 throughout (its term is switched off).
+    """
+
+    keyframes: tuple[tuple[str, tuple[tuple[int, float], ...]], ...]
+
+    def __post_init__(self) -> None:
+        names = [name for name, _ in self.keyframes]
+        if "lr" not in names:
+            raise ScheduleError("the schedule has no lr column")
+        for name, keys in self.keyframes:
+            if name not in PARAMS:
+                raise ScheduleError(f"unknown parameter {name!r}; expected one of {', '.join(PARAMS)}")
+            if not keys:
+                raise ScheduleError(f"column {name!r} has no keyframes")
+            steps = [step for step, _ in keys]
+            if any(b <= a for a, b in zip(steps, steps[1:])) or steps[0] < 0:
+                raise ScheduleError(f"keyframes of {name!r} must have increasing, non-negative steps")
+            for step, value in keys:
+                _check_value(name, value, f"step {step}")
+        if self.steps > MAX_STEPS:
+            raise ScheduleError(f"the schedule has {self.steps:,} steps; at most {MAX_STEPS:,} are allowed")
+
+    @property
+    def steps(self) -> int:
+        """Number of training steps: one past the last keyframe."""
+        return max(keys[-1][0] for _, keys in self.keyframes) + 1
+
+    def keys(self, name: str) -> tuple[tuple[int, float], ...]:
+        return dict(self.keyframes).get(name, ())
+
+    def values(self) -> dict[str, np.ndarray]:
+        """Every parameter's value at every step 0..steps-1, as float64 arrays."""
+        t = np.arange(self.steps, dtype=np.float64)
+        return {name: _interpolate(self.keys(name), t) for name in PARAMS}
+
+    def value(self, name: str, step: int) -> float:
+        return float(_interpolate(self.keys(name), np.array([float(step)]))[0])
+
+
+def _interpolate(keys: tuple[tuple[int, float], ...], t: np.ndarray) -> np.ndarray:
+    if not keys:
+        return np.zeros_like(t)
+    steps = np.array([k[0] for k in keys], dtype=np.float64)
+    vals = np.array([k[1] for k in keys], dtype=np.float64)
+    out = np.full_like(t, vals[0])
+    for t0, t1, y0, y1 in zip(steps, steps[1:], vals, vals[1:]):
+        inside = (t >= t0) & (t <= t1)
+        out[inside] = y0 + (y1 - y0) * minimum_jerk((t[inside] - t0) / (t1 - t0))
+    out[t > steps[-1]] = vals[-1]
+    return out
+
+
+def _check_value(name: str, value: float, where: str) -> None:
+    if not math.isfinite(value):
+        raise ScheduleError(f"{where}: {name} is not a finite number")
+    if value < 0:
+        raise ScheduleError(f"{where}: {name} is negative ({value:g}); weights and lr must be >= 0")
+    if name == "lr" and value > MAX_LR:
+        raise ScheduleError(f"{where}: lr {value:g} is above {MAX_LR:g}; training would diverge")
+
+
+def _parse_step_cell(cell: str, line: int) -> tuple[str, float]:
+    """('abs', step) for '1000', ('rel', 10) for '+10', ('frac', 0.5) for '+0.5'."""
+    text = cell.strip()
+    try:
+        if text.startswith("+"):
+            number = float(text[1:])
+            if not math.isfinite(number) or number <= 0:
+                raise ValueError
+            if number < 1:
+                return "frac", number
+            if number != int(number):
+                raise ValueError
+            return "rel", number
+        number = float(text)
+        if not math.isfinite(number) or number < 0 or number != int(number):
+            raise ValueError
+        return "abs", number
+    except ValueError:
+        raise ScheduleError(
+            f"line {line}: cannot read step {cell!r}; use a whole number (1000), an offset (+10) "
+            "or a fraction of the gap to the next absolute step (+0.5)"
+        ) from None
+
+
+def _resolve_steps(cells: list[tuple[str, float]], lines: list[int]) -> list[int]:
+    """Turn absolute / +offset / +fraction step cells into absolute steps.
+
+    An offset counts from the previous absolute step; a fraction sits that far across the gap between
+    the absolute steps before and after it (so '+0.5' between 0 and 1000 is 500, whatever lies between).
+    """
+    absolute = [i for i, (kind, _) in enumerate(cells) if kind == "abs"]
+    steps: list[int] = []
+    for i, (kind, number) in enumerate(cells):
+        before = [j for j in absolute if j < i]
+        if kind == "abs":
+            steps.append(int(number))
+            continue
+        if not before:
+            raise ScheduleError(f"line {lines[i]}: a relative step needs an absolute step above it")
+        start = cells[before[-1]][1]
+        if kind == "rel":
+            steps.append(int(start + number))
+            continue
+        after = [j for j in absolute if j > i]
+        if not after:
+            raise ScheduleError(f"line {lines[i]}: a fractional step needs an absolute step below it")
+        steps.append(int(round(start + number * (cells[after[0]][1] - start))))
+    for i in range(1, len(steps)):
+        if steps[i] <= steps[i - 1]:
+            raise ScheduleError(
+                f"line {lines[i]}: step {steps[i]} does not come after step {steps[i - 1]}; "
+                "steps must increase down the sheet"
+            )
+    return steps
+
+
+def parse_dopesheet(text: str) -> Schedule:
+    """Read a CSV dopesheet (SPEC section 5); every problem is reported with its line number."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
+        raise ScheduleError(f"the schedule file is larger than {MAX_BYTES // 1000} KB")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(cell.strip() for cell in row)]
+    if not numbered:
+        raise ScheduleError("the schedule is empty")
+    header_line, header = numbered[0]
+    columns = [cell.strip() for cell in header]
+    if not columns or columns[0].upper() != "STEP":
+        raise ScheduleError(f"line {header_line}: the first column must be STEP")
+    for name in columns[1:]:
+        if name not in PARAMS:
+            raise ScheduleError(f"line {header_line}: unknown column {name!r}; expected {', '.join(PARAMS)}")
+    if len(set(columns)) != len(columns):
+        raise ScheduleError(f"line {header_line}: a column appears twice")
+    body = numbered[1:]
+    if not body:
+        raise ScheduleError("the schedule has a header but no keyframes")
+    lines = [n for n, _ in body]
+    for n, row in body:
+        if len(row) > len(columns) and any(cell.strip() for cell in row[len(columns) :]):
+            raise ScheduleError(f"line {n}: more cells than columns")
+    cells = [_parse_step_cell(row[0], n) for n, row in body]
+    steps = _resolve_steps(cells, lines)
+    if steps[-1] + 1 > MAX_STEPS:
+        raise ScheduleError(f"line {lines[-1]}: step {steps[-1]:,} is beyond the limit of {MAX_STEPS:,} steps")
+    keyframes = []
+    for col, name in enumerate(columns[1:], start=1):
+        keys = []
+        for (n, row), step in zip(body, steps):
+            cell = row[col].strip() if col < len(row) else ""
+            if not cell:
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                raise ScheduleError(f"line {n}: {name} value {cell!r} is not a number") from None
+            _check_value(name, value, f"line {n}")
+            keys.append((step, value))
+        if not keys:
+            raise ScheduleError(f"column {name!r} has no keyframes")
+        keyframes.append((name, tuple(keys)))
+    return Schedule(tuple(keyframes))
+
+
+def to_dopesheet(schedule: Schedule) -> str:
+    """Write a schedule back as CSV with absolute steps (parse_dopesheet reads it back unchanged)."""
+    names = [name for name, _ in schedule.keyframes]
+    steps = sorted({step for _, keys in schedule.keyframes for step, _ in keys})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["STEP", *names])
+    for step in steps:
+        writer.writerow([step, *(_format(dict(schedule.keys(n)).get(step)) for n in names)])
+    return out.getvalue()
+
+
+def _format(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def schedule_table(schedule: Schedule) -> str:
+    """Per-step values as CSV: header step,lr,separate,anchor,unit,planar and one row per step."""
+    values = schedule.values()
+    table = np.column_stack([np.arange(schedule.steps), *(values[n] for n in PARAMS)])
+    out = io.StringIO()
+    out.write("step," + ",".join(PARAMS) + "\n")
+    for row in table:
+        out.write(f"{int(row[0])}," + ",".join(f"{v:.10g}" for v in row[1:]) + "\n")
+    return out.getvalue()
+
+
+EX24_DOPESHEET = """STEP,lr,separate,anchor,unit,planar
+0,1e-8,0.01,0.01,0.01,0.01
++10,0.01,,,,
++0.5,,0.01,,,
+1000,0.1,0.01,0.04,0.1,0.1
++0.9,,0,0,0,0
+3000,0.05,0,0,0,0
+"""
+
+EX24 = parse_dopesheet(EX24_DOPESHEET)
