@@ -208,3 +208,18 @@ def validation_losses(model: ColorAutoencoder) -> dict[str, float]:
             "anchor": float(Anchor()(taps.bottleneck, red)[0]),
             "planar": float(Planarity()(taps.bottleneck, vib)[0]),
         }
+
+
+STANDARD = ("baseline", "suppression", "repulsion")
+
+
+def standard_metrics(target, names: tuple[str, ...] = STANDARD) -> dict[str, dict[str, float]]:
+    """Max / median dense-grid error (and selectivity) for the baseline and the notebook's interventions."""
+    from .interventions import default_interventions
+
+    interventions = {"baseline": None, **default_interventions()}
+    out = {}
+    for name in names:
+        ev = evaluate(target, interventions[name])
+        out[name] = {"max": ev.max_error, "median": ev.median_error, "selectivity": ev.selectivity}
+    return out

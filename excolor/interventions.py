@@ -26,7 +26,7 @@ def alignment(z: Tensor) -> Tensor:
 
 
 def _check_unit_interval(name: str, value: float, low_open: bool = False, high_open: bool = False) -> None:
-    ok = math.isfinite(value) and (0 < value if low_open else 0 <= value) and (value < 1 if high_open else value <= 1)
+    ok = math.isfinite(value) and (value > 0 if low_open else value >= 0) and (value < 1 if high_open else value <= 1)
     if not ok:
         lo, hi = "(" if low_open else "[", ")" if high_open else "]"
         raise ValueError(f"{name} must lie in {lo}0, 1{hi}, not {value!r}")

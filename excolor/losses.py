@@ -87,5 +87,5 @@ def regularizer_terms(encoder: Tensor, bottleneck: Tensor, is_post: Tensor, labe
     out = {}
     for name, term in REGULARIZERS.items():
         z = encoder if name == "unit" else tap
-        out[name] = term(z, labels.get(LABEL_OF.get(name, ""), None))
+        out[name] = term(z, labels.get(LABEL_OF.get(name, "")))
     return out

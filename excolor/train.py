@@ -7,6 +7,7 @@ seed, drawn up front, and Adam's update is elementwise, so neighbours in the bat
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ def train(
 
     model = ColorAutoencoder.from_seeds([r.seed for r in recipes])
     is_post = torch.tensor([r.placement == "post" for r in recipes])
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(plan["lr"][0]), fused=True)
+    optimizer = FlatAdam(list(model.parameters()))
     probe_rgb = replay_probe()
     probe = torch.tensor(probe_rgb, dtype=torch.float32)
     snapshots, snapshot_steps = [], []
@@ -163,7 +164,8 @@ def train(
         x = x_all[:, t]
         taps = model(x)
         recon = ((taps.output - x) ** 2).mean(dim=(-1, -2))
-        terms = regularizer_terms(taps.encoder, taps.bottleneck, is_post, {"red": red_all[:, t], "vibrant": vib_all[:, t]})
+        labels = {"red": red_all[:, t], "vibrant": vib_all[:, t]}
+        terms = regularizer_terms(taps.encoder, taps.bottleneck, is_post, labels)
         loss = recon
         for name in TERMS:
             w = weights_at[name][t]
@@ -175,11 +177,9 @@ def train(
             _note_divergence(row, t, diverged)
             if len(diverged) == k:
                 break
-        for group in optimizer.param_groups:
-            group["lr"] = float(plan["lr"][t])
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.sum().backward()
-        optimizer.step()
+        optimizer.step(float(plan["lr"][t]))
         if (t + 1) % replay_every == 0 or t + 1 == steps:
             snapshot(t + 1)
         if progress is not None and ((t + 1) % progress_every == 0 or t + 1 == steps):
@@ -198,6 +198,46 @@ def train(
         replay = Replay(np.array(snapshot_steps), replay_latents[:, i], probe_rgb)
         runs.append(TrainedRun(recipe, model.weights(i), history, replay, elapsed / k, diverged.get(i)))
     return runs
+
+
+class FlatAdam:
+    """Adam (PyTorch's defaults: betas 0.9/0.999, eps 1e-8, no weight decay) over one flat buffer.
+
+    The parameters and their gradients are re-pointed into two flat tensors, so a step is a dozen
+    tensor operations whatever the number of layers or models. It uses only correctly rounded
+    elementwise operations (no fused multiply-add, no lerp), so a value comes out bit-identical whether
+    it sits in a vectorized chunk or a scalar tail: a model trained inside a batch of K gets exactly
+    the numbers it gets alone.
+    """
+
+    def __init__(self, params: list[Tensor], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.flat = torch.cat([p.detach().reshape(-1) for p in params])
+        self.grad = torch.zeros_like(self.flat)
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.data = self.flat[offset : offset + n].view_as(p)
+            p.grad = self.grad[offset : offset + n].view_as(p)  # backward accumulates in place
+            offset += n
+        self.m = torch.zeros_like(self.flat)
+        self.v = torch.zeros_like(self.flat)
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        self.t += 1
+        g = self.grad
+        self.m.mul_(self.beta1).add_(g * (1 - self.beta1))
+        self.v.mul_(self.beta2).add_(g * g * (1 - self.beta2))
+        bias1 = 1 - self.beta1**self.t
+        bias2 = 1 - self.beta2**self.t
+        denom = (self.v.sqrt() / math.sqrt(bias2)).add_(self.eps)
+        self.flat.sub_(self.m / denom * (lr / bias1))
 
 
 def _note_divergence(row: Tensor, step: int, diverged: dict[int, Divergence]) -> None:
