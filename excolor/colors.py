@@ -7,6 +7,7 @@ fraction of a turn in [0, 1); saturation, value and RGB channels are in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -56,7 +57,11 @@ def vibrancy(hsv: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Grid:
-    """A regular grid of colors; `hsv` and `rgb` have shape (*shape, 3)."""
+    """A regular grid of colors; `hsv` and `rgb` have shape (*shape, 3).
+
+    The named grids below are built once per process and shared (read-only): the dense grid alone is
+    26 MB, and every trained model is evaluated on the same colors.
+    """
 
     name: str
     axes: tuple[str, ...]
@@ -92,21 +97,25 @@ def rgb_cube(name: str, n: int) -> Grid:
     return Grid(name, ("red", "green", "blue"), (r, r, r), rgb_to_hsv(rgb), rgb)
 
 
+@cache
 def training_grid() -> Grid:
     """36 hues x 10 saturations x 10 values = 3,600 colors (SPEC section 2)."""
     return hsv_grid("train", 36, 10, 10)
 
 
+@cache
 def swatch_grid() -> Grid:
     """What a person looks at: 24 hues x 4 saturations x 8 values = 768 colors."""
     return hsv_grid("swatch", 24, 4, 8)
 
 
+@cache
 def dense_grid() -> Grid:
     """What the error statistics use: 240 hues x 48 saturations x 48 values = 552,960 colors."""
     return hsv_grid("dense", 240, 48, 48)
 
 
+@cache
 def rgb_grid() -> Grid:
     """What the latent plots use: a 20^3 RGB cube, 8,000 colors."""
     return rgb_cube("rgb", 20)

@@ -8,6 +8,7 @@ a full pass over the 552,960-color dense grid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import torch
@@ -35,17 +36,25 @@ class Encoded:
     x: Tensor
     raw: Tensor
     unit: Tensor
-    output: Tensor  # clamped baseline reconstruction
+    output: Tensor | None  # clamped baseline reconstruction (not kept for the dense grid: only errors are used)
     error: Tensor
 
 
-def _encode(model: ColorAutoencoder, grid: colors.Grid) -> Encoded:
-    x = torch.tensor(grid.flat_rgb, dtype=torch.float32)
+@cache
+def _grid_tensor(name: str) -> Tensor:
+    """The float32 colors of a named grid, shared by every model's probe."""
+    return torch.tensor(GRIDS[name]().flat_rgb, dtype=torch.float32)
+
+
+GRIDS = {"dense": colors.dense_grid, "swatch": colors.swatch_grid, "rgb": colors.rgb_grid}
+
+
+def _encode(model: ColorAutoencoder, grid: colors.Grid, x: Tensor, keep_output: bool = True) -> Encoded:
     with torch.no_grad():
         raw = model.encode(x)[0]
         unit = unit_length(raw)
         out = model.decode(unit)[0].clamp(0.0, 1.0)
-    return Encoded(grid, x, raw, unit, out, per_color_error(out, x))
+    return Encoded(grid, x, raw, unit, out if keep_output else None, per_color_error(out, x))
 
 
 @dataclass
@@ -66,10 +75,10 @@ def prepare(model: ColorAutoencoder) -> Probe:
     rgb = colors.rgb_grid()
     return Probe(
         model,
-        _encode(model, colors.dense_grid()),
-        _encode(model, colors.swatch_grid()),
-        _encode(model, rgb),
-        _encode(model, named),
+        _encode(model, colors.dense_grid(), _grid_tensor("dense"), keep_output=False),
+        _encode(model, colors.swatch_grid(), _grid_tensor("swatch")),
+        _encode(model, rgb, _grid_tensor("rgb")),
+        _encode(model, named, torch.tensor(named.flat_rgb, dtype=torch.float32)),
         colors.similarity_to_red(rgb.flat_hsv) ** 2,
     )
 
@@ -87,10 +96,12 @@ def _apply(model: ColorAutoencoder, enc: Encoded, intervention: Intervention | N
         else:
             latents = intervention(enc.unit)
         moved = (latents != enc.unit).any(-1)
-        output, error = enc.output.clone(), enc.error.clone()
+        output = None if enc.output is None else enc.output.clone()
+        error = enc.error.clone()
         if moved.any():
             out_moved = model.decode(latents[moved])[0].clamp(0.0, 1.0)
-            output[moved] = out_moved
+            if output is not None:
+                output[moved] = out_moved
             error[moved] = per_color_error(out_moved, enc.x[moved])
     return latents, output, error
 
