@@ -1,0 +1,32 @@
+"""excolor: entry point. Navigation, the shared sidebar, and the start of background training."""
+
+import streamlit as st
+import torch
+
+import appstate
+
+torch.set_num_threads(1)  # a 263-parameter model: extra threads cost more than they give
+
+st.set_page_config(page_title="excolor · anchoring red", page_icon="🔴", layout="wide")
+
+PAGES = [
+    st.Page("pages/hypothesis.py", title="Hypothesis", icon="💡", default=True),
+    st.Page("pages/placement.py", title="Regularizer placement", icon="📍"),
+    st.Page("pages/reconstruction.py", title="Reconstruction error", icon="🎨"),
+    st.Page("pages/interventions.py", title="Suppression vs repulsion", icon="🧲"),
+    st.Page("pages/evidence.py", title="Evidence across seeds", icon="📊"),
+]
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.markdown("**Experiment 2.4** · where should the regularizers act: before or after normalization?")
+    appstate.seed_from_sidebar()
+    recipes = appstate.current_recipes()
+    appstate.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
+    fraction, text = appstate.training_status(recipes)
+    if fraction < 1.0:
+        st.progress(fraction, text=text)
+    else:
+        st.caption(f"✅ seed {recipes[0].seed}: both placements trained")
+
+page.run()
