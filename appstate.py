@@ -9,6 +9,7 @@ page can be read while its models train. Runs are bit-identical whether trained 
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 import threading
 import time
@@ -24,6 +25,14 @@ from excolor.evaluate import Evaluation, Probe, evaluate, prepare
 from excolor.interventions import Intervention
 from excolor.schedule import EX24, Schedule, to_dopesheet
 from excolor.train import MAX_SEED, Recipe, TrainedRun, train
+
+log = logging.getLogger("excolor.app")
+if not log.handlers:  # one line per training on the server's stderr: the load test counts them
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s excolor %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 MAX_KEPT_RUNS = 96  # trained runs kept per process (~0.6 MB each); the defaults are never evicted
 DEFAULT_SEED = 0
@@ -100,6 +109,11 @@ class Board:
                 job.runs = dict(zip(job.recipes, runs, strict=True))
                 with self.lock:
                     self.trained.update(job.recipes)
+                log.info(
+                    "trained %s in %.1f s",
+                    " ".join(recipe_key(r) for r in job.recipes),
+                    time.perf_counter() - job.started,
+                )
             except Exception as err:  # a bad recipe must not take the worker down with it
                 job.error = f"{type(err).__name__}: {err}"
             job.seconds = time.perf_counter() - job.started
