@@ -44,7 +44,7 @@ def recipe_key(recipe: Recipe) -> str:
     return f"{recipe.placement}-s{recipe.seed}-b{recipe.batch_size}-{digest}"
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality keeps jobs hashable: request() de-duplicates them with a dict
 class Job:
     """One batched training run of several recipes, shared by every session that asked for them."""
 
