@@ -128,7 +128,9 @@ class Repulsion:
         fallback[..., 1] = 1.0  # any unit vector orthogonal to c, for z exactly along c
         u = torch.where(norm > 1e-7, perp / norm.clamp_min(1e-12), fallback)
         moved = t.unsqueeze(-1) * c + (1 - t**2).clamp_min(0.0).sqrt().unsqueeze(-1) * u
-        return torch.where((along > 0).unsqueeze(-1), moved, z)
+        # d <= a: the mapper is the identity, so z stays exactly as it was (rebuilding it from t and u
+        # would only add rounding, and evaluate() would then re-decode latents that did not move)
+        return torch.where((d > self.mapper.a).unsqueeze(-1), moved, z)
 
     def cones(self) -> dict[str, float]:
         return {"cone": math.degrees(math.acos(self.mapper.a)), "hole": math.degrees(math.acos(self.mapper.b))}

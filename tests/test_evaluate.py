@@ -1,0 +1,255 @@
+"""Evaluation: per-color error, the decode-only-what-moved shortcut against brute force, error-curve slices,
+Pearson, selectivity, and the trained default model against SPEC section 8's ranges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from excolor import colors
+from excolor import evaluate as ev
+from excolor.interventions import (
+    BezierMapper,
+    BoundedFalloff,
+    Repulsion,
+    Suppression,
+    default_interventions,
+)
+from excolor.losses import Anchor, Planarity, Unitarity
+from excolor.model import ColorAutoencoder, unit_length
+
+DEFAULTS = default_interventions()
+INTERVENTIONS = {
+    **DEFAULTS,
+    "narrow suppression": Suppression(BoundedFalloff(0.6, 0.8, 1.0)),
+    "narrow repulsion": Repulsion(BezierMapper(0.5, 0.7)),
+}
+
+
+def brute_force(model: ColorAutoencoder, grid: colors.Grid, intervention=None):
+    """Full forward pass of every color, intervention applied to every latent: (latents, output, error)."""
+    x = torch.tensor(grid.flat_rgb, dtype=torch.float32)
+    with torch.no_grad():
+        raw = model.encode(x)[0]
+        if intervention is None:
+            latents = unit_length(raw)
+        elif intervention.tap == "encoder":
+            latents = unit_length(intervention(raw))
+        else:
+            latents = intervention(unit_length(raw))
+        out = model.decode(latents)[0].clamp(0, 1)
+    error = ((out - x) ** 2).mean(-1)
+    return latents.numpy(), out.numpy(), error.numpy()
+
+
+@pytest.fixture(scope="module")
+def baseline(default_probe):
+    return ev.evaluate(default_probe)
+
+
+@pytest.fixture(scope="module")
+def evaluations(default_probe):
+    return {name: ev.evaluate(default_probe, iv) for name, iv in INTERVENTIONS.items()}
+
+
+# ------------------------------------------------------------------------------------- per-color error
+
+
+def test_per_color_error_hand_example():
+    output = torch.tensor([[1.5, 0.5, -0.2], [0.2, 0.4, 0.6], [-1.0, 2.0, 0.5]])
+    target = torch.tensor([[1.0, 0.25, 0.1], [0.2, 0.5, 0.3], [0.0, 1.0, 0.5]])
+    # clamped outputs: (1, .5, 0), (.2, .4, .6), (0, 1, .5)
+    expected = [(0 + 0.0625 + 0.01) / 3, (0 + 0.01 + 0.09) / 3, 0.0]
+    assert ev.per_color_error(output, target).tolist() == pytest.approx(expected, rel=1e-6, abs=1e-12)
+    batched = ev.per_color_error(output.expand(2, 3, 3), target)
+    assert batched.shape == (2, 3)
+
+
+# ------------------------------------------------------------------------------------------- baseline
+
+
+def test_baseline_equals_brute_force(default_run, default_probe, baseline):
+    _, out, error = brute_force(default_run.model, colors.dense_grid())
+    assert baseline.max_error == pytest.approx(float(error.max()), rel=1e-6)
+    assert baseline.median_error == pytest.approx(float(np.median(error)), rel=1e-6)
+    rgb_latents, rgb_out, rgb_error = brute_force(default_run.model, colors.rgb_grid())
+    np.testing.assert_allclose(baseline.latents, rgb_latents, atol=1e-6)
+    np.testing.assert_allclose(baseline.rgb_out, rgb_out, atol=1e-6)
+    np.testing.assert_allclose(baseline.rgb_error, rgb_error, atol=1e-7)
+    _, swatch_out, _ = brute_force(default_run.model, colors.swatch_grid())
+    np.testing.assert_allclose(baseline.swatch_out, swatch_out.reshape(24, 4, 8, 3), atol=1e-6)
+
+
+def test_evaluation_shapes_and_contents(baseline):
+    assert baseline.swatch_true.shape == baseline.swatch_out.shape == (24, 4, 8, 3)
+    assert baseline.swatch_error.shape == (24, 4, 8)
+    assert baseline.latents.shape == (8000, 4)
+    assert baseline.rgb_true.shape == baseline.rgb_out.shape == (8000, 3)
+    np.testing.assert_array_equal(baseline.rgb_true, colors.rgb_grid().flat_rgb)
+    np.testing.assert_array_equal(baseline.swatch_true, colors.swatch_grid().rgb)
+    assert list(baseline.named_error) == list(colors.NAMED_HUES)
+    np.testing.assert_allclose(np.linalg.norm(baseline.latents, axis=-1), 1.0, atol=1e-5)
+    assert baseline.rgb_out.min() >= 0 and baseline.rgb_out.max() <= 1  # evaluation clamps
+    assert baseline.metrics() == {
+        "max": baseline.max_error,
+        "median": baseline.median_error,
+        "selectivity": baseline.selectivity,
+    }
+
+
+def test_evaluate_accepts_a_run_a_probe_or_a_model(default_run, default_probe, baseline):
+    assert ev.probe_of(default_run) is default_probe  # built once, kept on the run
+    from_model = ev.evaluate(default_run.model, DEFAULTS["suppression"])
+    from_probe = ev.evaluate(default_probe, DEFAULTS["suppression"])
+    assert from_model.max_error == from_probe.max_error
+    np.testing.assert_array_equal(from_model.rgb_error, from_probe.rgb_error)
+    assert ev.evaluate(default_run).max_error == baseline.max_error
+
+
+# -------------------------------------------------------------------------------------- interventions
+
+
+@pytest.mark.parametrize("name", list(INTERVENTIONS))
+def test_shortcut_equals_brute_force(default_run, evaluations, name):
+    result, iv = evaluations[name], INTERVENTIONS[name]
+    _, _, dense_error = brute_force(default_run.model, colors.dense_grid(), iv)
+    assert result.max_error == pytest.approx(float(dense_error.max()), abs=1e-6)
+    assert result.median_error == pytest.approx(float(np.median(dense_error)), abs=1e-6)
+    latents, out, error = brute_force(default_run.model, colors.rgb_grid(), iv)
+    np.testing.assert_allclose(result.latents, latents, atol=1e-6)
+    np.testing.assert_allclose(result.rgb_out, out, atol=1e-6)
+    np.testing.assert_allclose(result.rgb_error, error, atol=1e-6)
+    _, _, swatch_error = brute_force(default_run.model, colors.swatch_grid(), iv)
+    np.testing.assert_allclose(result.swatch_error, swatch_error.reshape(24, 4, 8), atol=1e-6)
+    names, hsv, _ = colors.named_colors()
+    named_grid = colors.Grid("named", ("hue",), (hsv[:, 0],), hsv, colors.hsv_to_rgb(hsv))
+    _, _, named_error = brute_force(default_run.model, named_grid, iv)
+    assert list(result.named_error.values()) == pytest.approx(named_error.tolist(), abs=1e-6)
+
+
+@pytest.mark.parametrize(("name", "a"), [("narrow suppression", 0.6), ("narrow repulsion", 0.5)])
+def test_latents_outside_the_cone_keep_their_baseline(baseline, evaluations, name, a):
+    # a narrow intervention only acts where z . c > a: everything else is bit-for-bit the baseline
+    result = evaluations[name]
+    outside = baseline.latents[:, 0] <= a
+    assert outside.sum() > 1000 and (~outside).sum() > 10
+    np.testing.assert_array_equal(result.rgb_error[outside], baseline.rgb_error[outside])
+    np.testing.assert_array_equal(result.latents[outside], baseline.latents[outside])
+    assert not np.array_equal(result.rgb_error[~outside], baseline.rgb_error[~outside])
+
+
+def test_ablation_equals_zeroing_the_weights_of_dimension_0(default_run, evaluations):
+    """SPEC section 6: ablation removes dimension 0 from the network itself."""
+    weights = {k: v.clone() for k, v in default_run.weights.items()}
+    weights["enc2.weight"][:, 0] = 0  # the encoder weights that produce dim 0 (stored in x out)
+    weights["enc2.bias"][0] = 0
+    weights["dec1.weight"][0, :] = 0  # the decoder weights that read it
+    ablated = ColorAutoencoder([weights])
+    latents, out, error = brute_force(ablated, colors.rgb_grid())
+    result = evaluations["ablation"]
+    np.testing.assert_allclose(result.latents, latents, atol=1e-6)
+    np.testing.assert_allclose(result.rgb_error, error, atol=1e-6)
+    assert np.all(result.latents[:, 0] == 0)
+
+
+# ---------------------------------------------------------------------------------------- error curves
+
+
+def test_error_curves_slice_the_right_indices():
+    dense = colors.dense_grid()
+    h, s, v = np.meshgrid(np.arange(240), np.arange(48), np.arange(48), indexing="ij")
+    code = (h * 10_000 + s * 100 + v).astype(np.float64)  # each cell says where it sits
+    curves = ev.error_curves(dense, code.reshape(-1))
+    np.testing.assert_allclose(curves.hue_deg, np.arange(240) * 1.5)
+    np.testing.assert_allclose(curves.levels, np.linspace(0, 1, 48))
+    np.testing.assert_array_equal(curves.hues_deg, [0, 60, 120, 180, 240, 300])
+    value_idx = [47, 37, 27, 17, 7]
+    np.testing.assert_allclose(curves.values, np.array(value_idx) / 47)
+    # error vs hue: full saturation (index 47), one row per value level
+    assert curves.by_hue.shape == (5, 240)
+    for row, vi in enumerate(value_idx):
+        np.testing.assert_array_equal(curves.by_hue[row], np.arange(240) * 10_000 + 47 * 100 + vi)
+    # error vs saturation at full value, and vs value at full saturation, for hues 0, 60, ... 300 degrees
+    hue_idx = np.array([0, 40, 80, 120, 160, 200])
+    np.testing.assert_allclose(dense.coords[0][hue_idx] * 360, curves.hues_deg)
+    assert curves.by_saturation.shape == curves.by_value.shape == (6, 48)
+    np.testing.assert_array_equal(curves.by_saturation, hue_idx[:, None] * 10_000 + np.arange(48) * 100 + 47)
+    np.testing.assert_array_equal(curves.by_value, hue_idx[:, None] * 10_000 + 47 * 100 + np.arange(48))
+
+
+def test_error_curves_of_a_real_evaluation(baseline, evaluations):
+    curves = evaluations["suppression"].curves
+    # the worst point of the error-vs-hue panel at full value is red itself (hue 0)
+    assert curves.by_hue[0].argmax() in (0, 1, 239)
+    # at V = 0 every hue is black: the error-vs-value curves agree at their first point
+    assert np.ptp(baseline.curves.by_value[:, 0]) < 1e-12
+
+
+# ------------------------------------------------------------------------------------------- pearson
+
+
+def test_pearson_against_numpy():
+    rng = np.random.default_rng(0)
+    a, b = rng.random(500), rng.random(500)
+    b = b + 0.5 * a
+    assert ev.pearson(a, b) == pytest.approx(np.corrcoef(a, b)[0, 1], rel=1e-12)
+    assert ev.pearson(a, 3 * a + 1) == pytest.approx(1.0, rel=1e-12)
+    assert ev.pearson(a, -a) == pytest.approx(-1.0, rel=1e-12)
+    assert np.isnan(ev.pearson(np.ones(10), np.arange(10)))
+    assert np.isnan(ev.pearson(np.arange(10), np.zeros(10)))
+
+
+# -------------------------------------------------------------------------------- science of the model
+
+
+def test_default_suppression_is_selective(baseline, evaluations):
+    assert evaluations["suppression"].selectivity > 0.5
+    assert evaluations["repulsion"].selectivity > 0.5
+    assert abs(baseline.selectivity) < 0.3  # the baseline error has nothing to do with redness
+    probe_sim = colors.similarity_to_red(colors.rgb_grid().flat_hsv) ** 2
+    assert evaluations["suppression"].selectivity == pytest.approx(
+        np.corrcoef(evaluations["suppression"].rgb_error, probe_sim)[0, 1], rel=1e-6
+    )
+
+
+def test_trained_default_lands_near_the_notebook(default_run, baseline, evaluations):
+    """SPEC section 8: baseline max ~1e-3 and median ~1.5e-5; suppression max 0.15-0.27 across seeds."""
+    assert baseline.max_error < 3e-3
+    assert baseline.median_error < 1e-4
+    assert 0.08 < evaluations["suppression"].max_error < 0.4
+    assert 0.04 < evaluations["repulsion"].max_error < 0.3
+    assert evaluations["suppression"].median_error < 2e-4
+    assert default_run.final_recon < 2e-4
+    # red is hit hardest; the opposite hue is left intact
+    sup = evaluations["suppression"].named_error
+    assert max(sup, key=sup.get) == "red"
+    assert sup["red"] > 0.05 and sup["cyan"] < 1e-3
+    assert max(baseline.named_error.values()) < 3e-3
+
+
+def test_red_is_anchored_to_dimension_0(default_run):
+    x = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    with torch.no_grad():
+        unit = default_run.model(x).bottleneck[0]
+    assert unit[0, 0].item() > 0.95  # pure red sits on (1, 0, 0, 0)
+    assert unit[1, 0].item() < 0.0  # cyan sits in the far hemisphere
+
+
+def test_validation_losses(default_run):
+    model = default_run.model
+    grid = colors.training_grid()
+    x = torch.tensor(grid.flat_rgb, dtype=torch.float32)
+    w = colors.sampling_weights(grid.flat_hsv)
+    with torch.no_grad():
+        taps = model(x)
+    recon = ((taps.output[0] - x) ** 2).mean(-1).numpy()
+    red = torch.tensor(w * colors.red_probability(grid.flat_rgb), dtype=torch.float32)[None]
+    vib = torch.tensor(w * colors.vibrant_probability(grid.flat_hsv), dtype=torch.float32)[None]
+    got = ev.validation_losses(model)
+    assert set(got) == {"recon", "unit", "anchor", "planar"}
+    assert got["recon"] == pytest.approx(float((recon * w).sum() / w.sum()), rel=1e-5)
+    assert got["unit"] == pytest.approx(Unitarity()(taps.encoder).item(), rel=1e-6)
+    assert got["anchor"] == pytest.approx(Anchor()(taps.bottleneck, red).item(), rel=1e-6)
+    assert got["planar"] == pytest.approx(Planarity()(taps.bottleneck, vib).item(), rel=1e-6)
+    assert got["recon"] < 1e-3 and got["anchor"] < 0.5  # |z - c|^2 = 2 - 2 cos: red-ish colors lie near c

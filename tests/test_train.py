@@ -1,0 +1,367 @@
+"""Training: determinism, K-model batching, the objective at step 0 by hand, recipes, divergence, replay.
+
+Every run here uses the 201-step schedule from conftest, so the whole file trains in a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from excolor import colors, losses
+from excolor.losses import Anchor, Planarity, Separate, Unitarity
+from excolor.model import ColorAutoencoder, init_weights, unit_length
+from excolor.schedule import EX24, parse_dopesheet, to_dopesheet
+from excolor.train import (
+    HISTORY_TERMS,
+    MAX_SEED,
+    Divergence,
+    FlatAdam,
+    Recipe,
+    data_stream,
+    replay_probe,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = 201
+
+
+def history_hash(run) -> str:
+    digest = hashlib.sha256()
+    for name in HISTORY_TERMS:
+        digest.update(np.ascontiguousarray(run.history[name]).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def solo_post0(short_schedule):
+    return train(Recipe("post", 0, short_schedule))[0]
+
+
+@pytest.fixture(scope="module")
+def solo_pre1(short_schedule):
+    return train(Recipe("pre", 1, short_schedule))[0]
+
+
+@pytest.fixture(scope="module")
+def batch3(short_schedule):
+    return train(
+        [Recipe("post", 0, short_schedule), Recipe("pre", 1, short_schedule), Recipe("post", 2, short_schedule)]
+    )
+
+
+# ---------------------------------------------------------------------------------------- determinism
+
+
+def test_same_recipe_same_history(solo_post0, short_schedule):
+    again = train(Recipe("post", 0, short_schedule))[0]
+    for name in (*HISTORY_TERMS, "step", "lr"):
+        assert np.array_equal(again.history[name], solo_post0.history[name]), name
+    for name, value in again.weights.items():
+        assert torch.equal(value, solo_post0.weights[name]), name
+    assert np.array_equal(again.replay.latents, solo_post0.replay.latents)
+
+
+def test_same_history_in_a_fresh_process(solo_post0, short_schedule):
+    code = (
+        "import hashlib, numpy as np, torch\n"
+        "torch.set_num_threads(1)\n"
+        "from excolor.schedule import parse_dopesheet\n"
+        "from excolor.train import HISTORY_TERMS, Recipe, train\n"
+        f"run = train(Recipe('post', 0, parse_dopesheet({to_dopesheet(short_schedule)!r})))[0]\n"
+        "digest = hashlib.sha256()\n"
+        "for name in HISTORY_TERMS:\n"
+        "    digest.update(np.ascontiguousarray(run.history[name]).tobytes())\n"
+        "print(digest.hexdigest())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == history_hash(solo_post0)
+
+
+def test_different_seeds_differ(solo_post0, batch3):
+    assert not np.array_equal(solo_post0.history["recon"], batch3[2].history["recon"])
+    assert solo_post0.history["recon"][0] != batch3[2].history["recon"][0]  # different init and data
+    assert not torch.equal(solo_post0.weights["enc1.weight"], batch3[2].weights["enc1.weight"])
+
+
+# ------------------------------------------------------------------------------------------- batching
+
+
+def test_batched_models_train_as_if_alone(solo_post0, solo_pre1, batch3):
+    assert [r.recipe.seed for r in batch3] == [0, 1, 2]
+    assert [r.recipe.placement for r in batch3] == ["post", "pre", "post"]
+    for solo, member in ((solo_post0, batch3[0]), (solo_pre1, batch3[1])):
+        # step 0: same init, same batch, same labels
+        for name in HISTORY_TERMS:
+            assert member.history[name][0] == pytest.approx(solo.history[name][0], rel=1e-6, abs=1e-30), name
+        for name in HISTORY_TERMS:
+            np.testing.assert_allclose(member.history[name][:100], solo.history[name][:100], rtol=1e-4, atol=1e-12)
+
+
+def test_batched_member_is_bit_identical_to_solo(solo_post0, solo_pre1, batch3):
+    # stronger than the 1e-4 above: the optimizer is built to be batch-invariant, so a recipe's numbers do not
+    # depend on which other recipes it happened to be trained with
+    for solo, member in ((solo_post0, batch3[0]), (solo_pre1, batch3[1])):
+        for name in HISTORY_TERMS:
+            assert np.array_equal(member.history[name], solo.history[name]), name
+        for name, value in solo.weights.items():
+            assert torch.equal(member.weights[name], value), name
+
+
+def test_flat_adam_matches_torch_adam():
+    """SPEC section 5: Adam with default betas. FlatAdam must take the same steps as torch.optim.Adam."""
+    # in float64, so that the two implementations' different rounding stays far below the tolerance
+    ours, ref = ColorAutoencoder.from_seeds([0, 1]).double(), ColorAutoencoder.from_seeds([0, 1]).double()
+    opt = FlatAdam(list(ours.parameters()))
+    ref_opt = torch.optim.Adam(ref.parameters(), lr=0.01, foreach=False)
+    x = torch.rand(2, 32, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for step, lr in enumerate(np.linspace(0.001, 0.05, 30)):
+        for model, optimizer in ((ours, opt), (ref, ref_opt)):
+            taps = model(x)
+            loss = ((taps.output - x) ** 2).mean() + 0.1 * Unitarity()(taps.encoder).sum()
+            if optimizer is ref_opt:
+                for group in ref_opt.param_groups:
+                    group["lr"] = float(lr)
+                ref_opt.zero_grad()
+                loss.backward()
+                ref_opt.step()
+            else:
+                opt.zero_grad()
+                loss.backward()
+                assert opt.grad.abs().sum() > 0  # gradients land in the flat buffer
+                opt.step(float(lr))
+        for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12, msg=f"{name} at step {step}")
+    assert not torch.allclose(ours.enc1_w, ColorAutoencoder.from_seeds([0, 1]).enc1_w.double())  # it did move
+
+
+def test_batched_init_is_each_seeds_own():
+    model = ColorAutoencoder.from_seeds([0, 1, 2])
+    for i, seed in enumerate((0, 1, 2)):
+        for name, value in init_weights(seed).items():
+            assert torch.equal(model.weights(i)[name], value)
+
+
+def test_recipes_with_different_schedules_cannot_be_batched(short_schedule):
+    other = parse_dopesheet("STEP,lr\n0,0.01\n50,0.02\n")
+    with pytest.raises(ValueError, match="share their schedule"):
+        train([Recipe("post", 0, short_schedule), Recipe("post", 1, other)])
+    with pytest.raises(ValueError, match="share their schedule and batch size"):
+        train([Recipe("post", 0, short_schedule), Recipe("post", 1, short_schedule, batch_size=32)])
+    with pytest.raises(ValueError, match="at least one recipe"):
+        train([])
+
+
+# ------------------------------------------------------------------------------- the objective by hand
+
+
+def _seed_with_labels_at_step_0() -> int:
+    grid = colors.training_grid()
+    w = torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64)
+    p_red = torch.tensor(colors.red_probability(grid.flat_rgb), dtype=torch.float32)
+    p_vib = torch.tensor(colors.vibrant_probability(grid.flat_hsv), dtype=torch.float32)
+    for seed in range(200):
+        idx, draws = data_stream(seed, STEPS, 64, 3600, w)
+        if (draws[0, :, 0] < p_red[idx[0]]).any() and (draws[0, :, 1] < p_vib[idx[0]]).any():
+            return seed
+    raise AssertionError("no seed has red and vibrant labels in its first batch")
+
+
+def test_step_0_objective_by_hand(short_schedule):
+    """Rebuild step 0 from the data stream and the init: batch, labels, every term, the weighted total."""
+    seed = _seed_with_labels_at_step_0()
+    runs = train([Recipe("pre", seed, short_schedule), Recipe("post", seed, short_schedule)])
+    grid = colors.training_grid()
+    w = torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64)
+    idx, draws = data_stream(seed, STEPS, 64, 3600, w)
+    x = torch.tensor(grid.flat_rgb[idx[0].numpy()], dtype=torch.float32)
+    red = (draws[0, :, 0] < torch.tensor(colors.red_probability(grid.flat_rgb[idx[0].numpy()]))).double()[None]
+    vib = (draws[0, :, 1] < torch.tensor(colors.vibrant_probability(grid.flat_hsv[idx[0].numpy()]))).double()[None]
+    assert red.sum() > 0 and vib.sum() > 0
+
+    model = ColorAutoencoder([init_weights(seed)]).double()
+    with torch.no_grad():
+        taps = model(x.double())
+    recon = ((taps.output - x.double()) ** 2).mean().item()
+    weights = {name: short_schedule.value(name, 0) for name in ("separate", "anchor", "unit", "planar")}
+    for run, tap in ((runs[0], taps.encoder), (runs[1], taps.bottleneck)):
+        expected = {
+            "recon": recon,
+            "unit": Unitarity()(taps.encoder).item(),
+            "anchor": Anchor()(tap, red).item(),
+            "separate": Separate()(tap).item(),
+            "planar": Planarity()(tap, vib).item(),
+        }
+        expected["total"] = recon + sum(weights[n] * expected[n] for n in weights)
+        for name, value in expected.items():
+            assert run.history[name][0] == pytest.approx(value, rel=1e-5), (run.recipe.placement, name)
+    # the placement matters: anchor and planarity read different taps, unitarity and recon do not
+    pre, post = runs[0].history, runs[1].history
+    assert pre["recon"][0] == post["recon"][0] and pre["unit"][0] == post["unit"][0]
+    assert pre["anchor"][0] != pytest.approx(post["anchor"][0], rel=1e-3)
+    assert pre["planar"][0] != pytest.approx(post["planar"][0], rel=1e-3)
+
+
+def test_history_records_the_objective(solo_post0, short_schedule):
+    h = solo_post0.history
+    assert all(h[name].shape == (STEPS,) for name in (*HISTORY_TERMS, "step", "lr"))
+    np.testing.assert_array_equal(h["step"], np.arange(STEPS))
+    values = short_schedule.values()
+    np.testing.assert_array_equal(h["lr"], values["lr"])
+    for name in ("separate", "anchor", "unit", "planar"):
+        np.testing.assert_array_equal(h[f"w_{name}"], values[name])
+    # total = recon + sum of weight x term over the terms that are switched on
+    total = h["recon"].astype(np.float64)
+    for name in ("separate", "anchor", "unit", "planar"):
+        total = total + np.where(h[f"w_{name}"] != 0, h[f"w_{name}"] * h[name], 0.0)
+    np.testing.assert_allclose(h["total"], total, rtol=1e-5)
+    assert solo_post0.final_recon == pytest.approx(float(h["recon"][-100:].mean()), rel=1e-12)
+    assert solo_post0.diverged is None
+    # it learns: reconstruction error drops by two orders of magnitude in 201 steps
+    assert h["recon"][-20:].mean() < h["recon"][:20].mean() / 100
+
+
+def test_progress_callback(short_schedule):
+    calls = []
+    train(
+        Recipe("post", 3, short_schedule), progress=lambda s, n, losses: calls.append((s, n, losses)), progress_every=80
+    )
+    assert [(s, n) for s, n, _ in calls] == [(80, STEPS), (160, STEPS), (STEPS, STEPS)]
+    assert set(calls[-1][2]) == set(HISTORY_TERMS)
+    assert all(v.shape == (1,) for v in calls[-1][2].values())
+
+
+# ------------------------------------------------------------------------------------------- recipes
+
+
+def test_default_recipe():
+    r = Recipe()
+    assert (r.placement, r.seed, r.schedule, r.batch_size) == ("post", 0, EX24, 64)
+    assert r == Recipe("post", 0, EX24, 64) and hash(r) == hash(Recipe())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"placement": "middle"}, "placement must be one of pre, post"),
+        ({"placement": "Post"}, "placement"),
+        ({"seed": -1}, "seed must be a whole number"),
+        ({"seed": True}, "seed"),
+        ({"seed": 1.0}, "seed"),
+        ({"seed": "3"}, "seed"),
+        ({"seed": MAX_SEED + 1}, "seed"),
+        ({"batch_size": 1}, "batch size must be a whole number from 2 to 1024"),
+        ({"batch_size": 0}, "batch size"),
+        ({"batch_size": 4096}, "batch size"),
+        ({"batch_size": 64.0}, "batch size"),
+    ],
+)
+def test_recipe_validation(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        Recipe(**kwargs)
+
+
+def test_recipe_accepts_its_limits():
+    assert Recipe(seed=MAX_SEED, batch_size=2).seed == MAX_SEED
+    assert Recipe("pre", 0, batch_size=1024).placement == "pre"
+
+
+# ----------------------------------------------------------------------------------------- divergence
+
+
+class InfFrom:
+    """Wrap a regularizer so that, from call `step` on (one call per training step), chosen models get inf."""
+
+    def __init__(self, term, step: int, models: list[int]):
+        self.term, self.step, self.models, self.calls = term, step, models, 0
+
+    def __call__(self, z, labels=None):
+        out = self.term(z, labels)
+        if self.calls >= self.step:
+            mask = torch.zeros(out.shape, dtype=torch.bool)
+            mask[self.models] = True
+            out = torch.where(mask, torch.full_like(out, math.inf), out)
+        self.calls += 1
+        return out
+
+
+def test_divergence_is_reported_with_step_and_term(monkeypatch, short_schedule):
+    monkeypatch.setitem(losses.REGULARIZERS, "planar", InfFrom(losses.Planarity(), 5, [0]))
+    run = train(Recipe("post", 0, short_schedule))[0]
+    assert run.diverged == Divergence(5, "planar")
+    assert "step 5" in str(run.diverged) and "planar" in str(run.diverged)
+    assert len(run.history["recon"]) == 6  # training stopped once every model had diverged
+    assert np.isinf(run.history["planar"][5]) and np.isfinite(run.history["recon"][:6]).all()
+    assert run.final_recon == pytest.approx(float(run.history["recon"].mean()), rel=1e-6)
+
+
+def test_divergence_of_one_model_leaves_its_neighbours_alone(monkeypatch, short_schedule, solo_post0):
+    monkeypatch.setitem(losses.REGULARIZERS, "anchor", InfFrom(losses.Anchor(), 7, [1]))
+    runs = train([Recipe("post", 0, short_schedule), Recipe("pre", 1, short_schedule)])
+    assert runs[0].diverged is None
+    assert runs[1].diverged == Divergence(7, "anchor")
+    assert len(runs[0].history["recon"]) == STEPS
+    for name in HISTORY_TERMS:
+        np.testing.assert_allclose(runs[0].history[name], solo_post0.history[name], rtol=1e-4, atol=1e-12)
+    assert torch.isfinite(runs[0].weights["enc1.weight"]).all()
+
+
+def test_a_term_switched_off_cannot_diverge(monkeypatch):
+    # unit's weight is 0 from step 100 on: an infinite unit term there is skipped, not a divergence
+    schedule = parse_dopesheet("STEP,lr,unit\n0,0.01,0.01\n100,0.01,0\n150,0.01,0\n")
+    monkeypatch.setitem(losses.REGULARIZERS, "unit", InfFrom(losses.Unitarity(), 120, [0]))
+    run = train(Recipe("post", 0, schedule))[0]
+    assert run.diverged is None and len(run.history["recon"]) == 151
+    assert np.isinf(run.history["unit"][120:]).all() and np.isfinite(run.history["total"]).all()
+
+
+# --------------------------------------------------------------------------------------------- replay
+
+
+def test_replay_snapshots(solo_post0):
+    replay = solo_post0.replay
+    np.testing.assert_array_equal(replay.steps, [0, 50, 100, 150, 200, 201])
+    probe = replay_probe()
+    np.testing.assert_array_equal(replay.rgb, probe)
+    assert replay.latents.shape == (6, len(probe), 4)
+    np.testing.assert_allclose(np.linalg.norm(replay.latents, axis=-1), 1.0, atol=1e-5)
+    x = torch.tensor(probe, dtype=torch.float32)
+    with torch.no_grad():
+        start = unit_length(ColorAutoencoder([init_weights(0)]).encode(x))[0].numpy()
+        end = solo_post0.model(x).bottleneck[0].numpy()
+    np.testing.assert_allclose(replay.latents[0], start, atol=1e-6)
+    np.testing.assert_allclose(replay.latents[-1], end, atol=1e-6)
+    assert not np.allclose(replay.latents[0], replay.latents[-1])
+
+
+def test_replay_probe_colors():
+    probe = replay_probe()
+    assert probe.ndim == 2 and probe.shape[1] == 3
+    assert len(np.unique(probe[:-12], axis=0)) == len(probe) - 12  # the grid part has no duplicates
+    np.testing.assert_allclose(probe[-12:], np.repeat(np.linspace(0, 1, 12)[:, None], 3, axis=1))
+    assert 200 <= len(probe) <= 400
+
+
+def test_data_stream_samples_in_proportion_to_the_weights():
+    grid = colors.training_grid()
+    w = colors.sampling_weights(grid.flat_hsv)
+    idx, draws = data_stream(5, 2000, 64, 3600, torch.tensor(w, dtype=torch.float64))
+    assert idx.shape == (2000, 64) and draws.shape == (2000, 64, 2)
+    n = idx.numel()
+    vivid = (grid.flat_hsv[:, 1] == 1) & (grid.flat_hsv[:, 2] == 1)
+    for mask in (vivid, grid.flat_hsv[:, 2] == 0, grid.flat_hsv[:, 1] == 0):
+        p = w[mask].sum() / w.sum()
+        observed = mask[idx.numpy()].mean()
+        assert abs(observed - p) < 5 * math.sqrt(p * (1 - p) / n)
+    assert 0.45 < draws.mean().item() < 0.55
+    again = data_stream(5, 2000, 64, 3600, torch.tensor(w, dtype=torch.float64))
+    assert torch.equal(again[0], idx) and torch.equal(again[1], draws)
