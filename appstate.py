@@ -21,6 +21,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from excolor import evidence
 from excolor.evaluate import Evaluation, Probe, evaluate, prepare
 from excolor.interventions import Intervention
 from excolor.schedule import EX24, Schedule, to_dopesheet
@@ -227,3 +228,49 @@ def current_recipes() -> tuple[Recipe, Recipe]:
     """(pre, post) for the seed (and schedule) this visitor has chosen."""
     schedule = st.session_state.get("schedule", EX24)
     return default_recipes(current_seed(), schedule)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evidence across seeds: many (pre, post) pairs, trained through the same Board, measured once each
+
+MAX_SWEEP_SEEDS = 32  # in the app; the CLI allows 64
+# Models per training job in a sweep. Batching is cheaper per model (16 models: ~8.5 s of CPU, 64: ~23 s), but a
+# batch's training data grows with it: 64 at once peak at ~730 MB above the process's baseline, 16 at ~200 MB,
+# which is what a 1 GB server can afford next to everything else it keeps.
+SWEEP_JOB_MODELS = 16
+
+
+def sweep_recipes(n_seeds: int, schedule: Schedule | None = None) -> list[Recipe]:
+    """pre and post for seeds 0..n-1 on the visitor's schedule. These are the very recipes the other pages
+    ask for (equal and equally hashed), so any seed already trained on this server is reused, not retrained."""
+    schedule = current_recipes()[0].schedule if schedule is None else schedule
+    return [r for seed in range(n_seeds) for r in default_recipes(seed, schedule)]
+
+
+def queue_sweep(recipes: Sequence[Recipe], target: Board | None = None) -> None:
+    """Queue the recipes nobody has asked for yet, SWEEP_JOB_MODELS per job; recipes already trained or
+    training (the default pair, another visitor's sweep) are left alone and reused."""
+    target = board() if target is None else target
+    with target.lock:
+        missing = [r for r in dict.fromkeys(recipes) if r not in target.jobs]
+    for i in range(0, len(missing), SWEEP_JOB_MODELS):
+        target.request(missing[i : i + SWEEP_JOB_MODELS])
+
+
+def is_trained(recipes: Sequence[Recipe]) -> bool:
+    """Whether every recipe is already trained on this server. Unlike training_status, it asks for nothing."""
+    b = board()
+    with b.lock:
+        jobs = [b.jobs.get(r) for r in recipes]
+    return all(j is not None and j.done.is_set() and j.error is None for j in jobs)
+
+
+@st.cache_data(max_entries=MAX_KEPT_RUNS, show_spinner=False)
+def _sweep_record(key: str, _run: TrainedRun) -> dict:
+    return evidence.sweep_record(_run)
+
+
+def sweep_record(run: TrainedRun) -> dict:
+    """evidence.sweep_record(run), computed once per recipe and shared by every session. Only the small
+    record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as it is measured."""
+    return _sweep_record(recipe_key(run.recipe), run)

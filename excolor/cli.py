@@ -1,6 +1,7 @@
 """Command line: the headless way to train, inspect the schedule and measure speed.
 
     python -m excolor train [--placement pre|post|both] [--seeds 0 1 ...] [--schedule FILE] [--json]
+    python -m excolor sweep --seeds N [--schedule FILE] [--json]
     python -m excolor schedule [--csv FILE]
     python -m excolor bench
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -41,6 +43,24 @@ def _seed(text: str) -> int:
     return value
 
 
+MAX_SWEEP_SEEDS = 64
+# Models trained together in one batch by `sweep`: batching saves time up to a point, but a batch's training data
+# grows with it (64 models peak at ~730 MB, 32 at ~370 MB), so 64 seeds (128 models) train as four batches.
+SWEEP_BATCH_MODELS = 32
+
+
+def _n_seeds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seeds from 1 to {MAX_SWEEP_SEEDS}, got {text!r}"
+        ) from None
+    if not 1 <= value <= MAX_SWEEP_SEEDS:
+        raise argparse.ArgumentTypeError(f"expected a number of seeds from 1 to {MAX_SWEEP_SEEDS}, got {value}")
+    return value
+
+
 def read_schedule(path: str | None):
     """The schedule from a dopesheet file, or Ex 2.4's when no file is given."""
     if path is None:
@@ -66,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--seeds", type=_seed, nargs="+", default=[0])
     p_train.add_argument("--schedule", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
     p_train.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p_sweep = sub.add_parser(
+        "sweep", help="train pre- and post-norm for seeds 0..N-1 (batched); compare them seed by seed"
+    )
+    p_sweep.add_argument("--seeds", type=_n_seeds, required=True, metavar="N", help="number of seeds (1 to 64)")
+    p_sweep.add_argument("--schedule", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
+    p_sweep.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p_sched = sub.add_parser("schedule", help="print the per-step schedule as CSV")
     p_sched.add_argument("--csv", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
     sub.add_parser("bench", help="time training and evaluation on this machine")
@@ -119,6 +145,76 @@ def cmd_train(args) -> int:
     return 0
 
 
+def print_summary(summary: dict) -> None:
+    """The per-measure comparison (post − pre, paired by seed) as a table."""
+    from .evidence import summary_rows
+
+    rows = summary_rows(summary)
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        print("  ".join(str(r[c]).ljust(widths[c]) for c in columns))
+
+
+def cmd_sweep(args) -> int:
+    from .evidence import summarize, sweep_records, to_json, verdict
+
+    schedule = read_schedule(args.schedule)
+    recipes = [Recipe(p, s, schedule) for s in range(args.seeds) for p in ("pre", "post")]
+    talk = not args.json
+    live = talk and sys.stderr.isatty()
+
+    batches = [recipes[i : i + SWEEP_BATCH_MODELS] for i in range(0, len(recipes), SWEEP_BATCH_MODELS)]
+    at = {"batch": 0}  # which batch is training, for the progress line
+
+    def trained(step: int, steps: int, losses: dict) -> None:
+        if live:
+            print(
+                f"\r  batch {at['batch']} of {len(batches)}: step {step:,} of {steps:,}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def measured(done: int, total: int) -> None:
+        if live:
+            print(f"\r  measured {done} of {total} runs", end="", file=sys.stderr, flush=True)
+
+    if talk:
+        print(
+            f"training {len(recipes)} run(s) (seeds 0..{args.seeds - 1}, both placements) in {len(batches)} "
+            f"batch(es) of up to {SWEEP_BATCH_MODELS}, {schedule.steps} steps ...",
+            file=sys.stderr,
+        )
+    start = time.perf_counter()
+    runs = []
+    for i, batch in enumerate(batches, start=1):
+        at["batch"] = i
+        runs += train(batch, progress=trained)
+    train_s = time.perf_counter() - start
+    if talk:
+        print(
+            ("\n" if live else "") + f"trained in {train_s:.1f} s; measuring each run on the dense grid ...",
+            file=sys.stderr,
+        )
+    start = time.perf_counter()
+    records = sweep_records(runs, progress=measured)
+    del runs
+    eval_s = time.perf_counter() - start
+    summary = summarize(records)
+    if args.json:
+        print(to_json(records, summary))
+        return 0
+    print(("\n" if live else "") + f"measured in {eval_s:.1f} s", file=sys.stderr)
+    print_table(records)
+    print()
+    print_summary(summary)
+    print()
+    print("\n\n".join(textwrap.fill(paragraph, width=100) for paragraph in verdict(summary).split("\n\n")))
+    return 0
+
+
 def cmd_schedule(args) -> int:
     sys.stdout.write(schedule_table(read_schedule(args.csv)))
     return 0
@@ -155,7 +251,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "schedule": cmd_schedule, "bench": cmd_bench}
+COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "schedule": cmd_schedule, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

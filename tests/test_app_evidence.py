@@ -1,0 +1,96 @@
+"""The evidence page, and the promise behind it: sweeps reuse runs the rest of the app already trained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+import appstate  # noqa: E402
+from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SHORT = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n200,0.05,0,0,0,0\n")
+
+
+def test_sweep_recipes_are_the_pairs_the_other_pages_ask_for():
+    recipes = appstate.sweep_recipes(8, EX24)
+    assert len(recipes) == 16 and len(set(recipes)) == 16
+    assert recipes[:2] == list(appstate.default_recipes(0, EX24))
+    assert set(appstate.default_recipes(5, EX24)) <= set(recipes)
+
+
+def test_a_sweep_trains_only_the_recipes_not_trained_yet(monkeypatch):
+    monkeypatch.setattr(appstate, "SWEEP_JOB_MODELS", 2)
+    defaults = appstate.default_recipes(0, SHORT)
+    board = appstate.Board(pinned=defaults)
+    (first,) = board.request(defaults)
+    assert first.done.wait(120) and first.error is None
+
+    sweep = appstate.sweep_recipes(3, SHORT)
+    appstate.queue_sweep(sweep, board)
+    jobs = board.request(sweep)
+    assert jobs[0] is first  # the default pair comes from the job that already trained it
+    assert [set(j.recipes) for j in jobs[1:]] == [set(appstate.default_recipes(s, SHORT)) for s in (1, 2)]
+    assert all(j.done.wait(120) and j.error is None for j in jobs)
+
+    appstate.queue_sweep(sweep, board)  # asking again starts nothing
+    assert board.request(sweep) == jobs
+    assert board.queue.empty()
+    assert set(board.trained) == set(sweep)
+    assert all(count == 1 for count in board.trained.values())
+
+
+def _charts(at):
+    return at.get("vega_lite_chart")
+
+
+@pytest.fixture(scope="module")
+def page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.switch_page("pages/evidence.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_evidence_page_waits_for_a_click_before_training(page):
+    if appstate.is_trained(appstate.sweep_recipes(8, EX24)):
+        pytest.skip("another test in this process already trained 8 seeds")
+    assert page.slider(key="evidence_seeds").value == 8
+    assert any(b.label.startswith("Train and compare 8 seeds") for b in page.button)
+    assert not _charts(page)
+
+
+def test_evidence_page_trains_measures_and_gives_a_verdict(page):
+    page.slider(key="evidence_seeds").set_value(2).run()
+    if page.button:  # nothing trained for 2 seeds yet in this process
+        page.button[0].click().run()
+    assert not page.exception, [e.value for e in page.exception]
+
+    assert "Verdict" in [h.value for h in page.header]
+    verdict = next(m.value for m in page.markdown if "seeds" in m.value and "headline number" in m.value)
+    assert "baseline max error" in verdict and "95% CI" in verdict
+    assert "cannot settle" in verdict  # 2 seeds are never enough to call a difference
+
+    charts = _charts(page)
+    assert len(charts) == 1 + 2 * 9  # the overview, then distribution + differences for each of 9 measures
+    captions = [c.value for c in page.caption]
+    assert any(c.startswith("Median paired difference (post − pre)") for c in captions)
+    assert sum("Grey lines join the two runs of the same seed" in c for c in captions) == 9
+    assert sum(c.startswith("Each dot is one seed's") for c in captions) == 9
+
+    # seed 0 is the app's default pair: trained once for the whole process, whichever page asked first
+    board = appstate.board()
+    assert all(board.trained[r] == 1 for r in appstate.sweep_recipes(2, EX24))
+
+    # the records are cached per recipe: a rerun measures nothing and gives the same verdict
+    page.run()
+    assert not page.exception
+    assert verdict in [m.value for m in page.markdown]
