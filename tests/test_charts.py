@@ -1,0 +1,282 @@
+"""Chart builders: the data each chart carries is the data it claims to show, and captions carry the numbers.
+
+Most tests use a synthetic Evaluation whose answers are known by construction (red reconstructed as grey,
+an error bump centred on red); one test checks the builders on a really trained model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+from excolor import charts, colors  # noqa: E402
+from excolor import evaluate as ev  # noqa: E402
+from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression  # noqa: E402
+
+PEAK = 0.16
+
+
+def _synthetic_dense_error(grid: colors.Grid) -> np.ndarray:
+    """PEAK x cos(hue)^4 on the red side, times S V^2: 0.16 at pure red, exactly 0 beyond +-90 deg."""
+    h, s, v = grid.flat_hsv[:, 0], grid.flat_hsv[:, 1], grid.flat_hsv[:, 2]
+    return PEAK * np.clip(np.cos(2 * np.pi * h), 0, None) ** 4 * s * v**2
+
+
+@pytest.fixture(scope="module")
+def synthetic_eval() -> ev.Evaluation:
+    swatch = colors.swatch_grid()
+    true = swatch.rgb
+    out = true.copy()
+    out[0, -1, -1] = 0.5  # pure red (hue 0, S = 1, V = 1) comes back mid-grey
+    swatch_error = ((out - true) ** 2).mean(-1)
+    dense = colors.dense_grid()
+    dense_error = _synthetic_dense_error(dense)
+    rgb = colors.rgb_grid().flat_rgb
+    rng = np.random.default_rng(0)
+    latents = rng.normal(size=(len(rgb), 4))
+    latents /= np.linalg.norm(latents, axis=1, keepdims=True)
+    names, _, named_rgb = colors.named_colors()
+    named = {n: (0.2 if n == "red" else 0.002 if n in ("orange", "pink") else 1e-5) for n in names}
+    return ev.Evaluation(
+        max_error=float(dense_error.max()),
+        median_error=float(np.median(dense_error)),
+        curves=ev.error_curves(dense, dense_error),
+        swatch_true=true,
+        swatch_out=out,
+        swatch_error=swatch_error,
+        latents=latents,
+        rgb_true=rgb,
+        rgb_out=rgb,
+        rgb_error=np.zeros(len(rgb)),
+        selectivity=0.9,
+        named_error=named,
+    )
+
+
+def _datasets(spec: dict) -> list[list[dict]]:
+    return list(spec.get("datasets", {}).values())
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+
+
+def test_fmt_is_compact():
+    assert charts.fmt(0.16) == "0.16"
+    assert charts.fmt(1.5e-5) == "1.5e-5"
+    assert charts.fmt(0.0011) == "0.0011"
+    assert charts.fmt(0) == "0"
+    assert charts.fmt(float("nan")) == "n/a"
+
+
+def test_hue_names_and_fractions():
+    assert charts.hue_name(0) == "red"
+    assert charts.hue_name(359) == "red"
+    assert charts.hue_name(15) == "red-orange"
+    assert charts.hue_name(240) == "blue"
+    assert charts.fraction_label(1 / 3) == "1/3"
+    assert charts.describe_color(0, 1, 1) == "red (0°, S 1, V 1)"
+    assert charts.describe_color(120, 0, 0) == "black"
+
+
+def test_line_colors_keep_their_hue_and_stay_legible():
+    assert charts.line_color(0) == "#ff0000"  # red is already mid-luminance: unchanged
+    assert charts.line_color(300) == "#ff00ff"
+    for hue in (60, 120, 180, 240):
+        hexed = charts.line_color(hue)
+        rgb = np.array([int(hexed[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+        lum = float(charts._srgb_to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722]))
+        assert 0.17 <= lum <= 0.41, (hue, hexed, lum)
+        assert colors.rgb_to_hsv(rgb)[0] * 360 == pytest.approx(hue, abs=3)
+
+
+# --------------------------------------------------------------------------------------------------
+# swatches
+
+
+def test_swatch_frame_has_every_swatch_with_exact_hex(synthetic_eval):
+    frame = charts.swatch_frame(synthetic_eval)
+    assert len(frame) == 768
+    red = frame[(frame.hue == 0) & (frame.saturation == 1) & (frame.value == 1)].iloc[0]
+    assert red["true"] == "#ff0000"
+    assert red["reconstructed"] == "#808080"
+    assert red["error"] == pytest.approx(0.25)
+    white = frame[(frame.saturation == 0) & (frame.value == 1)]
+    assert set(white["true"]) == {"#ffffff"}
+    green = frame[(frame.hue == 120) & (frame.saturation == 1) & (frame.value == 1)].iloc[0]
+    assert green["true"] == green["reconstructed"] == "#00ff00"
+    assert list(frame["panel"].unique()) == ["S = 0", "S = 1/3", "S = 2/3", "S = 1"]
+
+
+def test_swatch_chart_layers_reconstruction_around_truth(synthetic_eval):
+    chart, text = charts.swatch_chart(synthetic_eval, "Reconstructed colors")
+    spec = chart.to_dict()
+    assert spec["facet"]["field"] == "panel"
+    outer, inner = spec["spec"]["layer"]
+    assert outer["mark"]["type"] == "rect"
+    assert outer["encoding"]["color"] == {"field": "reconstructed", "type": "nominal", "scale": None}
+    assert inner["mark"]["type"] == "square"
+    assert inner["encoding"]["color"] == {"field": "true", "type": "nominal", "scale": None}
+    assert inner["encoding"]["y"]["sort"] == "descending"  # bright at the top
+    (rows,) = _datasets(spec)
+    assert len(rows) == 768
+    assert spec["description"] == text
+    assert "1 of 768 swatches differ visibly" in text
+    assert "true #ff0000 shown as #808080 (error 0.25)" in text
+
+
+def test_swatch_description_says_when_nothing_is_visibly_wrong(synthetic_eval):
+    clean = ev.Evaluation(**{**synthetic_eval.__dict__, "swatch_out": synthetic_eval.swatch_true})
+    clean.swatch_error = np.zeros_like(synthetic_eval.swatch_error)
+    assert "No swatch differs visibly" in charts.swatch_description(clean)
+
+
+# --------------------------------------------------------------------------------------------------
+# error curves
+
+
+def test_curve_frames_carry_the_curves(synthetic_eval):
+    curves = synthetic_eval.curves
+    frames = charts.curves_frames(curves)
+    hue = frames["hue"]
+    assert sorted(hue["series"].unique()) == sorted(f"V = {v:.2f}" for v in curves.values)
+    assert len(hue) == 5 * 240
+    top = hue[hue["series"] == "V = 1.00"]
+    np.testing.assert_allclose(top["error"].to_numpy(), curves.by_hue[0])
+    assert top["error"].max() == pytest.approx(PEAK)
+    for key, table in (("saturation", curves.by_saturation), ("value", curves.by_value)):
+        frame = frames[key]
+        assert list(frame["series"].unique()) == ["0° red", "60° yellow", "120° green", "180° cyan", "240° blue",
+                                                  "300° magenta"]  # fmt: skip
+        red = frame[frame["series"] == "0° red"]
+        np.testing.assert_allclose(red["error"].to_numpy(), table[0])
+        assert red["error"].iloc[-1] == pytest.approx(PEAK)  # S = V = 1
+
+
+def test_error_curves_chart_draws_each_hue_in_its_hue(synthetic_eval):
+    chart, text = charts.error_curves_chart(synthetic_eval.curves, "Reconstruction error")
+    spec = chart.to_dict()
+    panels = spec["hconcat"]
+    assert len(panels) == 3
+    assert spec["resolve"]["scale"]["y"] == "shared"
+    scale = panels[1]["encoding"]["color"]["scale"]
+    colors_by_hue = dict(zip(scale["domain"], scale["range"], strict=True))
+    assert colors_by_hue["0° red"] == "#ff0000"
+    assert colors_by_hue["300° magenta"] == "#ff00ff"
+    assert panels[0]["encoding"]["y"]["title"] == "mean squared error"
+    assert sum(len(rows) for rows in _datasets(spec)) == 5 * 240 + 2 * 6 * 48  # a few thousand marks at most
+    assert spec["description"] == text
+
+
+def test_curves_description_reports_peak_and_falloff(synthetic_eval):
+    text = charts.curves_description(synthetic_eval.curves)
+    # PEAK cos^4(h) > PEAK/10 for |h| < acos(0.1^(1/4)) = 55.8 deg; the grid steps by 1.5 deg
+    assert "error peaks at 0° (red) with 0.16" in text
+    assert "from 304° to 56°" in text
+    assert "Error vs saturation (V = 1): highest for 0° red (0.16 at saturation 1.00)" in text
+    assert "All lines start together at value 0, where every hue is the same color (black), error 0" in text
+
+
+def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
+    chart, _ = charts.error_curves_chart(synthetic_eval.curves, log=True)
+    spec = chart.to_dict()
+    rows = [r for rows in _datasets(spec) for r in rows]
+    assert min(r["error"] for r in rows) == 0
+    assert min(r["plotted"] for r in rows) == charts.LOG_FLOOR
+    assert spec["hconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+# --------------------------------------------------------------------------------------------------
+# mapping curves
+
+
+def test_repulsion_mapping_passes_through_a_a_and_1_b():
+    rep = Repulsion(BezierMapper(0.2, 0.5))
+    frame = charts.mapping_frame(rep)
+    at = dict(zip(frame["d"].round(6), frame["y"], strict=True))
+    assert at[0.2] == pytest.approx(0.2, abs=1e-6)
+    assert at[1.0] == pytest.approx(0.5, abs=1e-6)
+    assert at[0.1] == pytest.approx(0.1)  # identity below a
+    chart, text = charts.mapping_chart(rep)
+    spec = chart.to_dict()
+    (marked,) = [rows for rows in _datasets(spec) if len(rows) == 2 and "label" in rows[0]]
+    assert [(r["d"], r["y"]) for r in marked] == [(0.2, 0.2), (1.0, 0.5)]
+    assert "acos(datum.value)" in str(spec)  # axis labels carry the angle
+    assert "a = 0.20 (78°)" in text and "b = 0.50 at d = 1" in text and "60°" in text
+
+
+def test_suppression_gate_is_zero_below_a_and_b_at_one():
+    sup = Suppression(BoundedFalloff(0.3, 0.8, 2.0))
+    frame = charts.mapping_frame(sup)
+    assert (frame.loc[frame["d"] <= 0.3, "y"] == 0).all()
+    assert frame["y"].iloc[-1] == pytest.approx(0.8)
+    _, text = charts.mapping_chart(sup)
+    assert "a = 0.30" in text and "b = 0.80" in text
+    default_text = charts.mapping_description(Suppression())
+    assert "at d = 0.5 (60°) the gate is 0.25" in default_text
+
+
+def test_mapping_chart_refuses_ablation():
+    with pytest.raises(TypeError):
+        charts.mapping_chart(Ablation())
+
+
+# --------------------------------------------------------------------------------------------------
+# named colors
+
+
+def test_named_colors_frame_and_chart(synthetic_eval):
+    runs = {"baseline": {n: 1e-5 for n in colors.NAMED_HUES}, "suppression": synthetic_eval}
+    frame = charts.named_colors_frame(runs)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame["color"]) == list(colors.NAMED_HUES)
+    assert frame.loc[0, "swatch"] == "#ff0000"
+    assert frame.loc[4, "swatch"] == "#00ff00"
+    assert frame.loc[0, "suppression"] == pytest.approx(0.2)
+    chart, text = charts.named_colors_chart(runs)
+    spec = chart.to_dict()
+    assert spec["resolve"]["scale"]["color"] == "independent"
+    assert "suppression: visibly wrong red (0.2), orange (0.002), pink (0.002); the other 9 stay below 0.001" in text
+    assert "baseline: none visibly wrong" in text
+
+
+def test_error_summary(synthetic_eval):
+    text = charts.error_summary(synthetic_eval, "suppression")
+    assert text.startswith("suppression: max error 0.16, median ")
+    assert "selectivity r = 0.90" in text
+
+
+# --------------------------------------------------------------------------------------------------
+# on a really trained model
+
+
+@pytest.fixture(scope="module")
+def trained_evals(request):
+    """Baseline and default suppression of the default recipe (reusing the session's run when conftest has it)."""
+    try:
+        run = request.getfixturevalue("default_run")
+    except pytest.FixtureLookupError:
+        from excolor.train import Recipe, train
+
+        run = train(Recipe())[0]
+    return ev.evaluate(run), ev.evaluate(run, Suppression())
+
+
+def test_charts_on_a_trained_model(trained_evals):
+    base, sup = trained_evals
+    _, text = charts.swatch_chart(sup)
+    assert "within" in text and "of red" in text  # suppression only spoils colors near red
+    chart, text = charts.error_curves_chart(sup.curves)
+    assert f"with {charts.fmt(sup.curves.by_hue[0].max())}" in text
+    peak_hue = float(sup.curves.hue_deg[np.argmax(sup.curves.by_hue[0])])
+    assert min(peak_hue, 360 - peak_hue) < 15  # the error peaks at red
+    chart.to_dict()
+    _, text = charts.named_colors_chart({"baseline": base, "suppression": sup})
+    assert f"red ({charts.fmt(sup.named_error['red'])})" in text
+    assert math.isfinite(base.max_error)
