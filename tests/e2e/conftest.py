@@ -1,0 +1,91 @@
+"""Browser end-to-end fixtures (the harness is in e2e_harness.py): one real server per theme, one browser.
+
+Skips, with the reason, when /usr/bin/chromium or the playwright package is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_harness import CHROMIUM, CHROMIUM_ARGS, METRICS, METRICS_FILE, REPO, VIEWPORT, AppPage, Server, record_metric
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if not METRICS:
+        return
+    terminalreporter.section("excolor e2e metrics")
+    for name, value in sorted(METRICS.items()):
+        terminalreporter.write_line(f"{name}: {value}")
+    terminalreporter.write_line(f"(also in {METRICS_FILE.relative_to(REPO)})")
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium not installed: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed: pip install playwright")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _new_tab(browser, server: Server) -> tuple[object, AppPage]:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(30_000)
+    return context, AppPage(context.new_page(), server)
+
+
+def _start(theme: str) -> Server:
+    server = Server(theme)
+    server.start()
+    record_metric(f"server_up_s[{theme}]", round(time.perf_counter() - server.started_at, 2))
+    return server
+
+
+@pytest.fixture(scope="session")
+def server(browser) -> Iterator[Server]:
+    """The light-theme server, with its cold start measured on the first visit."""
+    srv = _start("light")
+    context, tab = _new_tab(browser, srv)
+    try:
+        tab.goto("/placement")
+        tab.wait_trained("/placement")
+        tab.wait_charts()
+        record_metric("cold_start_s", round(time.perf_counter() - srv.started_at, 2))
+        problems = tab.errors + tab.shell_problems() + ([tab.exception_text()] if tab.exception_text() else [])
+        record_metric("cold_start_page_errors", problems)
+    except Exception as err:  # reported by test_cold_start; the other tests still run on this server
+        record_metric("cold_start_s", None)
+        record_metric("cold_start_error", f"{type(err).__name__}: {err}"[:2000])
+    finally:
+        context.close()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def dark_server(browser) -> Iterator[Server]:
+    srv = _start("dark")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def tab(browser, server) -> Iterator[AppPage]:
+    context, app_page = _new_tab(browser, server)
+    yield app_page
+    context.close()
+
+
+@pytest.fixture
+def dark_tab(browser, dark_server) -> Iterator[AppPage]:
+    context, app_page = _new_tab(browser, dark_server)
+    yield app_page
+    context.close()

@@ -1,0 +1,378 @@
+"""Browser end-to-end harness: the real `streamlit run app.py`, driven by Playwright through Debian's Chromium.
+
+Never a downloaded browser: the tests use /usr/bin/chromium (`apt-get install -y chromium`) and skip, with that
+reason, when it or the playwright package is missing. One server per theme (light, then dark on demand), each
+started on a free loopback port and stopped at the end of the session.
+
+The light server's first visit is the cold start: server start -> the placement page fully rendered with the
+default models trained. It is measured in the fixture, before any other page is visited, so the number does not
+depend on test order. Metrics go to artifacts/e2e-metrics.json and to the end of the normal pytest output.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+METRICS_FILE = ARTIFACTS / "e2e-metrics.json"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    # WebGL for pydeck (deck.gl) without a GPU: ANGLE on SwiftShader, asked for explicitly (Chromium deprecates
+    # the silent fallback to software WebGL), and no GPU blocklist in the way.
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# (name, url path). st.navigation derives url paths from the page file names; the default page is "/".
+PAGES = [
+    ("hypothesis", "/"),
+    ("placement", "/placement"),
+    ("reconstruction", "/reconstruction"),
+    ("interventions", "/interventions"),
+    ("evidence", "/evidence"),
+]
+
+SERVER_START_TIMEOUT = 60.0  # s until /_stcore/health answers "ok"
+RENDER_TIMEOUT = 300.0  # s for a page to finish running and draw its charts (evidence trains many seeds)
+
+METRICS: dict[str, object] = {}
+
+
+def record_metric(name: str, value: object) -> None:
+    """Keep a number for the end-of-run summary and write the metrics file at once (a crash keeps what we had)."""
+    METRICS[name] = value
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    METRICS_FILE.write_text(json.dumps(METRICS, indent=2, sort_keys=True) + "\n")
+
+
+# --------------------------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of one process, in kB; {} if it is gone."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(rest.split()[0])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in children.read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+@dataclass
+class Server:
+    theme: str
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = ARTIFACTS / f"streamlit-{self.theme}.log"
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.headless", "true",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(self.port),
+            "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false",
+            "--theme.base", self.theme,
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.started_at = time.perf_counter()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = self.started_at + SERVER_START_TIMEOUT
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"no /_stcore/health 'ok' within {SERVER_START_TIMEOUT:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def memory_mb(self) -> dict[str, float]:
+        """Peak and current RSS of the server and all its descendants, in MB (children summed: an upper bound)."""
+        assert self.proc is not None
+        pids = [self.proc.pid, *_descendants(self.proc.pid)]
+        stats = [_proc_status(p) for p in pids]
+        return {
+            "peak_rss_mb": round(sum(s.get("VmHWM", 0) for s in stats) / 1024, 1),
+            "rss_mb": round(sum(s.get("VmRSS", 0) for s in stats) / 1024, 1),
+            "processes": len(pids),
+        }
+
+
+# --------------------------------------------------------------------------------------------- one page
+
+
+# Streamlit's frontend, opened on a deep link such as /placement, first probes /placement/_stcore/health and
+# /placement/_stcore/host-config to find its base path; the 404s it logs there are expected, not app errors.
+_BASE_PATH_PROBE = re.compile(r"^https?://[^/]+/[^?#]+/_stcore/(health|host-config)$")
+
+_CHART_STATE_JS = """() => {
+  const vega = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(chart => {
+    const canvas = chart.querySelector('canvas');
+    if (canvas) {  // canvas renderer: count painted pixels
+      const ctx = canvas.getContext('2d');
+      if (!ctx || !canvas.width || !canvas.height) return 0;
+      const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+      return n > 0 ? 1 : 0;
+    }
+    // svg renderer: data marks live in <g class="... role-mark ...">, axes and legends do not
+    let marks = 0;
+    for (const g of chart.querySelectorAll('svg g.role-mark')) marks += g.childElementCount;
+    return marks;
+  });
+  const deck = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')].map(
+    chart => chart.querySelector('canvas') ? 1 : 0);
+  return {vega, deck};
+}"""
+
+
+class AppPage:
+    """One browser tab on the app, collecting console errors, with Streamlit-aware waits."""
+
+    def __init__(self, page, server: Server):
+        self.page = page
+        self.server = server
+        self.errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda err: self.errors.append(f"pageerror: {err}"))
+
+    def _on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        if msg.text.startswith("Failed to load resource") and _BASE_PATH_PROBE.match(url):
+            return
+        self.errors.append(f"console error: {msg.text} ({url})")
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.server.url + path, wait_until="domcontentloaded")
+
+    # -- waits ---------------------------------------------------------------------------------------------
+
+    def is_idle(self) -> bool:
+        """The script has run to the end: connected, state notRunning, no 'running' widget in the header."""
+        return bool(
+            self.page.evaluate(
+                """() => {
+              const app = document.querySelector('[data-testid="stApp"]');
+              return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && !document.querySelector('[data-testid="stStatusWidget"]')
+                && !!document.querySelector('[data-testid="stMain"] [data-testid="stElementContainer"]');
+            }"""
+            )
+        )
+
+    def wait_idle(self, timeout: float = RENDER_TIMEOUT, settle: float = 0.6) -> None:
+        """Until the app has been idle for `settle` seconds without interruption (reruns restart the clock)."""
+        deadline = time.perf_counter() + timeout
+        idle_since = None
+        while time.perf_counter() < deadline:
+            if self.is_idle():
+                idle_since = idle_since or time.perf_counter()
+                if time.perf_counter() - idle_since >= settle:
+                    return
+            else:
+                idle_since = None
+            self.page.wait_for_timeout(150)
+        raise AssertionError(f"page still running after {timeout:.0f} s: {self.page.url}\n{self.exception_text()}")
+
+    def chart_state(self) -> dict:
+        return self.page.evaluate(_CHART_STATE_JS)
+
+    def wait_charts(self, timeout: float = 60.0) -> dict:
+        """Until every Vega-Lite chart has drawn marks and every deck.gl chart has painted its canvas."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            state = self.chart_state()
+            vega_ok = all(n > 0 for n in state["vega"])
+            deck_ok = all(n > 0 for n in state["deck"]) and all(self.deck_painted(i) for i in range(len(state["deck"])))
+            if vega_ok and deck_ok:
+                return state
+            if time.perf_counter() > deadline:
+                raise AssertionError(f"charts not drawn after {timeout:.0f} s on {self.page.url}: {state}")
+            self.page.wait_for_timeout(300)
+
+    def deck_painted(self, index: int, min_fraction: float = 0.002) -> bool:
+        """A deck.gl canvas shows something: enough pixels differ from its most common (background) color."""
+        from PIL import Image
+        from playwright.sync_api import Error as PlaywrightError
+
+        canvas = self.page.locator('[data-testid="stDeckGlJsonChart"]').nth(index).locator("canvas").first
+        try:  # not yet laid out (no size) or replaced by a rerun: not painted yet, the caller polls again
+            canvas.evaluate("e => e.scrollIntoView({block: 'center'})", timeout=5_000)
+            image = Image.open(io.BytesIO(canvas.screenshot(timeout=5_000, animations="disabled"))).convert("RGB")
+        except PlaywrightError:
+            return False
+        colors = image.getcolors(maxcolors=image.width * image.height)
+        background = max(count for count, _ in colors)
+        return (image.width * image.height - background) >= min_fraction * image.width * image.height
+
+    def training_done(self) -> bool:
+        """No training in sight: no running st.status 'Training…' and no progress bar in the shared sidebar."""
+        return bool(
+            self.page.evaluate(
+                """() => !document.querySelector('[data-testid="stExpanderIconSpinner"]')
+                  && !document.querySelector('[data-testid="stSidebar"] [data-testid="stProgress"]')"""
+            )
+        )
+
+    def training_status_complete(self) -> bool:
+        """An st.status labelled 'Training…' that ended complete ('done in …', check icon)."""
+        for expander in self.page.locator('[data-testid="stExpander"]').all():
+            label = expander.locator('summary [data-testid="stMarkdownContainer"]').first
+            text = label.inner_text().strip() if label.count() else ""
+            if (
+                text.lower().startswith("training")
+                and "done in" in text
+                and expander.locator('[data-testid="stExpanderIconCheck"]').count()
+            ):
+                return True
+        return False
+
+    def wait_trained(self, path: str, timeout: float = RENDER_TIMEOUT) -> None:
+        """Until this page, fully run, shows training finished. The sidebar is drawn at the start of a run, so a
+        page that waited for training still shows the sidebar's old progress bar: its own finished
+        st.status is enough; otherwise reload until the sidebar says the default pair is trained."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            self.wait_idle(timeout=max(deadline - time.perf_counter(), 1.0))
+            if self.training_status_complete() or self.training_done():
+                return
+            if time.perf_counter() > deadline:
+                raise AssertionError(f"training not finished after {timeout:.0f} s on {path}")
+            self.page.wait_for_timeout(500)
+            self.goto(path)
+
+    def render(self, path: str) -> dict:
+        """Open a page and wait until it has run to the end and drawn every chart."""
+        self.goto(path)
+        self.wait_idle()
+        return self.wait_charts()
+
+    # -- checks and artifacts ------------------------------------------------------------------------------
+
+    def exception_text(self) -> str:
+        blocks = self.page.locator('[data-testid="stException"]')
+        return "\n---\n".join(blocks.nth(i).inner_text() for i in range(blocks.count()))
+
+    def shell_problems(self) -> list[str]:
+        """Signs that app.py did not run around the page: its page config, shared sidebar and navigation.
+
+        A folder named pages/ next to the entry point is also Streamlit's older automatic multipage mode: on a
+        fresh server, a first visit straight to /placement would run pages/placement.py alone, listing the files
+        ('app', 'evidence', …) in the sidebar instead of the app's navigation."""
+        problems = []
+        title = self.page.title()
+        if "excolor" not in title:
+            problems.append(f"document title {title!r}: app.py's st.set_page_config did not run")
+        links = self.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        if any(text.strip() == "app" for text in links):
+            problems.append(f"sidebar lists the files in pages/ {links}: app.py's st.navigation was bypassed")
+        return problems
+
+    def assert_clean(self) -> None:
+        exceptions = self.exception_text()
+        assert not exceptions, f"Streamlit exception on {self.page.url}:\n{exceptions}"
+        assert not self.errors, f"browser errors on {self.page.url}:\n" + "\n".join(self.errors)
+        problems = self.shell_problems()
+        assert not problems, f"{self.page.url}: " + "; ".join(problems)
+
+    def background_luminance(self) -> float:
+        rgb = self.page.evaluate(
+            """() => getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor"""
+        )
+        r, g, b = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+    def screenshot(self, name: str) -> Path:
+        """A full-page screenshot. Streamlit scrolls inside its main container, not the document, so the
+        viewport is grown to the content's height for the shot (the width, and so the layout, stays)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        height = self.page.evaluate(
+            """() => Math.max(document.documentElement.scrollHeight,
+                 ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
+                     + ' [data-testid="stSidebarContent"]')].map(e => e.scrollHeight))"""
+        )
+        size = self.page.viewport_size or VIEWPORT
+        self.page.set_viewport_size({"width": size["width"], "height": min(max(int(height), size["height"]), 16000)})
+        self.page.wait_for_timeout(500)
+        try:
+            self.wait_charts(timeout=30)
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            self.page.set_viewport_size(size)
+        return path

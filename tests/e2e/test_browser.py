@@ -1,0 +1,130 @@
+"""The app as a visitor meets it: every page in a real browser, light and dark, plus memory and cold start.
+
+Tests run in file order and share one light-theme server: cold start (measured by the fixture on the first
+visit), every page, memory after every page was visited, the page-specific interactions (which train extra
+models, so they come after the memory check), then the dark-theme server.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from e2e_harness import METRICS, PAGES, RENDER_TIMEOUT, AppPage, Server, record_metric
+
+pytestmark = pytest.mark.e2e
+
+PAGE_IDS = [name for name, _ in PAGES]
+PEAK_RSS_LIMIT_MB = 900  # Streamlit Community Cloud gives an app about 1 GB
+COLD_START_LIMIT_S = 120  # generous for a loaded CI machine; the number itself is reported
+FRESH_SEED = 424242  # no page trains this seed by itself, so choosing it always starts a training
+
+
+def visit(tab: AppPage, name: str, path: str, theme: str) -> None:
+    """Open a page, wait for training and charts, fail on any exception or console error, save a screenshot."""
+    tab.goto(path)
+    tab.wait_trained(path)
+    state = tab.wait_charts()
+    assert tab.page.url.rstrip("/") == (tab.server.url + path).rstrip("/"), f"{path} redirected to {tab.page.url}"
+    tab.assert_clean()
+    shot = tab.screenshot(f"{name}-{theme}")
+    luminance = tab.background_luminance()
+    if theme == "dark":
+        assert luminance < 0.35, f"{name}: dark theme asked for, background luminance {luminance:.2f}"
+    else:
+        assert luminance > 0.65, f"{name}: light theme asked for, background luminance {luminance:.2f}"
+    record_metric(f"charts[{name}]", {"vega": len(state["vega"]), "deck": len(state["deck"])})
+    assert shot.stat().st_size > 0
+
+
+def test_cold_start(server: Server) -> None:
+    """Server start -> the placement page fully rendered with the default pair trained (measured in the fixture)."""
+    seconds = METRICS.get("cold_start_s")
+    assert seconds is not None, f"cold start failed: {METRICS.get('cold_start_error')}"
+    assert not METRICS.get("cold_start_page_errors"), METRICS["cold_start_page_errors"]
+    assert seconds < COLD_START_LIMIT_S
+
+
+@pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
+def test_page_light(tab: AppPage, name: str, path: str) -> None:
+    visit(tab, name, path, "light")
+
+
+def test_memory_after_every_page(tab: AppPage, server: Server) -> None:
+    """Peak RSS of the server (and any children) after every page was rendered with the default recipes."""
+    for _, path in PAGES:
+        tab.goto(path)
+        tab.wait_trained(path)
+        tab.wait_charts()
+    memory = server.memory_mb()
+    record_metric("server_memory_after_all_pages", memory)
+    assert memory["peak_rss_mb"] < PEAK_RSS_LIMIT_MB, memory
+
+
+@pytest.mark.xfail(strict=False, reason="page not built yet")
+def test_placement_training_progress_completes(tab: AppPage) -> None:
+    """A seed no one has trained yet: the placement page shows 'Training…' live and ends it 'done in … s'."""
+    tab.goto("/placement")
+    tab.wait_idle()
+    seed = tab.page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"] input')
+    assert seed.count() == 1, "no seed input in the sidebar"
+    seed.fill(str(FRESH_SEED))
+    seed.press("Enter")
+    status = tab.page.locator('[data-testid="stExpander"]').filter(has_text="Training")
+    status.first.wait_for(state="visible", timeout=30_000)
+    deadline = time.perf_counter() + RENDER_TIMEOUT
+    while not tab.training_status_complete():
+        assert time.perf_counter() < deadline, "the training status never completed"
+        tab.page.wait_for_timeout(300)
+    tab.wait_idle()
+    tab.wait_charts()
+    tab.assert_clean()
+
+
+def _max_errors(tab: AppPage) -> dict[str, str]:
+    values = {}
+    metrics = tab.page.locator('[data-testid="stMain"] [data-testid="stMetric"]')
+    for i in range(metrics.count()):
+        metric = metrics.nth(i)
+        label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        if "max error" in label.lower():
+            values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return values
+
+
+@pytest.mark.xfail(strict=False, reason="page not built yet")
+def test_interventions_slider_changes_max_error(tab: AppPage) -> None:
+    """Keyboard on a slider (focus the thumb, arrow keys) changes a shown 'max error' metric."""
+    tab.render("/interventions")
+    before = _max_errors(tab)
+    assert before, "no st.metric labelled '… max error …' on the interventions page"
+    sliders = tab.page.locator('[data-testid="stMain"]').get_by_role("slider")
+    assert sliders.count() > 0, "no slider on the interventions page"
+    tried = []
+    for i in range(sliders.count()):
+        slider = sliders.nth(i)
+        start = slider.get_attribute("aria-valuetext") or slider.input_value()
+        slider.focus()
+        for key in ("ArrowRight", "ArrowLeft"):  # a thumb at its maximum moves left instead
+            for _ in range(4):
+                tab.page.keyboard.press(key)
+            if (slider.get_attribute("aria-valuetext") or slider.input_value()) != start:
+                break
+        deadline = time.perf_counter() + 60
+        while time.perf_counter() < deadline:
+            tab.page.wait_for_timeout(300)
+            if tab.is_idle():
+                after = _max_errors(tab)
+                if after != before:
+                    tab.wait_idle()
+                    tab.assert_clean()
+                    record_metric("interventions_max_error_change", {"before": before, "after": _max_errors(tab)})
+                    return
+        tried.append(f"{slider.get_attribute('aria-label')}: {start} -> {slider.get_attribute('aria-valuetext')}")
+        before = _max_errors(tab)
+    pytest.fail(f"no slider changed a max error {before}; tried {tried}")
+
+
+@pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
+def test_page_dark(dark_tab: AppPage, name: str, path: str) -> None:
+    visit(dark_tab, name, path, "dark")
