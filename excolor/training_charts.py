@@ -1,0 +1,759 @@
+"""Figures and tables for the first two pages (hypothesis, placement): pure builders, no Streamlit.
+
+Every builder returns its figure together with a text description computed from the same numbers, so
+the caption (and the alt text) states the finding, not just "a chart". Colors are fixed per meaning:
+each loss term always has the same color, pre-norm and post-norm are always the same pair, and a point
+that stands for a color is filled with that color (a literal hex string, ``scale=None``). The series
+colors sit at mid luminance so that they read on Streamlit's light and dark backgrounds alike.
+
+Long per-step histories (3,001 steps) are smoothed and thinned before they reach the browser: a few
+hundred points per line draw instantly, 3,001 noisy ones draw slowly and show mostly noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import colors
+from .losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
+from .model import LATENT_DIMS
+from .schedule import PARAMS, Schedule
+from .train import Replay, TrainedRun
+
+# Okabe-Ito hues (distinguishable with the common color-vision deficiencies), grey for the sums.
+TERM_COLORS = {
+    "recon": "#56B4E9",
+    "separate": "#E69F00",
+    "anchor": "#D55E00",  # the term that pins red: a red-orange
+    "unit": "#CC79A7",
+    "planar": "#009E73",
+    "total": "#9A9A9A",
+    "lr": "#8C8CC8",
+}
+TERM_NAMES = {
+    "recon": "reconstruction",
+    "separate": "separate",
+    "anchor": "anchor",
+    "unit": "unitarity",
+    "planar": "planarity",
+    "total": "total loss",
+    "lr": "learning rate",
+}
+PLACEMENT_COLORS = {"pre": "#E8833A", "post": "#3E8FD8"}
+NEUTRAL = "#8A8A8A"  # lines and text that must read on white and on near-black
+SEPARATE_POWER = 100
+HISTORY_CURVES = ("recon", *TERMS)
+LABELLED = tuple(LABEL_OF)  # terms averaged over labelled samples only: 0 means "no labelled sample"
+# lr dashed; unitarity dotted, because in Ex 2.4 it follows exactly the same curve as planarity
+SCHEDULE_DASHES = {"lr": [6, 3], "unit": [2, 3]}  # the rest solid
+SQUARE_PADDING = {"left": 5, "top": 5, "right": 5, "bottom": 5}
+SAME_TOLERANCE = 0.2  # relative gap in max error below which one seed cannot tell the placements apart
+
+
+def fmt(x: float) -> str:
+    """Two significant digits with a compact exponent: 0.16, 0.0011, 3.9e-5."""
+    x = float(x)
+    if not math.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    text = f"{x:.2g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _color_scale(names: tuple[str, ...]) -> alt.Scale:
+    return alt.Scale(domain=[TERM_NAMES[n] for n in names], range=[TERM_COLORS[n] for n in names])
+
+
+def _decades(values: pd.Series) -> list[float]:
+    """Powers of ten spanning the data: log-axis ticks and grid lines at decades only (minor lines are noise)."""
+    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
+    return [float(10.0**e) for e in np.arange(low, high + 1)]
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --------------------------------------------------------------------------------------------------
+# Diagrams (Graphviz DOT text: st.graphviz_chart draws it)
+
+_DOT_HEAD = (
+    'bgcolor="transparent"; fontname="Helvetica"; '
+    'node [shape=box, style="rounded,filled", fillcolor="#EDEDED", color="#8A8A8A", fontcolor="#222222", '
+    'fontname="Helvetica", fontsize=11]; edge [color="#8A8A8A", fontcolor="#8A8A8A", fontname="Helvetica", '
+    "fontsize=10];"
+)
+_TAP_FILL = {"encoder": "#F7D2B4", "bottleneck": "#BFD9F2"}  # light tints of the pre / post pair
+
+
+def network_dot() -> tuple[str, str]:
+    """The autoencoder as a left-to-right diagram with its two taps highlighted, and its description."""
+    nodes = [
+        ("rgb_in", "RGB in\\n3 numbers", ""),
+        ("enc1", "Linear 3→16\\n+ GELU", ""),
+        ("enc2", "Linear 16→4", ""),
+        ("encoder", "encoder tap\\nraw latent z (4-D)", _TAP_FILL["encoder"]),
+        ("norm", "normalize\\nz / ‖z‖", "#FFFFFF"),
+        ("bottleneck", "bottleneck tap\\nunit latent ẑ (4-D)", _TAP_FILL["bottleneck"]),
+        ("dec1", "Linear 4→16\\n+ GELU", ""),
+        ("dec2", "Linear 16→3", ""),
+        ("rgb_out", "RGB out\\n3 numbers", ""),
+    ]
+    lines = ["digraph network {", "rankdir=LR; nodesep=0.25; ranksep=0.3;", _DOT_HEAD]
+    for key, label, fill in nodes:
+        extra = f', fillcolor="{fill}", penwidth=2' if fill else ""
+        lines.append(f'{key} [label="{label}"{extra}];')
+    lines.append(" -> ".join(key for key, _, _ in nodes) + ";")
+    lines.append("}")
+    caption = (
+        "The network, left to right: 3 color channels → 16 hidden units (GELU) → 4 numbers, the encoder tap "
+        "(raw latent z, any length) → divided by its length → the bottleneck tap (unit latent ẑ, length exactly "
+        "1, a point on a 4-D sphere) → 16 hidden units (GELU) → 3 color channels. The decoder only ever sees ẑ."
+    )
+    return "\n".join(lines), caption
+
+
+PLACEMENT_TERM_ORDER = ("unit", "anchor", "separate", "planar")  # unitarity first: fewest crossing arrows
+
+
+def placement_dot(placement: str, placements: Mapping[str, Mapping[str, str]] = PLACEMENTS) -> str:
+    """One placement's wiring: the two taps on top, the four regularizers below, an arrow from the tap each
+    term reads, in the placement's color. Two of these side by side show the experiment's one difference."""
+    color = PLACEMENT_COLORS.get(placement, NEUTRAL)
+    lines = [
+        f"digraph placement_{placement} {{",
+        "rankdir=TB; nodesep=0.3; ranksep=0.6;",
+        _DOT_HEAD,
+        "{ rank=same; ",
+        f'encoder [label="encoder tap\\nraw latent z", fillcolor="{_TAP_FILL["encoder"]}", penwidth=2];',
+        'norm [label="normalize\\nz / ‖z‖", fillcolor="#FFFFFF"];',
+        f'bottleneck [label="bottleneck tap\\nunit latent ẑ", fillcolor="{_TAP_FILL["bottleneck"]}", penwidth=2];',
+        "}",
+        "encoder -> norm -> bottleneck [penwidth=2];",
+        "{ rank=same; "
+        + " ".join(f'{t} [label="{TERM_NAMES[t]}", shape=ellipse];' for t in PLACEMENT_TERM_ORDER)
+        + "}",
+        # invisible edges keep the terms in the chosen left-to-right order
+        " -> ".join(PLACEMENT_TERM_ORDER) + " [style=invis];",
+    ]
+    for term in PLACEMENT_TERM_ORDER:
+        lines.append(f'{placements[placement][term]} -> {term} [color="{color}", penwidth=2.5];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def placement_description(placements: Mapping[str, Mapping[str, str]] = PLACEMENTS) -> str:
+    """Which tap each term reads under each placement, in words; terms wired alike share a sentence."""
+    names = list(placements)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for term in PLACEMENT_TERM_ORDER:
+        groups.setdefault(tuple(placements[p][term] for p in names), []).append(TERM_NAMES[term])
+    sentences = []
+    for taps, terms in groups.items():
+        subject = _join(terms).capitalize()
+        verb = "reads" if len(terms) == 1 else "read"
+        if len(set(taps)) == 1:
+            sentences.append(f"{subject} {verb} the {taps[0]} tap under both placements")
+        else:
+            where = " and ".join(f"the {tap} tap {p}-norm" for p, tap in zip(names, taps))
+            sentences.append(f"{subject} {verb} {where}")
+    return (
+        "Where each regularizer looks, one diagram per placement: the encoder tap, the normalization and the "
+        "bottleneck tap on top, the four regularizers below, an arrow from the tap each one is computed on. "
+        + ". ".join(sentences)
+        + "."
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Regularizer shapes (hypothesis page)
+
+
+def separate_kernel(angle_deg: np.ndarray | float, power: float = SEPARATE_POWER) -> np.ndarray:
+    """((1 + cos θ)/2)^power: how hard two latents at angle θ push each other apart (1 at 0°)."""
+    return ((1 + np.cos(np.radians(angle_deg))) / 2) ** power
+
+
+def kernel_half_angle(power: float = SEPARATE_POWER, level: float = 0.5) -> float:
+    """The angle (degrees) at which the separate kernel has fallen to `level`."""
+    return math.degrees(math.acos(2 * level ** (1 / power) - 1))
+
+
+def separate_kernel_frame(powers: tuple[float, ...] = (1, 10, SEPARATE_POWER), step_deg: float = 0.5) -> pd.DataFrame:
+    angle = np.arange(0, 180 + step_deg / 2, step_deg)
+    return pd.concat(
+        [pd.DataFrame({"angle": angle, "push": separate_kernel(angle, p), "power": f"power {p:g}"}) for p in powers],
+        ignore_index=True,
+    )
+
+
+def separate_kernel_chart(powers: tuple[float, ...] = (1, 10, SEPARATE_POWER)) -> tuple[alt.Chart, str]:
+    """The separate term's kernel against angle, for a few powers: 100 makes it a short-range push."""
+    frame = separate_kernel_frame(powers)
+    order = [f"power {p:g}" for p in powers]
+    dashes = [[2, 3], [6, 3], [1, 0]][-len(powers) :] if len(powers) <= 3 else alt.Undefined
+    half = kernel_half_angle()
+    lines = (
+        alt.Chart(frame)
+        .mark_line(color=TERM_COLORS["separate"], strokeWidth=2.5)
+        .encode(
+            x=alt.X("angle:Q", title="angle between two latents (degrees)", scale=alt.Scale(domain=[0, 180])),
+            y=alt.Y("push:Q", title="((1 + cos θ)/2)^power"),
+            strokeDash=alt.StrokeDash(
+                "power:N",
+                sort=order,
+                scale=alt.Scale(domain=order, range=dashes),
+                legend=alt.Legend(title=None, orient="top-right"),
+            ),
+            tooltip=[
+                alt.Tooltip("power:N"),
+                alt.Tooltip("angle:Q", format=".1f", title="angle (°)"),
+                alt.Tooltip("push:Q", format=".3g"),
+            ],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"angle": [half], "push": [0.2], "label": [f"half at {half:.1f}°"]}))
+        .mark_rule(color=NEUTRAL, strokeDash=[3, 3])
+        .encode(x="angle:Q")
+    )
+    text = rule.mark_text(align="left", dx=6, color=NEUTRAL).encode(y="push:Q", text="label:N")
+    chart = (lines + rule + text).properties(height=220)
+    p01 = math.degrees(math.acos(2 * 0.01 ** (1 / SEPARATE_POWER) - 1))
+    caption = (
+        f"The separate term's push between two latents against the angle between them. With power {SEPARATE_POWER} "
+        f"(solid) it is 1 at 0°, halves by {half:.1f}°, falls below 1% by {p01:.0f}° and is "
+        f"{fmt(separate_kernel(90.0))} at 90°: only near neighbours push each other."
+    )
+    if len(powers) > 1:
+        caption += (
+            " With power "
+            + _join([f"{p:g}" for p in powers[:-1]])
+            + " (dotted, dashed) the push at 90° would still be "
+            + _join([fmt(separate_kernel(90.0, p)) for p in powers[:-1]])
+            + ": felt across the whole sphere."
+        )
+    return chart, caption
+
+
+def anchor_penalty(angle_deg: np.ndarray | float, length: float = 1.0) -> np.ndarray:
+    """‖z − c‖² for a latent of this length at this angle from c (c a unit vector): L² − 2L cos θ + 1."""
+    return length**2 - 2 * length * np.cos(np.radians(angle_deg)) + 1
+
+
+def anchor_penalty_chart(lengths: tuple[float, ...] = (0.5, 1.0, 1.5), step_deg: float = 1.0) -> tuple[alt.Chart, str]:
+    """Anchor penalty against angle from red, for latents of several lengths.
+
+    After normalization every latent has length 1, so the penalty depends on the angle alone (the solid
+    line); before it, the same term also pulls on the length, which the decoder never sees.
+    """
+    angle = np.arange(0, 180 + step_deg / 2, step_deg)
+    names = [f"length {x:g}" + (" (every unit latent)" if x == 1 else "") for x in lengths]
+    frame = pd.concat(
+        [
+            pd.DataFrame({"angle": angle, "penalty": anchor_penalty(angle, x), "latent": n})
+            for x, n in zip(lengths, names)
+        ],
+        ignore_index=True,
+    )
+    dashes = [[1, 0] if x == 1 else [5, 3] if x > 1 else [2, 3] for x in lengths]
+    chart = (
+        alt.Chart(frame)
+        .mark_line(color=TERM_COLORS["anchor"], strokeWidth=2.5)
+        .encode(
+            x=alt.X("angle:Q", title="angle from the red direction (degrees)", scale=alt.Scale(domain=[0, 180])),
+            y=alt.Y("penalty:Q", title="‖z − c‖²"),
+            strokeDash=alt.StrokeDash(
+                "latent:N",
+                sort=names,
+                scale=alt.Scale(domain=names, range=dashes),
+                legend=alt.Legend(title=None, orient="top-left"),
+            ),
+            tooltip=[
+                alt.Tooltip("latent:N"),
+                alt.Tooltip("angle:Q", title="angle (°)"),
+                alt.Tooltip("penalty:Q", format=".2f"),
+            ],
+        )
+        .properties(height=220)
+    )
+    short = [x for x in lengths if x < 1]
+    extra = (
+        f" A latent {short[0]:g} long pays {anchor_penalty(0.0, short[0]):.2f} even when it points exactly at red: "
+        "before normalization the anchor also pulls on length."
+        if short
+        else ""
+    )
+    caption = (
+        "Anchor penalty ‖z − c‖² against the angle between a latent and the red direction c. A unit latent pays "
+        f"{anchor_penalty(0.0):.0f} at 0°, {anchor_penalty(90.0):.0f} at 90° and {anchor_penalty(180.0):.0f} "
+        "opposite red (2 − 2 cos θ): after normalization the term is purely about angle." + extra
+    )
+    return chart, caption
+
+
+# --------------------------------------------------------------------------------------------------
+# Training curves and the schedule (placement page)
+
+
+def _measured(history: Mapping[str, np.ndarray], term: str) -> np.ndarray:
+    """A term's per-step values as floats, with steps that carry no measurement set to NaN.
+
+    Anchor and planarity average over labelled samples: a batch with no red (or vibrant) label reports
+    exactly 0, which means "not measured", not "perfect".
+    """
+    values = np.asarray(history[term], dtype=float).copy()
+    values[~np.isfinite(values)] = np.nan
+    if term in LABELLED:
+        values[values == 0] = np.nan
+    return values
+
+
+def final_terms(history: Mapping[str, np.ndarray], window: int = 100) -> dict[str, float]:
+    """Each term's mean over the measured steps among the last `window` (one batch is too noisy)."""
+    out = {}
+    for term in HISTORY_CURVES:
+        tail = _measured(history, term)[-window:]
+        tail = tail[np.isfinite(tail)]
+        out[term] = float(tail.mean()) if tail.size else float("nan")
+    return out
+
+
+def curves_frame(
+    histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False, every: int = 10, window: int = 51
+) -> pd.DataFrame:
+    """Long table (placement, term, step, value) of smoothed, thinned, strictly positive loss curves.
+
+    A centred rolling median over `window` steps (ignoring unmeasured steps) keeps the trend and drops
+    single-batch spikes; every `every`-th step is kept. `weighted` multiplies each regularizer by its
+    schedule weight (what the optimizer actually feels) and adds the total. Non-positive values are
+    dropped: a log axis cannot show them, and a zero weight means the term is switched off.
+    """
+    terms = (*HISTORY_CURVES, "total") if weighted else HISTORY_CURVES
+    parts = []
+    for placement, history in histories.items():
+        steps = np.asarray(history["step"])
+        for term in terms:
+            values = _measured(history, term)
+            if weighted and term in TERMS:
+                values = values * np.asarray(history[f"w_{term}"], dtype=float)
+            smooth = pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+            keep = np.zeros(len(steps), dtype=bool)
+            keep[::every] = True
+            keep[-1] = True
+            keep &= np.isfinite(smooth) & (smooth > 0)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "placement": PLACEMENT_NAMES.get(placement, placement),
+                        "term": TERM_NAMES[term],
+                        "step": steps[keep].astype(int),
+                        "value": smooth[keep],
+                    }
+                )
+            )
+    frame = pd.concat(parts, ignore_index=True)
+    if weighted:
+        # As a weight eases to 0 its term dives through ten decades; cut the dive a decade below the smallest
+        # reconstruction loss, so the axis keeps showing the curves that matter.
+        recon = frame.loc[frame["term"] == TERM_NAMES["recon"], "value"]
+        if not recon.empty:
+            frame = frame[frame["value"] >= 10 ** (np.floor(np.log10(recon.min())) - 1)]
+    return frame.reset_index(drop=True)
+
+
+def curves_chart(
+    histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False, width: int = 380
+) -> tuple[alt.FacetChart, str]:
+    """Loss terms against step on a log axis, one panel per placement, same y axis for a fair comparison.
+
+    Clicking a term in the legend isolates it in both panels (the others fade).
+    """
+    frame = curves_frame(histories, weighted)
+    names = (*HISTORY_CURVES, "total") if weighted else HISTORY_CURVES
+    pick = alt.selection_point(fields=["term"], bind="legend")
+    chart = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("step:Q", title="training step"),
+            y=alt.Y(
+                "value:Q",
+                scale=alt.Scale(type="log"),
+                title="weighted term (w × value)" if weighted else "value",
+                axis=alt.Axis(format=".0e", values=_decades(frame["value"])),
+            ),
+            color=alt.Color(
+                "term:N",
+                scale=_color_scale(names),
+                sort=[TERM_NAMES[n] for n in names],
+                legend=alt.Legend(title="term (click to isolate)"),
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+            tooltip=[
+                alt.Tooltip("placement:N"),
+                alt.Tooltip("term:N"),
+                alt.Tooltip("step:Q"),
+                alt.Tooltip("value:Q", format=".3g"),
+            ],
+        )
+        .add_params(pick)
+        .properties(width=width, height=300)
+        .facet(column=alt.Column("placement:N", title=None, sort=list(frame["placement"].unique())))
+    )
+    caption = curves_description(histories, weighted)
+    return chart, caption
+
+
+def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False) -> str:
+    """The numbers behind the curves, per placement, from the raw (unsmoothed) histories.
+
+    Raw view: each term's first value and its mean over the last 100 steps. Weighted view: what each term
+    contributes around the step where the summed weights peak (1,000 in Ex 2.4) and where the total ends.
+    """
+    if weighted:
+        head = "Weighted loss terms (each regularizer times its schedule weight, and the total the optimizer minimizes)"
+    else:
+        head = "Loss terms"
+    parts = [
+        head + " against training step on a log axis, smoothed with a rolling median over 51 steps; one panel "
+        "per placement, same axis."
+    ]
+    for placement, history in histories.items():
+        name = PLACEMENT_NAMES.get(placement, placement)
+        if weighted:
+            peak = int(np.argmax(sum(np.asarray(history[f"w_{t}"], dtype=float) for t in TERMS)))
+            near = slice(max(peak - 50, 0), peak + 51)
+            felt = {}
+            for t in HISTORY_CURVES:
+                v = _measured(history, t)[near]
+                if t in TERMS:
+                    v = v * np.asarray(history[f"w_{t}"], dtype=float)[near]
+                felt[t] = float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+            total = np.asarray(history["total"], dtype=float)
+            items = ", ".join(f"{TERM_NAMES[t]} {fmt(v)}" for t, v in felt.items())
+            parts.append(f"{name}: around step {peak:,}: {items}; the total ends at {fmt(np.nanmean(total[-100:]))}.")
+        else:
+            final = final_terms(history)
+            items = []
+            for t in HISTORY_CURVES:
+                v = _measured(history, t)
+                v = v[np.isfinite(v)]
+                items.append(f"{TERM_NAMES[t]} {fmt(v[0]) if v.size else 'n/a'} → {fmt(final[t])}")
+            parts.append(f"{name}: " + ", ".join(items) + " (first step → mean of the last 100).")
+    history = next(iter(histories.values()))
+    counts = [f"{TERM_NAMES[t]} on {int(np.isfinite(_measured(history, t)).sum()):,}" for t in LABELLED if t in history]
+    parts.append(
+        f"Anchor and planarity are only measured on batches holding a labelled sample ({_join(counts)} of "
+        f"{len(history['step']):,} steps in the first run). Pre-norm they are measured on the raw latent, "
+        "post-norm on the unit latent, so their training values are not directly comparable."
+    )
+    if weighted:
+        off = np.flatnonzero(np.all([np.asarray(history[f"w_{t}"]) == 0 for t in TERMS], axis=0))
+        if off.size:
+            parts.append(f"All regularizer weights are 0 from step {int(off[0]):,}, so their lines end there.")
+    return " ".join(parts)
+
+
+def schedule_frame(schedule: Schedule, every: int = 5) -> pd.DataFrame:
+    """Long table (parameter, step, value) of the schedule, every `every`-th step plus every keyframe."""
+    values = schedule.values()
+    steps = np.arange(schedule.steps)
+    keep = np.zeros(schedule.steps, dtype=bool)
+    keep[::every] = True
+    keep[-1] = True
+    for _, keys in schedule.keyframes:
+        keep[[s for s, _ in keys if s < schedule.steps]] = True
+    # rows (and so drawing order) put unitarity last: when it shares planarity's curve, its dots stay on top
+    order = sorted(PARAMS, key=lambda p: p == "unit")
+    return pd.concat(
+        [pd.DataFrame({"parameter": TERM_NAMES[p], "step": steps[keep], "value": values[p][keep]}) for p in order],
+        ignore_index=True,
+    )
+
+
+def schedule_chart(schedule: Schedule) -> tuple[alt.Chart, str]:
+    """Learning rate and the four regularizer weights against step (one linear axis: all lie in 0..0.1)."""
+    frame = schedule_frame(schedule)
+    pick = alt.selection_point(fields=["parameter"], bind="legend")
+    chart = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=2.5)
+        .encode(
+            x=alt.X("step:Q", title="training step"),
+            y=alt.Y("value:Q", title="value"),
+            color=alt.Color(
+                "parameter:N",
+                scale=_color_scale(PARAMS),
+                sort=[TERM_NAMES[p] for p in PARAMS],
+                legend=alt.Legend(title="parameter (click to isolate)"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "parameter:N",
+                scale=alt.Scale(
+                    domain=[TERM_NAMES[p] for p in PARAMS], range=[SCHEDULE_DASHES.get(p, [1, 0]) for p in PARAMS]
+                ),
+                legend=None,
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+            tooltip=[alt.Tooltip("parameter:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g")],
+        )
+        .add_params(pick)
+        .properties(height=260)
+    )
+    return chart, schedule_description(schedule)
+
+
+def schedule_description(schedule: Schedule) -> str:
+    """Each parameter's keyframes in words, and the learning rate at a few landmark steps."""
+    parts = [
+        f"The schedule over {schedule.steps:,} steps: learning rate (dashed) and regularizer weights, each easing "
+        "between keyframes along a smooth start-and-stop curve."
+    ]
+    groups: dict[tuple, list[str]] = {}
+    for p in PARAMS:
+        groups.setdefault(schedule.keys(p), []).append(TERM_NAMES[p])
+    for keys, names in groups.items():
+        if keys:
+            same = " (the same curve)" if len(names) > 1 else ""
+            parts.append(
+                f"{_join(names).capitalize()}{same}: " + ", ".join(f"{fmt(v)} at step {s:,}" for s, v in keys) + "."
+            )
+    landmarks = [s for s in (500, 2000) if s < schedule.steps]
+    if landmarks:
+        parts.append(
+            "In between, e.g. learning rate "
+            + " and ".join(f"{fmt(schedule.value('lr', s))} at step {s:,}" for s in landmarks)
+            + "."
+        )
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Final numbers side by side, and the prediction
+
+
+def comparison_table(
+    runs: Mapping[str, TrainedRun],
+    validation: Mapping[str, Mapping[str, float]],
+    errors: Mapping[str, Mapping[str, float]],
+) -> pd.DataFrame:
+    """One row per quantity, one column per placement, plus post ÷ pre. Lower is better on every row.
+
+    `validation` is excolor.evaluate.validation_losses per placement (fixed set, same tap for both);
+    `errors` holds {"max", "median"} dense-grid reconstruction errors per placement.
+    """
+    rows: list[tuple[str, str, dict[str, float]]] = []
+    finals = {p: final_terms(r.history) for p, r in runs.items()}
+    for term in HISTORY_CURVES:
+        where = "training batches" if term in ("recon", "unit") else "training batches, own tap (not comparable)"
+        rows.append((f"{TERM_NAMES[term]} (last 100 steps)", where, {p: f[term] for p, f in finals.items()}))
+    val_where = {
+        "recon": "all training colors",
+        "unit": "all training colors, raw latent",
+        "anchor": "red-labelled colors, unit latent",
+        "planar": "vibrant colors, unit latent",
+    }
+    for term, where in val_where.items():
+        rows.append((f"{TERM_NAMES[term]} (fixed set)", where, {p: v[term] for p, v in validation.items()}))
+    rows.append(("max error", "552,960 colors", {p: e["max"] for p, e in errors.items()}))
+    rows.append(("median error", "552,960 colors", {p: e["median"] for p, e in errors.items()}))
+    names = {p: PLACEMENT_NAMES.get(p, p) for p in runs}
+    frame = pd.DataFrame(
+        [{"quantity": q, "measured on": w, **{names[p]: float(v[p]) for p in runs}} for q, w, v in rows]
+    )
+    if set(runs) >= {"pre", "post"}:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["post ÷ pre"] = frame[names["post"]] / frame[names["pre"]]
+    return frame
+
+
+def comparison_description(table: pd.DataFrame) -> str:
+    """How many comparable rows favour post-norm, and the headline max-error ratio."""
+    if "post ÷ pre" not in table:
+        return "Final losses and errors per placement; lower is better on every row."
+    fair = table[~table["measured on"].str.contains("not comparable")]
+    ratio = fair["post ÷ pre"].to_numpy(dtype=float)
+    lower = int((ratio < 1).sum())
+    row = table.set_index("quantity").loc["max error"]
+    return (
+        f"Final losses and errors side by side (lower is better on every row). Post-norm is lower on {lower} of "
+        f"{len(fair)} comparable rows. Max reconstruction error: pre-norm {fmt(row[PLACEMENT_NAMES['pre']])}, "
+        f"post-norm {fmt(row[PLACEMENT_NAMES['post']])} (post ÷ pre = {row['post ÷ pre']:.2f}). Rows marked "
+        "'not comparable' are measured on the tap each model was trained on: raw latents pre-norm, unit latents "
+        "post-norm."
+    )
+
+
+PREDICTIONS = {
+    "post": "Post-norm (Ex 2.4) will reconstruct better",
+    "pre": "Pre-norm (Ex 2.3) will reconstruct better",
+    "same": "No real difference",
+}
+
+
+def measured_outcome(pre_max: float, post_max: float, tolerance: float = SAME_TOLERANCE) -> str:
+    """'post', 'pre' or 'same': which placement has the lower max error, 'same' if within `tolerance`;
+    'unknown' when a run has no usable error (it diverged)."""
+    if not (math.isfinite(pre_max) and math.isfinite(post_max)) or max(pre_max, post_max) <= 0:
+        return "unknown"
+    gap = abs(post_max - pre_max) / max(pre_max, post_max)
+    if gap < tolerance:
+        return "same"
+    return "post" if post_max < pre_max else "pre"
+
+
+def prediction_verdict(
+    prediction: str | None, pre_max: float, post_max: float, tolerance: float = SAME_TOLERANCE
+) -> tuple[bool | None, str]:
+    """(was the prediction right, or None if there was none; a sentence saying what was measured)."""
+    outcome = measured_outcome(pre_max, post_max, tolerance)
+    if outcome == "unknown":
+        return None, "No verdict for this seed: a model has no usable reconstruction error (it diverged)."
+    gap = abs(post_max - pre_max) / max(pre_max, post_max)
+    if outcome == "same":
+        found = (
+            f"the two max errors (pre-norm {fmt(pre_max)}, post-norm {fmt(post_max)}) differ by only {gap:.0%}, "
+            f"less than the {tolerance:.0%} that changing the seed alone can do"
+        )
+    else:
+        better, worse = (post_max, pre_max) if outcome == "post" else (pre_max, post_max)
+        found = (
+            f"{PLACEMENT_NAMES[outcome]} reconstructs better on this seed: max error {fmt(better)} against "
+            f"{fmt(worse)}, {gap:.0%} lower"
+        )
+    if prediction not in PREDICTIONS:
+        return None, f"Measured: {found}."
+    right = prediction == outcome
+    return right, f"You predicted: {PREDICTIONS[prediction]}. Measured: {found}."
+
+
+# --------------------------------------------------------------------------------------------------
+# Training replay: the bottleneck of ~300 probe colors as training goes
+
+
+def _unit_circle(n: int = 121) -> pd.DataFrame:
+    t = np.linspace(0, 2 * np.pi, n)
+    return pd.DataFrame({"x": np.cos(t), "y": np.sin(t), "order": np.arange(n)})
+
+
+def replay_frame(replay: Replay, index: int, dims: tuple[int, int] = (1, 0)) -> pd.DataFrame:
+    """Probe colors at snapshot `index`: screen x/y = latent dims `dims`, true color as hex, HSV for tooltips."""
+    z = replay.latents[index]
+    hsv = colors.rgb_to_hsv(replay.rgb)
+    return pd.DataFrame(
+        {
+            "x": z[:, dims[0]],
+            "y": z[:, dims[1]],
+            "color": colors.to_hex(replay.rgb),
+            "hue": np.round(hsv[:, 0] * 360),
+            "saturation": np.round(hsv[:, 1], 2),
+            "value": np.round(hsv[:, 2], 2),
+            "out of view": np.round(np.linalg.norm(np.delete(z, list(dims), axis=1), axis=1), 3),
+        }
+    )
+
+
+def replay_stats(replay: Replay, index: int, dims: tuple[int, int] = (1, 0)) -> dict[str, float]:
+    """The numbers a student should see change: where pure red points, how the vivid hues spread.
+
+    - red_angle: degrees between pure red's latent and the red direction (1, 0, 0, 0).
+    - coverage: degrees of the circle (in the shown plane) covered by the vivid hues, 360 minus their
+      largest empty gap: small when they clump, near 360 once the wheel has formed.
+    - in_plane: mean share of the vivid hues' length that lies in the shown plane (1 = flat wheel).
+    """
+    z = replay.latents[index]
+    hsv = colors.rgb_to_hsv(replay.rgb)
+    c = np.asarray(RED_DIRECTION[:LATENT_DIMS])
+    red = np.flatnonzero(np.all(np.isclose(replay.rgb, (1, 0, 0)), axis=1))
+    red_angle = float("nan")
+    if red.size:
+        v = z[red[0]]
+        red_angle = math.degrees(math.acos(np.clip(v @ c / max(np.linalg.norm(v), 1e-12), -1, 1)))
+    vivid = (hsv[:, 1] > 0.99) & (hsv[:, 2] > 0.99)
+    planar = z[vivid][:, list(dims)]
+    angles = np.sort(np.degrees(np.arctan2(planar[:, 1], planar[:, 0])) % 360)
+    gaps = np.diff(np.concatenate([angles, angles[:1] + 360])) if angles.size else np.array([360.0])
+    norms = np.linalg.norm(z[vivid], axis=1)
+    in_plane = float(np.mean(np.linalg.norm(planar, axis=1) / np.maximum(norms, 1e-12))) if vivid.any() else np.nan
+    return {
+        "red_angle": red_angle,
+        "coverage": float(360 - gaps.max()),
+        "in_plane": in_plane,
+        "n_vivid": int(vivid.sum()),
+        "n": len(z),
+    }
+
+
+def replay_chart(
+    replay: Replay, index: int, dims: tuple[int, int] = (1, 0), size: int = 360
+) -> tuple[alt.LayerChart, str]:
+    """Scatter of two latent dims at one snapshot, each point filled with its true color, with the unit circle.
+
+    x = dims[0], y = dims[1]: with (1, 0) the red direction points up. The chart has no axes or title (the
+    circle, two labels and the caption carry the scale), so its plot area is exactly `size` square whatever
+    Streamlit's theme does with axes; the page should draw it at width="content". A thin grey outline keeps
+    black and white points visible on either theme.
+    """
+    frame = replay_frame(replay, index, dims)
+    scale = alt.Scale(domain=[-1.2, 1.2], nice=False)
+    x = alt.X("x:Q", scale=scale, axis=None)
+    y = alt.Y("y:Q", scale=scale, axis=None)
+    circle = (
+        alt.Chart(_unit_circle())
+        .mark_line(color=NEUTRAL, strokeDash=[3, 3], strokeWidth=1)
+        .encode(x=x, y=y, order="order:Q")
+    )
+    cross = (
+        alt.Chart(pd.DataFrame({"x": [-1, 1, 0, 0], "y": [0, 0, -1, 1], "axis": ["h", "h", "v", "v"]}))
+        .mark_line(color=NEUTRAL, strokeWidth=0.5, opacity=0.5)
+        .encode(x=x, y=y, detail="axis:N")
+    )
+    up = f"↑ dim {dims[1]}" + (" (red direction)" if dims[1] == 0 else "")
+
+    def label(text: str, at: tuple[float, float], align: str) -> alt.Chart:
+        spot = pd.DataFrame({"x": [at[0]], "y": [at[1]], "text": [text]})
+        text_mark = alt.Chart(spot).mark_text(color=NEUTRAL, fontSize=11, align=align, baseline="middle")
+        return text_mark.encode(x=x, y=y, text="text:N")
+
+    labels = label(up, (0.0, 1.12), "center") + label(f"dim {dims[0]} →", (1.19, -1.14), "right")
+    points = (
+        alt.Chart(frame)
+        .mark_circle(size=55, opacity=1, stroke=NEUTRAL, strokeWidth=0.6)
+        .encode(
+            x=x,
+            y=y,
+            fill=alt.Fill("color:N", scale=None),
+            tooltip=[
+                alt.Tooltip("color:N", title="true color"),
+                "hue:Q",
+                "saturation:Q",
+                "value:Q",
+                alt.Tooltip("out of view:Q", title="length in the other dims"),
+            ],
+        )
+    )
+    # Equal padding on all sides: Streamlit adds 20 px at the bottom of any chart that does not set it, which
+    # would squash the circle into an ellipse.
+    chart = (cross + circle + labels + points).properties(width=size, height=size, padding=SQUARE_PADDING)
+    return chart, replay_description(replay, index, "", dims)
+
+
+def replay_description(replay: Replay, index: int, title: str = "", dims: tuple[int, int] = (1, 0)) -> str:
+    s = replay_stats(replay, index, dims)
+    who = f"{title}: " if title else ""
+    return (
+        f"{who}step {int(replay.steps[index]):,}. Unit latents of {s['n']} probe colors, latent dim {dims[0]} "
+        f"across and dim {dims[1]} up, each dot in its true color; dashed: the unit circle. Pure red points "
+        f"{s['red_angle']:.0f}° away from the red direction; the {s['n_vivid']} vivid hues cover "
+        f"{s['coverage']:.0f}° of the circle and keep {s['in_plane']:.0%} of their length in this plane."
+    )

@@ -1,0 +1,142 @@
+"""The first two pages under Streamlit's AppTest: the landing page must not wait for training, the placement
+page must show its figures, numbers and replay, and a prediction made on one page is judged on the other.
+
+app.py starts training the default pair on the process-wide board; the placement page waits for it
+(a few seconds, once per test process: later runs reuse the trained pair).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+import altair  # noqa: E402,F401  (imported up front, so the first page run is not timed on imports)
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import appstate  # noqa: E402
+from excolor import training_charts as tc  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PLACEMENT = "pages/placement.py"
+
+
+def elements(at: AppTest, kind: str) -> list:
+    """Every element of a type AppTest has no accessor for (charts, diagrams, decks), sidebar excluded."""
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", None) == kind:
+                found.append(child)
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+def trained_default_pair() -> bool:
+    jobs = appstate.board().request(appstate.default_recipes())
+    return all(job.done.is_set() for job in jobs)
+
+
+@pytest.fixture(scope="module")
+def hypothesis():
+    started_trained = trained_default_pair()
+    at = AppTest.from_file(APP, default_timeout=60)
+    started = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - started
+    return at, seconds, started_trained
+
+
+@pytest.fixture(scope="module")
+def placement():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(PLACEMENT).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_hypothesis_renders_at_once_without_waiting_for_training(hypothesis):
+    at, seconds, started_trained = hypothesis
+    assert not at.exception, at.exception
+    if not started_trained:  # the page came back while the models were (most likely) still training
+        assert seconds < 4.0
+        assert elements(at, "progress") or at.success  # live status, or done already
+    assert not elements(at, "status")  # never the blocking "Training …" box of appstate.trained()
+
+
+def test_hypothesis_shows_network_regularizers_claim_and_prediction(hypothesis):
+    at, _, _ = hypothesis
+    assert "Anchoring red" in at.title[0].value
+    assert len(elements(at, "graphviz_chart")) == 1
+    formulas = " ".join(latex.value for latex in at.latex)
+    for name in ("anchor", "separate", "planar", "unit"):
+        assert f"R_\\text{{{name}}}" in formulas
+    assert len(elements(at, "vega_lite_chart")) == 2  # anchor penalty and separate kernel
+    captions = " ".join(c.value for c in at.caption)
+    assert "halves by 9.5°" in captions and "2 at 90°" in captions and "16 hidden units" in captions
+    assert any("Hypothesis (Ex 2.4)" in info.value for info in at.info)
+    radio = at.radio(key="prediction")
+    assert radio.options == list(tc.PREDICTIONS.values()) and radio.value is None
+
+
+def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placement):
+    at = placement
+    assert "pre-norm vs post-norm" in at.title[0].value
+    assert len(elements(at, "graphviz_chart")) == 2
+    assert len(elements(at, "vega_lite_chart")) == 4  # curves, schedule, two replay frames
+    assert len(elements(at, "deck_gl_json_chart")) == 2  # rotatable latent views, one per placement
+    assert [m.label for m in at.metric] == [
+        "Max error · pre-norm",
+        "Max error · post-norm",
+        "Median error · pre-norm",
+        "Median error · post-norm",
+    ]
+    assert all(m.value not in ("", "n/a") for m in at.metric)
+    assert len(at.dataframe) == 1 and "post ÷ pre" in at.dataframe[0].value.columns
+    captions = " ".join(c.value for c in at.caption)
+    for text in (
+        "Loss terms against training step",
+        "0.075 at step 2,000",
+        "Unitarity reads the encoder tap",
+        "Max reconstruction error",
+        "step 3,001.",
+    ):
+        assert text in captions
+    slider = at.select_slider[0]
+    assert slider.options[0] == "0" and slider.value == 3001
+    assert any("Make a prediction" in info.value for info in at.info)  # none was made in this session
+
+
+def test_replay_slider_weight_toggle_and_view_choice_redraw(placement):
+    at = placement
+    at.select_slider[0].set_value(0).run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert sum("step 0." in c for c in captions) == 2  # both placements show the untrained network
+    at.toggle[0].set_value(True).run()
+    assert not at.exception
+    assert any(c.value.startswith("Weighted loss terms") for c in at.caption)
+    at.segmented_control[0].set_value(1).run()  # the (1, 2, 0) view: the wheel seen edge-on
+    assert not at.exception
+    assert sum("showing latent dimension 1 across, 2 up and 0 toward you" in c.value for c in at.caption) == 2
+
+
+def test_prediction_made_on_the_hypothesis_page_is_judged_on_the_placement_page():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.radio(key="prediction").set_value("pre").run()
+    at.switch_page(PLACEMENT).run()
+    assert not at.exception, at.exception
+    assert at.session_state["prediction"] == "pre"
+    pre, post = (appstate.evaluation(run).max_error for run in appstate.trained(appstate.default_recipes()))
+    right, text = tc.prediction_verdict("pre", pre, post)
+    shown = at.success if right else at.warning
+    assert len(shown) == 1 and text in shown[0].value

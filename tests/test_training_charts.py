@@ -1,0 +1,289 @@
+"""The hypothesis and placement pages' figure builders: their data, their captions and their chart specs.
+
+Most checks use small hand-built histories and replays whose right answers are known exactly; one short
+real training (201 steps, both placements) checks that the builders accept what the trainer produces.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+from excolor import colors  # noqa: E402
+from excolor import training_charts as tc  # noqa: E402
+from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
+from excolor.train import Recipe, Replay, train  # noqa: E402
+
+SHORT = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n200,0.05,0,0,0,0\n")
+
+
+def fake_history(steps: int = 1000, scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Smooth known curves; anchor is only 'measured' (non-zero) on every 4th step, as with sparse labels."""
+    t = np.arange(steps, dtype=float)
+    anchor = np.where(t % 4 == 0, 0.5 * scale, 0.0)
+    weight = np.where(t < steps - 100, 0.1, 0.0)  # every weight switched off for the last 100 steps
+    history = {
+        "step": np.arange(steps),
+        "recon": 0.3 * scale * np.exp(-t / 200) + 1e-5,
+        "separate": np.full(steps, 2.0 * scale),
+        "anchor": anchor,
+        "unit": np.full(steps, 0.01 * scale),
+        "planar": np.full(steps, 0.04 * scale),
+        "lr": np.full(steps, 0.01),
+    }
+    for term in ("separate", "anchor", "unit", "planar"):
+        history[f"w_{term}"] = weight
+    history["total"] = history["recon"] + sum(weight * history[k] for k in ("separate", "anchor", "unit", "planar"))
+    return history
+
+
+@pytest.fixture(scope="module")
+def short_pair():
+    """Pre- and post-norm trained together on a 201-step schedule (well under a second)."""
+    pre, post = train([Recipe("pre", 3, SHORT), Recipe("post", 3, SHORT)])
+    return {"pre": pre, "post": post}
+
+
+# ---------------------------------------------------------------------------------------------- hypothesis page
+
+
+def test_separate_kernel_is_one_at_zero_and_half_to_the_hundredth_at_ninety_degrees():
+    assert tc.separate_kernel(0.0) == 1.0
+    assert tc.separate_kernel(90.0) == pytest.approx(0.5**100, rel=1e-9)
+    assert tc.separate_kernel(180.0) == pytest.approx(0.0, abs=1e-300)
+    half = tc.kernel_half_angle()
+    assert half == pytest.approx(9.53, abs=0.01)
+    assert tc.separate_kernel(half) == pytest.approx(0.5)
+
+    frame = tc.separate_kernel_frame()
+    p100 = frame[frame["power"] == "power 100"].set_index("angle")["push"]
+    assert p100.loc[0.0] == 1.0 and p100.loc[90.0] == pytest.approx(0.5**100)
+    assert set(frame["power"]) == {"power 1", "power 10", "power 100"}
+    assert frame.groupby("power")["push"].apply(lambda s: bool(np.all(np.diff(s.to_numpy()) <= 0))).all()
+
+
+def test_separate_kernel_caption_states_its_numbers():
+    _, caption = tc.separate_kernel_chart()
+    for text in ("1 at 0°", "halves by 9.5°", "below 1% by 24°", "7.9e-31 at 90°", "0.5 and 0.00098"):
+        assert text in caption
+
+
+def test_anchor_penalty_depends_only_on_angle_for_unit_latents():
+    assert tc.anchor_penalty(0.0) == pytest.approx(0.0, abs=1e-12)
+    assert tc.anchor_penalty(90.0) == pytest.approx(2.0)
+    assert tc.anchor_penalty(180.0) == pytest.approx(4.0)
+    assert tc.anchor_penalty(0.0, 0.5) == pytest.approx(0.25)  # pointing at red, yet penalized: length
+    z = np.array([0.3, 0.4, 0.0, 0.0])  # a raw latent: the closed form matches the definition |z - c|^2
+    angle = math.degrees(math.acos(z[0] / np.linalg.norm(z)))
+    assert tc.anchor_penalty(angle, np.linalg.norm(z)) == pytest.approx(np.sum((z - [1, 0, 0, 0]) ** 2))
+    _, caption = tc.anchor_penalty_chart()
+    assert "0 at 0°, 2 at 90° and 4 opposite red" in caption and "pays 0.25" in caption
+
+
+def test_network_diagram_marks_both_taps():
+    dot, caption = tc.network_dot()
+    assert dot.startswith("digraph") and "encoder tap" in dot and "bottleneck tap" in dot
+    assert dot.index("encoder tap") < dot.index("normalize") < dot.index("bottleneck tap")
+    assert "3 color channels" in caption and "16 hidden units" in caption and "unit latent" in caption
+
+
+# ---------------------------------------------------------------------------------------------- placement page
+
+
+def edges(dot: str) -> set[tuple[str, str]]:
+    out = set()
+    for line in dot.splitlines():
+        if "->" in line and "invis" not in line and "norm" not in line:
+            tap, term = line.split("[")[0].replace(" ", "").rstrip(";").split("->")
+            out.add((tap, term))
+    return out
+
+
+def test_placement_diagrams_wire_each_term_to_its_tap():
+    assert edges(tc.placement_dot("pre")) == {("encoder", t) for t in ("unit", "anchor", "separate", "planar")}
+    assert edges(tc.placement_dot("post")) == {("encoder", "unit")} | {
+        ("bottleneck", t) for t in ("anchor", "separate", "planar")
+    }
+    assert tc.PLACEMENT_COLORS["pre"] in tc.placement_dot("pre")
+    assert tc.PLACEMENT_COLORS["post"] in tc.placement_dot("post")
+    caption = tc.placement_description()
+    assert "Unitarity reads the encoder tap under both placements" in caption
+    assert "Anchor, separate and planarity read the encoder tap pre-norm and the bottleneck tap post-norm" in caption
+
+
+def test_schedule_chart_data_hits_the_spec_values():
+    frame = tc.schedule_frame(EX24)
+    at = frame.set_index(["parameter", "step"])["value"]
+    assert at[("learning rate", 2000)] == pytest.approx(0.075)
+    assert at[("learning rate", 5)] == pytest.approx(0.005)
+    assert at[("learning rate", 500)] == pytest.approx(0.05415, abs=1e-5)
+    assert at[("anchor", 500)] == pytest.approx(0.025)
+    assert at[("unitarity", 1500)] == pytest.approx(0.08651, abs=1e-5)
+    assert at[("learning rate", 10)] == pytest.approx(0.01)  # a keyframe off the every-5th grid is kept
+    assert at[("planarity", 2800)] == 0.0 and at[("learning rate", 3000)] == pytest.approx(0.05)
+    assert len(frame) < 5 * 700  # thinned: not 5 x 3,001 points
+    assert list(frame["parameter"].unique())[-1] == "unitarity"  # drawn last, on top of planarity's curve
+
+
+def test_schedule_caption_lists_keyframes_and_landmarks():
+    _, caption = tc.schedule_chart(EX24)
+    assert "0.075 at step 2,000" in caption and "0.054 at step 500" in caption
+    assert "Unitarity and planarity (the same curve): 0.01 at step 0, 0.1 at step 1,000" in caption
+    assert "Anchor: 0.01 at step 0, 0.04 at step 1,000, 0 at step 2,800" in caption
+
+
+def test_curves_frame_is_thinned_positive_and_ignores_unmeasured_steps():
+    histories = {"pre": fake_history(), "post": fake_history(scale=0.5)}
+    frame = tc.curves_frame(histories)
+    assert (frame["value"] > 0).all() and np.isfinite(frame["value"]).all()
+    assert set(frame["placement"]) == {"pre-norm (Ex 2.3)", "post-norm (Ex 2.4)"}
+    assert set(frame["term"]) == {"reconstruction", "separate", "anchor", "unitarity", "planarity"}
+    per_line = frame.groupby(["placement", "term"]).size()
+    assert per_line.max() <= 1000 // 10 + 1
+    # the anchor's 0s mean "no red label in the batch": dropped, so the median is the measured 0.5
+    anchor = frame[(frame["term"] == "anchor") & (frame["placement"] == "pre-norm (Ex 2.3)")]["value"]
+    assert np.allclose(anchor, 0.5)
+
+
+def test_weighted_curves_stop_where_the_weights_are_zero_and_add_the_total():
+    frame = tc.curves_frame({"post": fake_history()}, weighted=True)
+    assert "total loss" in set(frame["term"])
+    separate = frame[frame["term"] == "separate"]
+    assert separate["value"].to_numpy() == pytest.approx(0.2)  # 0.1 x 2.0
+    assert separate["step"].max() < 900 + 51 // 2 + 1  # weights are 0 from step 900: nothing drawn after
+    assert frame[frame["term"] == "reconstruction"]["step"].max() == 999
+    floor = 10 ** (np.floor(np.log10(frame[frame["term"] == "reconstruction"]["value"].min())) - 1)
+    assert frame["value"].min() >= floor  # weights easing to 0 do not stretch the log axis over ten decades
+
+
+def test_final_terms_average_only_measured_steps():
+    final = tc.final_terms(fake_history())
+    assert final["anchor"] == pytest.approx(0.5)  # not 0.125, which counting the unmeasured zeros would give
+    assert final["separate"] == pytest.approx(2.0)
+    assert final["recon"] == pytest.approx(np.mean(0.3 * np.exp(-np.arange(900, 1000) / 200) + 1e-5))
+
+
+def test_curves_chart_is_log_scaled_faceted_and_legend_selectable():
+    chart, caption = tc.curves_chart({"pre": fake_history(), "post": fake_history(scale=0.5)})
+    spec = chart.to_dict()
+    assert spec["facet"]["column"]["field"] == "placement"
+    enc = spec["spec"]["encoding"]
+    assert enc["y"]["scale"]["type"] == "log"
+    assert enc["color"]["scale"]["range"][:2] == [tc.TERM_COLORS["recon"], tc.TERM_COLORS["separate"]]
+    assert any(p.get("bind") == "legend" for p in spec["spec"].get("params", spec.get("params", [])))
+    assert "reconstruction 0.3 → 0.0026" in caption  # first raw value -> mean of the last 100 steps (pre)
+    assert "separate 1 → 1" in caption  # post: scaled by 0.5
+    assert "anchor on 250" in caption  # one step in four is measured
+
+
+def test_weighted_caption_reports_what_the_optimizer_feels():
+    _, caption = tc.curves_chart({"post": fake_history()}, weighted=True)
+    assert "around step 0: reconstruction 0.26, separate 0.2, anchor 0.05, unitarity 0.001" in caption
+    assert "All regularizer weights are 0 from step 900" in caption
+
+
+def test_comparison_table_puts_placements_side_by_side():
+    runs = {"pre": SimpleNamespace(history=fake_history()), "post": SimpleNamespace(history=fake_history(scale=0.5))}
+    validation = {
+        "pre": {"recon": 4e-5, "unit": 0.01, "anchor": 0.2, "planar": 0.05},
+        "post": {"recon": 2e-5, "unit": 0.02, "anchor": 0.1, "planar": 0.05},
+    }
+    errors = {"pre": {"max": 1e-3, "median": 2e-5}, "post": {"max": 8e-4, "median": 2e-5}}
+    table = tc.comparison_table(runs, validation, errors)
+    assert list(table.columns) == ["quantity", "measured on", "pre-norm (Ex 2.3)", "post-norm (Ex 2.4)", "post ÷ pre"]
+    row = table.set_index("quantity")
+    assert row.loc["max error", "post ÷ pre"] == pytest.approx(0.8)
+    assert row.loc["anchor (fixed set)", "post-norm (Ex 2.4)"] == pytest.approx(0.1)
+    assert row.loc["anchor (last 100 steps)", "pre-norm (Ex 2.3)"] == pytest.approx(0.5)
+    caption = tc.comparison_description(table)
+    assert "Max reconstruction error: pre-norm 0.001, post-norm 0.0008 (post ÷ pre = 0.80)" in caption
+    comparable = (~table["measured on"].str.contains("not comparable")).sum()
+    lower = int((table[~table["measured on"].str.contains("not comparable")]["post ÷ pre"] < 1).sum())
+    assert f"lower on {lower} of {comparable} comparable rows" in caption
+
+
+@pytest.mark.parametrize(
+    ("pre", "post", "outcome"),
+    [(1e-3, 5e-4, "post"), (5e-4, 1e-3, "pre"), (1e-3, 9e-4, "same"), (9e-4, 1e-3, "same")],
+)
+def test_measured_outcome_calls_small_gaps_a_tie(pre, post, outcome):
+    assert tc.measured_outcome(pre, post) == outcome
+
+
+def test_prediction_verdict():
+    assert tc.prediction_verdict("post", 1e-3, 5e-4)[0] is True
+    assert tc.prediction_verdict("pre", 1e-3, 5e-4)[0] is False
+    right, text = tc.prediction_verdict("same", 1e-3, 9.5e-4)
+    assert right is True and "differ by only 5%" in text
+    right, text = tc.prediction_verdict(None, 1e-3, 5e-4)
+    assert right is None and "post-norm (Ex 2.4) reconstructs better" in text and "50% lower" in text
+    assert tc.prediction_verdict("nonsense", 1e-3, 5e-4)[0] is None
+    right, text = tc.prediction_verdict("post", float("nan"), 5e-4)  # a diverged run: no verdict, no crash
+    assert right is None and "diverged" in text
+
+
+def wheel_replay() -> Replay:
+    """Snapshot 0: everything clumped near one direction. Snapshot 1: vivid hues on the circle in dims (1, 0),
+    at their hue angle from the top (red exactly on (1, 0, 0, 0)), greys tipped into dimension 2."""
+    hsv = np.array([[h / 24, 1.0, 1.0] for h in range(24)] + [[0.0, 0.0, 0.5]])
+    rgb = colors.hsv_to_rgb(hsv)
+    clump = np.tile([0.0, 0.0, 1.0, 0.0], (len(rgb), 1))
+    clump[:, 1] += np.linspace(0, 0.1, len(rgb))
+    clump /= np.linalg.norm(clump, axis=1, keepdims=True)
+    theta = np.radians(hsv[:, 0] * 360)
+    wheel = np.stack([np.cos(theta), np.sin(theta), np.zeros_like(theta), np.zeros_like(theta)], axis=1)
+    wheel[-1] = [0.0, 0.0, 1.0, 0.0]
+    return Replay(np.array([0, 50]), np.stack([clump, wheel]), rgb)
+
+
+def test_replay_stats_see_the_wheel_form():
+    replay = wheel_replay()
+    start, end = tc.replay_stats(replay, 0), tc.replay_stats(replay, 1)
+    assert end["red_angle"] == pytest.approx(0.0, abs=1e-6)
+    assert start["red_angle"] == pytest.approx(90.0, abs=1e-6)
+    assert end["coverage"] == pytest.approx(345.0) and start["coverage"] < 10
+    assert end["in_plane"] == pytest.approx(1.0) and end["n_vivid"] == 24 and end["n"] == 25
+
+
+def leaves(spec: dict):
+    """Every single-mark layer of a (possibly nested) layered chart spec."""
+    for layer in spec.get("layer", []):
+        yield from leaves(layer) if "layer" in layer else [layer]
+
+
+def test_replay_chart_fills_points_with_their_true_color_and_draws_the_unit_circle():
+    replay = wheel_replay()
+    frame = tc.replay_frame(replay, 1)
+    assert frame.loc[0, "color"] == "#ff0000" and frame.loc[0, "y"] == pytest.approx(1.0)  # red at the top
+    assert frame.loc[6, "x"] == pytest.approx(1.0)  # hue 90° (chartreuse) along dim 1, to the right
+    chart, caption = tc.replay_chart(replay, 1)
+    spec = chart.to_dict()
+    marks = list(leaves(spec))
+    points = [layer for layer in marks if layer["mark"]["type"] == "circle"]
+    assert points[0]["encoding"]["fill"] == {"field": "color", "scale": None, "type": "nominal"}
+    (ring,) = [layer for layer in marks if "order" in layer["encoding"]]
+    assert np.allclose([math.hypot(p["x"], p["y"]) for p in spec["datasets"][ring["data"]["name"]]], 1.0)
+    assert spec["width"] == spec["height"]
+    assert spec["padding"]["bottom"] == spec["padding"]["top"]  # a round circle under Streamlit's theme
+    assert "step 50." in caption and "Pure red points 0° away" in caption and "cover 345°" in caption
+    assert "keep 100% of their length" in caption
+
+
+def test_builders_accept_a_real_training_run(short_pair):
+    histories = {p: run.history for p, run in short_pair.items()}
+    for weighted in (False, True):
+        chart, caption = tc.curves_chart(histories, weighted=weighted)
+        assert chart.to_dict() and "pre-norm (Ex 2.3)" in caption and "post-norm (Ex 2.4)" in caption
+    replay = short_pair["post"].replay
+    assert replay.steps[0] == 0 and replay.latents.shape[1] == len(replay.rgb)
+    for index in (0, len(replay.steps) - 1):
+        chart, caption = tc.replay_chart(replay, index)
+        assert chart.to_dict() and f"step {int(replay.steps[index]):,}." in caption
+    final = tc.final_terms(short_pair["post"].history)
+    assert final["recon"] == pytest.approx(short_pair["post"].final_recon, rel=1e-6)
