@@ -80,6 +80,8 @@ class StreamlitSession:
         self.page_hashes: dict[str, str] = {}  # url path -> page_script_hash, learned from `navigation`
         self.current_page = ""
         self.auto_reruns: dict[str, float] = {}  # fragment id -> seconds, as announced by the last run
+        self.in_flight: Visit | None = None  # the run requested and not finished yet
+        self.in_flight_since = 0.0
 
     async def __aenter__(self) -> StreamlitSession:
         self.ws = await websockets.connect(
@@ -142,7 +144,8 @@ class StreamlitSession:
         return runs
 
     async def _run(self, msg: BackMsg, visit: Visit, timeout: float) -> Visit:
-        start = time.perf_counter()
+        start = self.in_flight_since = time.perf_counter()
+        self.in_flight = visit
         await self.ws.send(msg.SerializeToString())
         deadline = start + timeout
         run_id = None
@@ -182,6 +185,7 @@ class StreamlitSession:
                 visit.finished = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
                 if not visit.page_hash_requested:  # first visit by url path: check it against the page list
                     visit.page_hash_requested = self.page_hashes.get(visit.url_path, "")
+                self.in_flight = None
                 return visit
 
     @staticmethod
