@@ -24,6 +24,7 @@ import torch
 from excolor import evidence
 from excolor.evaluate import Evaluation, Probe, evaluate, prepare
 from excolor.interventions import Intervention
+from excolor.latents3d import evaluation_deck
 from excolor.schedule import EX24, Schedule, to_dopesheet
 from excolor.train import MAX_SEED, Recipe, TrainedRun, train
 
@@ -274,3 +275,58 @@ def sweep_record(run: TrainedRun) -> dict:
     """evidence.sweep_record(run), computed once per recipe and shared by every session. Only the small
     record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as it is measured."""
     return _sweep_record(recipe_key(run.recipe), run)
+
+
+# --------------------------------------------------------------------------------------------------
+# Latent views: an 8,000-point deck is the most expensive thing a page draws, so each one is built once
+
+
+class FrozenDeck:
+    """A built deck, serialized once. st.pydeck_chart only reads to_json(), _tooltip and layers, and calls
+    to_json() on every rerun: ~0.03 s for 8,000 points, paid again for every view on every slider move."""
+
+    def __init__(self, deck):
+        self._json = deck.to_json()
+        self._tooltip = deck._tooltip
+        self.layers = []  # nothing left for Streamlit to convert: the JSON is final
+
+    def to_json(self) -> str:
+        return self._json
+
+
+@st.cache_resource(max_entries=36, show_spinner=False)
+def _latent_view(key: str, intervention_key: str, dims: tuple, size: int, tilt: float, _run, _intervention):
+    deck, caption = evaluation_deck(evaluation(_run, _intervention), dims, _intervention, size=size, tilt=tilt)
+    return FrozenDeck(deck), caption
+
+
+def latent_view(
+    run: TrainedRun, intervention: Intervention | None, dims: Sequence[int], size: int = 500, tilt: float = 0.0
+) -> tuple[FrozenDeck, str]:
+    """latents3d.evaluation_deck for a run and intervention (with its cones): built once per view and shared
+    by every session; 36 kept (~1 MB each), enough for two placements × four interventions × three views."""
+    return _latent_view(recipe_key(run.recipe), repr(intervention), tuple(dims), size, tilt, run, intervention)
+
+
+@st.cache_resource(max_entries=96, show_spinner=False)
+def _figure(name: str, run_key: str, intervention_key: str, options: str, _build):
+    return _build()
+
+
+def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", **options):
+    """builder(x, **options) -> (chart, caption), built once per recipe, intervention(s) and options and shared by
+    every session. x is the run's evaluation under the intervention (of="evaluation"; a dict of interventions
+    gives a dict of evaluations, e.g. for charts.named_colors_chart), its error curves (of="curves") or the
+    intervention itself (of="intervention", e.g. charts.mapping_chart). A slider move then rebuilds only the
+    figures of the intervention it changed."""
+
+    def build():
+        if of == "intervention":
+            return builder(intervention, **options)
+        if isinstance(intervention, dict):
+            return builder({name: evaluation(run, iv) for name, iv in intervention.items()}, **options)
+        ev = evaluation(run, intervention)
+        return builder(ev.curves if of == "curves" else ev, **options)
+
+    name = f"{builder.__module__}.{builder.__qualname__}({of})"
+    return _figure(name, recipe_key(run.recipe), repr(intervention), repr(sorted(options.items())), build)

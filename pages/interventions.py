@@ -1,4 +1,195 @@
+"""Page 4 · Suppression vs repulsion: two ways to take red out at inference time, side by side, with their knobs.
+
+Layout only: interventions come from excolor.interventions, figures and their descriptions from excolor.charts
+and excolor.latents3d, trained runs and (cached) evaluations and latent views from appstate.
+"""
+
+import math
+
 import streamlit as st
 
-st.title("interventions")
-st.info("This page is being built.")
+import appstate
+from excolor import charts
+from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
+from excolor.latents3d import VIEWS
+from excolor.losses import PLACEMENT_NAMES
+
+DEFAULTS = {"sup_a": 0.0, "sup_b": 1.0, "sup_p": 2.0, "rep_a": 0.0, "rep_b": 0.5}  # the notebook's (SPEC §6)
+ALIGNMENTS = [round(i / 20, 2) for i in range(21)]  # d = cos θ in steps of 0.05; a < 1, so a stops at 0.95
+VIEW_HEIGHT, VIEW_ZOOM = 420, 380  # one view per intervention, side by side
+VIEW_TILT = 25  # look at the cones from slightly above, so their rims show as ellipses, not edge-on
+
+
+def angle(d: float) -> str:
+    return f"{math.degrees(math.acos(d)):.0f}°"
+
+
+def reset() -> None:
+    st.session_state.update(DEFAULTS)
+
+
+for key, value in DEFAULTS.items():
+    st.session_state.setdefault(key, value)
+
+st.title("Suppression vs repulsion")
+st.markdown(
+    "Red now has a known home: the direction $c = (1, 0, 0, 0)$ of the bottleneck. Both interventions act there, "
+    "at inference time only, on a latent's **alignment** with red, $d = z \\cdot c = \\cos\\theta$ (1 for exact "
+    "red, 0 at 90° from it). **Suppression** shrinks the red component of latents inside a cone around $c$; "
+    "**repulsion** rotates them out of a hole around $c$, so they stay on the sphere but no longer point at red. "
+    "A good intervention breaks red and leaves every other color alone."
+)
+
+placement = st.segmented_control(
+    "Regularizer placement",
+    options=("pre", "post"),
+    default="post",
+    format_func=PLACEMENT_NAMES.get,
+    required=True,
+    key="interventions_placement",
+    help="Which of the two models trained for your seed to intervene on.",
+)
+runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
+if runs is None:
+    st.stop()
+run = {r.recipe.placement: r for r in runs}[placement]
+if run.diverged:
+    st.warning(f"{PLACEMENT_NAMES[placement]}: {run.diverged}. Try another seed.")
+
+st.button(
+    "↺ Reset to the notebook's settings",
+    on_click=reset,
+    key="reset",
+    help="Suppression a = 0, b = 1, p = 2; repulsion a = 0, b = cos 60° = 0.5.",
+)
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Suppression")
+    st.latex(r"z' = z - g(d)\,(z \cdot c)\,c, \qquad g(d) = b \left(\frac{d - a}{1 - a}\right)^{p} \text{ for } d > a")
+    sup_a = st.select_slider(
+        "a · where the cone starts (alignment, angle from red)",
+        options=ALIGNMENTS[:-1],
+        format_func=lambda d: f"{d:.2f} (cone {angle(d)})",
+        key="sup_a",
+        help="Latents less aligned with red than a (further than acos a) are left alone.",
+    )
+    sup_b = st.slider("b · strength at exact red", 0.0, 1.0, step=0.05, key="sup_b", help="1 removes red entirely.")
+    sup_p = st.slider("p · rim shape", 0.25, 8.0, step=0.25, key="sup_p", help="Above 1: a soft rim and a sharp hub.")
+    suppression = Suppression(BoundedFalloff(sup_a, sup_b, sup_p))
+    st.markdown(f"a = {sup_a:.2f} (cone {angle(sup_a)}) · b = {sup_b:.2f} · p = {sup_p:g}")
+    chart, caption = appstate.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
+    st.altair_chart(chart, theme="streamlit", width="content")
+    st.caption(caption)
+with right:
+    st.subheader("Repulsion")
+    st.latex(r"z' = t\,c + \sqrt{1 - t^2}\,u, \qquad t = \mathrm{mapper}(d)")
+    rep_a = st.select_slider(
+        "a · where the cone starts (alignment, angle from red)",
+        options=ALIGNMENTS[:-1],
+        format_func=lambda d: f"{d:.2f} (cone {angle(d)})",
+        key="rep_a",
+        help="Latents less aligned with red than a are left where they are.",
+    )
+    rep_b = st.select_slider(
+        "b · where exact red is sent (alignment, angle of the hole)",
+        options=ALIGNMENTS,
+        format_func=lambda d: f"{d:.2f} (hole {angle(d)})",
+        key="rep_b",
+        help="Exact red ends up at alignment b: a hole of half-angle acos b opens around red. b must be at least a.",
+    )
+    if rep_b < rep_a:
+        st.warning(
+            f"b = {rep_b:.2f} (hole {angle(rep_b)}) is below a = {rep_a:.2f} (cone {angle(rep_a)}): the hole must "
+            f"fit inside the cone, so b ≥ a. Showing b = a = {rep_a:.2f} until you raise b or lower a.",
+            icon="⚠️",
+        )
+        rep_b = rep_a
+    repulsion = Repulsion(BezierMapper(rep_a, rep_b))
+    st.markdown(f"a = {rep_a:.2f} (cone {angle(rep_a)}) · b = {rep_b:.2f} (hole {angle(rep_b)})")
+    chart, caption = appstate.figure(charts.mapping_chart, run, repulsion, of="intervention", width=340, height=240)
+    st.altair_chart(chart, theme="streamlit", width="content")
+    st.caption(caption)
+
+interventions = {"suppression": suppression, "repulsion": repulsion}
+evs = {name: appstate.evaluation(run, iv) for name, iv in interventions.items()}
+baseline = appstate.evaluation(run)
+
+st.subheader("Error over 552,960 colors")
+cols = st.columns(4)
+for i, (name, ev) in enumerate(evs.items()):
+    label = name.capitalize()
+    cols[2 * i].metric(
+        f"{label} · max error",
+        f"{ev.max_error:.3g}",
+        delta=f"{ev.max_error / baseline.max_error:.0f}× baseline",
+        delta_color="off",
+        border=True,
+        help="The worst color of the dense grid (hue in 1.5° steps, 48 saturations, 48 values).",
+    )
+    cols[2 * i + 1].metric(
+        f"{label} · median error",
+        f"{ev.median_error:.3g}",
+        delta=f"{ev.median_error / baseline.median_error:.2f}× baseline",
+        delta_color="off",
+        border=True,
+        help="A typical color. Close to the baseline's means most colors are left alone.",
+    )
+st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
+
+st.subheader("True vs reconstructed colors")
+for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
+    with col:
+        chart, caption = appstate.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
+        st.altair_chart(chart, theme="streamlit", width="content")
+        st.caption(caption)
+
+st.subheader("Error curves")
+log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
+for name, iv in interventions.items():
+    chart, caption = appstate.figure(charts.error_curves_chart, run, iv, of="curves", title=name.capitalize(), log=log)
+    st.altair_chart(chart, theme="streamlit", width="content")
+    st.caption(caption)
+
+st.subheader("Latent space, with the cones")
+view = st.segmented_control(
+    "View (screen x, screen y, toward you)",
+    options=range(len(VIEWS)),
+    default=0,
+    format_func=lambda i: "dims {}, {}, {}".format(*VIEWS[i]),
+    required=True,
+    key="interventions_view",
+    help="(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, "
+    "from two sides.",
+)
+st.markdown(
+    "Each dot is ringed in its reconstructed color with its true color at the centre; drag to rotate. The dashed "
+    "white cone is where an intervention acts (half-angle acos a); repulsion's yellow cone is the hole it opens "
+    "(half-angle acos b). Suppressed latents sink *inside* the sphere; repelled ones slide along its surface."
+)
+for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
+    with col:
+        st.markdown(f"**{name.capitalize()}**")
+        deck, caption = appstate.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
+        st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
+        st.caption(caption)
+
+st.subheader("How targeted is it?")
+compared = {"baseline": None, **interventions, "ablation": Ablation()}
+st.markdown(
+    "**Selectivity** r is the correlation, over 8,000 colors, between a color's error and its squared similarity "
+    "to pure red: near 1 when the damage falls on red and its close neighbours and nowhere else. **Ablation** "
+    "(beyond the notebook) is the blunt alternative: delete latent dimension 0 from the network altogether."
+)
+selectivity = {name: appstate.evaluation(run, iv).selectivity for name, iv in compared.items()}
+for col, (name, r) in zip(st.columns(4), selectivity.items(), strict=True):
+    col.metric(f"{name.capitalize()} · selectivity r", f"{r:.2f}", border=True)
+st.caption(
+    "Selectivity r (Pearson, over the 8,000 colors of a 20 × 20 × 20 RGB grid): "
+    + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
+    + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
+)
+chart, caption = appstate.figure(
+    charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)"
+)
+st.altair_chart(chart, theme="streamlit", width="content")
+st.caption(caption)

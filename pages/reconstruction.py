@@ -1,4 +1,121 @@
+"""Page 3 · Reconstruction error: how faithfully one trained model rebuilds every color, with no intervention.
+
+Layout only: figures and their descriptions come from excolor.charts and excolor.latents3d, the trained runs
+and their (cached) evaluations from appstate.
+"""
+
 import streamlit as st
 
-st.title("reconstruction")
-st.info("This page is being built.")
+import appstate
+from excolor import charts
+from excolor.latents3d import VIEWS
+from excolor.losses import PLACEMENT_NAMES
+
+VIEW_HEIGHT = 340
+VIEW_ZOOM = 270  # three views side by side: sphere and axis labels must fit a third of the page's width
+
+st.title("Reconstruction error")
+st.markdown(
+    "Before we intervene on red, we need to know how well the model works *without* any intervention. "
+    "Every color goes in, through the 4-number bottleneck, and comes back out; the error of a color is the mean "
+    "squared difference over R, G and B between what went in and what came out. A difference of about 0.001 is "
+    "where most people start to notice it."
+)
+
+placement = st.segmented_control(
+    "Regularizer placement",
+    options=("pre", "post"),
+    default="post",
+    format_func=PLACEMENT_NAMES.get,
+    required=True,
+    key="reconstruction_placement",
+    help="Which of the two models trained for your seed to look at. Post-norm is Ex 2.4, the notebook's choice.",
+)
+runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
+if runs is None:
+    st.stop()
+by = {run.recipe.placement: run for run in runs}
+run = by[placement]
+if run.diverged:
+    st.warning(f"{PLACEMENT_NAMES[placement]}: {run.diverged}. Try another seed.")
+ev = appstate.evaluation(run)
+other = appstate.evaluation(by["pre" if placement == "post" else "post"])
+name = PLACEMENT_NAMES[placement].split(" ")[0]
+other_name = "pre-norm" if placement == "post" else "post-norm"
+
+cols = st.columns(2)
+cols[0].metric(
+    f"Max error · {name}",
+    f"{ev.max_error:.3g}",
+    delta=f"{ev.max_error / other.max_error - 1:+.0%} vs {other_name}",
+    delta_color="inverse",
+    border=True,
+    help="The worst of 552,960 colors (hue in 1.5° steps, 48 saturations, 48 values).",
+)
+cols[1].metric(
+    f"Median error · {name}",
+    f"{ev.median_error:.3g}",
+    delta=f"{ev.median_error / other.median_error - 1:+.0%} vs {other_name}",
+    delta_color="inverse",
+    border=True,
+    help="A typical color: half of the 552,960 colors are reconstructed better than this.",
+)
+st.caption(charts.error_summary(ev, PLACEMENT_NAMES[placement]) + " " + charts.error_summary(other, other_name))
+
+st.subheader("True vs reconstructed colors")
+chart, caption = appstate.figure(charts.swatch_chart, run)
+st.altair_chart(chart, theme="streamlit", width="content")
+st.caption(caption)
+st.markdown(
+    "Each square is a color as the model **rebuilt** it, with the **true** color as a smaller square inside. "
+    "Where the two match you see one solid square. Hover over a square for its hue, saturation, value, both hex "
+    "codes and its error. In the notebook's model the most vivid colors (top row of the S = 1 panel) came back a "
+    "little washed out and white a touch grey: the caption above lists where yours differs most."
+)
+
+st.subheader("Where the error is")
+log = st.toggle(
+    "Logarithmic error axis",
+    help="Small errors become visible next to large ones. Errors of exactly 0 are drawn at 1e-7.",
+    key="reconstruction_log",
+)
+chart, caption = appstate.figure(charts.error_curves_chart, run, of="curves", log=log)
+st.altair_chart(chart, theme="streamlit", width="content")
+st.caption(caption)
+with st.expander("What to look for", expanded=True):
+    st.markdown(
+        "- **Spikes at the primaries and secondaries** (red 0°, yellow 60°, green 120°, cyan 180°, blue 240°, "
+        "magenta 300°). These six are the corners of the RGB cube: at a corner one channel is exactly 1 and another "
+        "exactly 0, and the path of fully saturated colors turns sharply. A decoder built from 16 smooth GELU units "
+        "rounds that corner off a little, so the colors right at it are rebuilt least well. When the six spikes "
+        "have about the same height, the model treats the hues evenly: a sign of a regular color wheel in latent "
+        "space.\n"
+        "- **The flat line of black.** At value 0 every hue is the same color, black, so its error cannot depend "
+        "on hue: the notebook saw it as an oddly straight line around 4e-4. Here it is where all lines of the "
+        "*error vs value* panel start together; the same happens for white at saturation 0 in the middle panel.\n"
+        "- **Scale.** All of this happens below about 0.001, the threshold of a visible difference. On the next "
+        "page the interventions raise the error near red a hundredfold and more: that is the contrast that matters."
+    )
+
+st.subheader("Latent space")
+st.markdown(
+    "The bottleneck of 8,000 colors (a 20 × 20 × 20 RGB grid), three of its four dimensions at a time. Each dot "
+    "is ringed in its **reconstructed** color with its **true** color at the centre; the dark disc is the unit "
+    "sphere they all lie on. Drag to rotate, scroll to zoom."
+)
+for col, dims in zip(st.columns(3), VIEWS, strict=True):
+    with col:
+        st.markdown("**dims {}, {}, {}** (across, up, toward you)".format(*dims))
+        deck, caption = appstate.latent_view(run, None, dims, size=VIEW_ZOOM)
+        st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
+        st.caption(caption)
+st.markdown(
+    "**What the shapes mean.** The first view looks straight down on a color wheel: the vivid hues run round the "
+    "rim in rainbow order, with red at 12 o'clock because the anchor regularizer put it on dimension 0; white faces "
+    "you and black hides on the far side. The other two views turn the sphere so that red faces you. The planarity "
+    "regularizer pulls vivid colors onto the plane of dimensions 0 and 1, so they trace a band through the middle, "
+    "and paler and darker versions of each hue spread away from it over a dome. A smooth wheel and dome mean that "
+    "similar colors get similar latents — which is what lets an intervention on red spare everything else. The "
+    "notebook found the post-norm dome tidier than the pre-norm one, its primaries more evenly spaced around the "
+    "hub: switch the placement above to compare."
+)
