@@ -211,7 +211,11 @@ def cmd_sweep(args) -> int:
     print()
     print_summary(summary)
     print()
-    print("\n\n".join(textwrap.fill(paragraph, width=100) for paragraph in verdict(summary).split("\n\n")))
+    print(
+        "\n\n".join(
+            textwrap.fill(paragraph, width=100, break_on_hyphens=False) for paragraph in verdict(summary).split("\n\n")
+        )
+    )
     return 0
 
 
