@@ -10,23 +10,30 @@ torch.set_num_threads(1)  # a 263-parameter model: extra threads cost more than 
 st.set_page_config(page_title="excolor · anchoring red", page_icon="🔴", layout="wide")
 
 PAGES = [
-    st.Page("pages/hypothesis.py", title="Hypothesis", icon="💡", default=True),
-    st.Page("pages/placement.py", title="Regularizer placement", icon="📍"),
-    st.Page("pages/reconstruction.py", title="Reconstruction error", icon="🎨"),
-    st.Page("pages/interventions.py", title="Suppression vs repulsion", icon="🧲"),
-    st.Page("pages/evidence.py", title="Evidence across seeds", icon="📊"),
+    st.Page("app_pages/hypothesis.py", title="Hypothesis", icon="💡", default=True),
+    st.Page("app_pages/placement.py", title="Regularizer placement", icon="📍"),
+    st.Page("app_pages/reconstruction.py", title="Reconstruction error", icon="🎨"),
+    st.Page("app_pages/interventions.py", title="Suppression vs repulsion", icon="🧲"),
+    st.Page("app_pages/evidence.py", title="Evidence across seeds", icon="📊"),
 ]
 page = st.navigation(PAGES)
+
+
+def show_training_status(slot, recipes) -> None:
+    fraction, text = appstate.training_status(recipes)
+    if fraction < 1.0:
+        slot.progress(fraction, text=text)
+    else:
+        slot.caption(f"✅ seed {recipes[0].seed}: both placements trained")
+
 
 with st.sidebar:
     st.markdown("**Experiment 2.4** · where should the regularizers act: before or after normalization?")
     appstate.seed_from_sidebar()
     recipes = appstate.current_recipes()
     appstate.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
-    fraction, text = appstate.training_status(recipes)
-    if fraction < 1.0:
-        st.progress(fraction, text=text)
-    else:
-        st.caption(f"✅ seed {recipes[0].seed}: both placements trained")
+    status_slot = st.empty()
+    show_training_status(status_slot, recipes)
 
 page.run()
+show_training_status(status_slot, recipes)  # the page may have waited for training: don't leave a stale bar

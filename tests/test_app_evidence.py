@@ -54,7 +54,7 @@ def page():
 
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
-    at.switch_page("pages/evidence.py")
+    at.switch_page("app_pages/evidence.py")
     at.run()
     assert not at.exception
     return at

@@ -22,7 +22,7 @@ import appstate  # noqa: E402
 from excolor import training_charts as tc  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PLACEMENT = "pages/placement.py"
+PLACEMENT = "app_pages/placement.py"
 
 
 def elements(at: AppTest, kind: str) -> list:

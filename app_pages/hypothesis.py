@@ -123,6 +123,6 @@ st.radio(
     help="Your answer is kept for this session and checked on the next page.",
 )
 if st.session_state.get("prediction"):
-    st.page_link("pages/placement.py", label="See whether you were right: Regularizer placement", icon="📍")
+    st.page_link("app_pages/placement.py", label="See whether you were right: Regularizer placement", icon="📍")
 else:
     st.caption("Pick one: the next page, Regularizer placement, measures it and tells you.")
