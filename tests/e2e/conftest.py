@@ -10,7 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import CHROMIUM, CHROMIUM_ARGS, METRICS, METRICS_FILE, REPO, VIEWPORT, AppPage, Server, record_metric
+from e2e_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    METRICS,
+    METRICS_FILE,
+    REPO,
+    SCREENSHOTS,
+    VIEWPORT,
+    AppPage,
+    Server,
+    record_metric,
+)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -37,7 +48,7 @@ def browser():
 
 
 def _new_tab(browser, server: Server) -> tuple[object, AppPage]:
-    context = browser.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=server.theme)  # as the theme the server forces
     context.set_default_timeout(30_000)
     return context, AppPage(context.new_page(), server)
 
@@ -78,14 +89,36 @@ def dark_server(browser) -> Iterator[Server]:
 
 
 @pytest.fixture
-def tab(browser, server) -> Iterator[AppPage]:
+def tab(request, browser, server) -> Iterator[AppPage]:
     context, app_page = _new_tab(browser, server)
     yield app_page
+    _keep_failure(request, app_page)
     context.close()
 
 
 @pytest.fixture
-def dark_tab(browser, dark_server) -> Iterator[AppPage]:
+def dark_tab(request, browser, dark_server) -> Iterator[AppPage]:
     context, app_page = _new_tab(browser, dark_server)
     yield app_page
+    _keep_failure(request, app_page)
     context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.e2e_failed = report.failed
+    return report
+
+
+def _keep_failure(request, app_page: AppPage) -> None:
+    """What the browser showed when a test failed: artifacts/screenshots/FAILED-<test>.png."""
+    if not getattr(request.node, "e2e_failed", False):
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = "FAILED-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+    try:
+        app_page.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    except Exception as err:  # a failure screenshot must not hide the failure itself
+        print(f"no failure screenshot: {err}")

@@ -309,6 +309,8 @@ class AppPage:
         deadline = time.perf_counter() + timeout
         while True:
             self.wait_idle(timeout=max(deadline - time.perf_counter(), 1.0))
+            problems = self.shell_problems()  # without app.py's sidebar there is no training status to read
+            assert not problems, f"{path}: " + "; ".join(problems)
             if self.training_status_complete() or self.training_done():
                 return
             if time.perf_counter() > deadline:

@@ -97,6 +97,11 @@ def test_interventions_slider_changes_max_error(tab: AppPage) -> None:
     """Keyboard on a slider (focus the thumb, arrow keys) changes a shown 'max error' metric."""
     tab.render("/interventions")
     before = _max_errors(tab)
+    deadline = time.perf_counter() + 30
+    while not before and time.perf_counter() < deadline:  # metrics below a slow part of the page
+        tab.page.wait_for_timeout(500)
+        tab.wait_idle()
+        before = _max_errors(tab)
     assert before, "no st.metric labelled '… max error …' on the interventions page"
     sliders = tab.page.locator('[data-testid="stMain"]').get_by_role("slider")
     assert sliders.count() > 0, "no slider on the interventions page"
