@@ -9,23 +9,26 @@ page can be read while its models train. Runs are bit-identical whether trained 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import math
 import queue
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 import torch
 
-from excolor import evidence
-from excolor.evaluate import Evaluation, Probe, evaluate, prepare
+from excolor import evidence, export
+from excolor.evaluate import Evaluation, Probe, evaluate, prepare, validation_losses
 from excolor.interventions import Intervention
 from excolor.latents3d import evaluation_deck
-from excolor.schedule import EX24, Schedule, to_dopesheet
+from excolor.schedule import EX24, Schedule, parse_dopesheet, to_dopesheet
 from excolor.train import MAX_SEED, Recipe, TrainedRun, train
 
 log = logging.getLogger("excolor.app")
@@ -205,10 +208,20 @@ def evaluation(run: TrainedRun, intervention: Intervention | None = None) -> Eva
     return _evaluation(recipe_key(run.recipe), repr(intervention), run, intervention)
 
 
+@st.cache_data(max_entries=MAX_KEPT_RUNS, show_spinner=False)
+def _validation(key: str, _run: TrainedRun) -> dict[str, float]:
+    return validation_losses(_run.model)
+
+
+def validation(run: TrainedRun) -> dict[str, float]:
+    """evaluate.validation_losses of a run, computed once per recipe."""
+    return _validation(recipe_key(run.recipe), run)
+
+
 def seed_from_sidebar() -> int:
     """The shared sidebar's seed control. It is drawn by app.py on every page, so its value persists."""
-    st.session_state.setdefault("seed", DEFAULT_SEED)
-    return int(
+    bind(SEED)
+    seed = int(
         st.sidebar.number_input(
             "Seed",
             min_value=0,
@@ -219,6 +232,8 @@ def seed_from_sidebar() -> int:
             "server and shared by every visitor.",
         )
     )
+    publish(SEED, seed)
+    return seed
 
 
 def current_seed() -> int:
@@ -227,8 +242,7 @@ def current_seed() -> int:
 
 def current_recipes() -> tuple[Recipe, Recipe]:
     """(pre, post) for the seed (and schedule) this visitor has chosen."""
-    schedule = st.session_state.get("schedule", EX24)
-    return default_recipes(current_seed(), schedule)
+    return default_recipes(current_seed(), current_schedule())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -308,9 +322,43 @@ def latent_view(
     return _latent_view(recipe_key(run.recipe), repr(intervention), tuple(dims), size, tilt, run, intervention)
 
 
-@st.cache_resource(max_entries=96, show_spinner=False)
+class FrozenChart:
+    """An Altair chart converted once to the Vega-Lite spec Streamlit sends (data as Arrow bytes).
+
+    st.altair_chart re-validates and re-serializes a chart on every rerun (~15 ms to 0.1 s each); with a
+    classroom of sessions that, not the science, was the server's bottleneck. A frozen chart is converted
+    the first time any session builds it and handed over as-is afterwards.
+    """
+
+    def __init__(self, chart):
+        try:  # Streamlit's own conversion, so the spec is exactly what st.altair_chart would send
+            from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+            self.spec = _convert_altair_to_vega_lite_spec(chart)
+        except ImportError:  # a future Streamlit without it: plain Vega-Lite JSON still works
+            self.spec = chart.to_dict()
+
+
+def show_chart(chart, **kwargs):
+    """Draw a FrozenChart (or a plain Altair chart) with Streamlit's theme, so both light and dark read well."""
+    if isinstance(chart, FrozenChart):
+        return st.vega_lite_chart(chart.spec, theme="streamlit", **kwargs)
+    return st.altair_chart(chart, theme="streamlit", **kwargs)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _frozen(key: str, _build):
+    chart, caption = _build()
+    return FrozenChart(chart), caption
+
+
+def frozen_chart(key: str, build) -> tuple[FrozenChart, str]:
+    """build() -> (chart, caption), run once per key for the whole server; `key` must name every input."""
+    return _frozen(key, build)
+
+
 def _figure(name: str, run_key: str, intervention_key: str, options: str, _build):
-    return _build()
+    return _frozen(f"{name}|{run_key}|{intervention_key}|{options}", _build)
 
 
 def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", **options):
@@ -330,3 +378,212 @@ def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", 
 
     name = f"{builder.__module__}.{builder.__qualname__}({of})"
     return _figure(name, recipe_key(run.recipe), repr(intervention), repr(sorted(options.items())), build)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shareable state: every control that changes a result is mirrored in the URL's query string, so a link
+# opens the same view in a new browser session. A page binds a control before drawing its widget and
+# publishes the widget's value after it; anything missing, invalid or tampered falls back to the default
+# with a visible notice.
+
+MAX_PARAM_CHARS = 40  # longer than any valid value: a 5,000-character value is refused before parsing
+_UNSET = object()
+
+
+def _fmt_value(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class UrlParam:
+    """A control mirrored in the URL: `name` in the query string, `key` in session state (the widget's key).
+
+    parse(text) returns the value or raises ValueError (its message says what is allowed)."""
+
+    name: str
+    default: object
+    parse: Callable[[str], object]
+    key: str | None = None
+
+    @property
+    def state_key(self) -> str:
+        return self.key or self.name
+
+
+def parse_int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        text = text.strip()
+        if not text.isdigit() or not lo <= int(text) <= hi:
+            raise ValueError(f"a whole number from {lo} to {hi:,}")
+        return int(text)
+
+    return parse
+
+
+SEED = UrlParam("seed", DEFAULT_SEED, parse_int(0, MAX_SEED))
+
+
+def parse_choice(options: Sequence, fmt: Callable = _fmt_value) -> Callable[[str], object]:
+    """One of `options`; numbers match within 1e-9 (so sa=0.3 and sa=0.30 both mean 0.3)."""
+
+    def parse(text: str):
+        text = text.strip()
+        for option in options:
+            if text == fmt(option):
+                return option
+        if options and all(isinstance(o, int | float) and not isinstance(o, bool) for o in options):
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            for option in options:
+                if abs(number - option) < 1e-9:
+                    return option
+        shown = ", ".join(fmt(o) for o in options[:3]) + (f", … {fmt(options[-1])}" if len(options) > 3 else "")
+        raise ValueError(f"one of {shown}")
+
+    return parse
+
+
+def parse_bool(text: str) -> bool:
+    value = {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}.get(text.strip().lower())
+    if value is None:
+        raise ValueError("1 or 0")
+    return value
+
+
+def _quoted(text: str) -> str:
+    shown = text if len(text) <= 24 else text[:20] + "…"
+    return "`" + shown.replace("`", "'").replace("\n", " ") + "`"
+
+
+def bind(param: UrlParam, default=_UNSET, valid: Callable[[object], bool] | None = None):
+    """Put the control's value in session state before its widget is drawn, and return it.
+
+    The first time this session sees the control, the value comes from the URL (or the default, with a notice
+    if the URL's value is not allowed). Later it is the widget's own state, or, when Streamlit dropped that
+    because another page was shown, the shadow copy publish() keeps. `default` overrides param.default (for
+    defaults known only at run time, e.g. the last replay step); `valid` rejects values that parse but do not
+    fit the run being shown (then the default is used)."""
+    ss = st.session_state
+    key = param.state_key
+    default = param.default if default is _UNSET else default
+    seen = ss.setdefault("_url_seen", set())
+    shadow = ss.setdefault("_url_shadow", {})
+    notices = ss.setdefault("_url_notices", {})
+    if key not in seen:
+        seen.add(key)
+        value, raw = default, st.query_params.get(param.name)
+        if raw is not None:
+            try:
+                if len(raw) > MAX_PARAM_CHARS:
+                    raise ValueError(f"at most {MAX_PARAM_CHARS} characters")
+                value = param.parse(raw)
+                if valid is not None and not valid(value):
+                    raise ValueError("a value this view offers")
+            except ValueError as err:
+                value = default
+                notices[key] = (
+                    f"The link's `{param.name}={_quoted(raw)[1:-1]}` is not valid (expected {err}); "
+                    f"using {param.name} = {_fmt_value(default)} instead.",
+                    default,
+                )
+        ss[key] = value
+    elif key not in ss:
+        ss[key] = shadow.get(key, default)
+    if valid is not None and not valid(ss[key]):
+        ss[key] = default
+    if key in notices:
+        message, fallback = notices[key]
+        if ss[key] == fallback:
+            st.warning(message, icon="🔗")
+        else:  # the visitor has moved the control since: the notice is out of date
+            del notices[key]
+    return ss[key]
+
+
+def publish(param: UrlParam, value) -> None:
+    """Write the widget's value to the URL (and to the shadow copy that survives page switches)."""
+    st.session_state.setdefault("_url_shadow", {})[param.state_key] = value
+    text = _fmt_value(value)
+    if st.query_params.get(param.name) != text:
+        st.query_params[param.name] = text
+
+
+def link_to_view() -> str:
+    """The query string of this view, e.g. '?seed=3&placement=pre', for a "link to this view" caption."""
+    params = st.query_params.to_dict()
+    return "?" + urlencode(params) if params else ""
+
+
+def show_link(slot) -> None:
+    query = link_to_view()
+    if query:
+        slot.caption(f"🔗 Link to this view: the address bar holds every setting above. Relative link: `{query}`")
+
+
+# --------------------------------------------------------------------------------------------------
+# Custom schedules: session_state["schedule"] is what current_recipes() trains; only a valid one gets there
+
+
+def current_schedule() -> Schedule:
+    return st.session_state.get("schedule", EX24)
+
+
+def apply_schedule(text: str) -> Schedule:
+    """Parse a dopesheet and make it this visitor's schedule; a ScheduleError leaves the last valid one."""
+    schedule = parse_dopesheet(text)
+    st.session_state["schedule"] = schedule
+    return schedule
+
+
+def reset_schedule() -> None:
+    st.session_state.pop("schedule", None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Exports. st.download_button takes a callable and calls it only when the file is asked for, so a rerun
+# pays nothing for them; these return such callables (they may run outside a script run: no st.* inside
+# except the process-wide caches).
+
+
+def weights_file(run: TrainedRun) -> Callable[[], bytes]:
+    return lambda: export.weights_bytes(run)
+
+
+def recipe_json(run: TrainedRun) -> Callable[[], str]:
+    return lambda: json.dumps(export.recipe_to_dict(run.recipe), indent=2) + "\n"
+
+
+def latents_file(ev: Evaluation) -> Callable[[], str]:
+    return lambda: export.latents_csv(ev.latents, ev.rgb_true, ev.rgb_out)
+
+
+def metrics_file(runs: Sequence[TrainedRun], interventions: dict) -> Callable[[], str]:
+    """max / median error and selectivity of every run under every intervention ({name: Intervention | None})."""
+
+    def build() -> str:
+        rows = []
+        for run in runs:
+            for name, iv in interventions.items():
+                ev = evaluation(run, iv)
+                rows.append(
+                    {
+                        "placement": run.recipe.placement,
+                        "seed": run.recipe.seed,
+                        "intervention": name,
+                        "parameters": repr(iv) if iv is not None else "",
+                        **ev.metrics(),
+                    }
+                )
+        return export.metrics_csv(rows)
+
+    return build
+
+
+def file_stem(run: TrainedRun) -> str:
+    return f"excolor-{recipe_key(run.recipe)}"

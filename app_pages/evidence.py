@@ -268,7 +268,9 @@ if summary["diverged"]:
 
 st.header("All measures at a glance")
 overview_text = ev.overview_caption(summary)
-st.altair_chart(overview_chart(summary), theme="streamlit", width="stretch")
+sweep_key = "|".join(appstate.recipe_key(r) for r in recipes)
+chart, _ = appstate.frozen_chart(f"evidence.overview|{sweep_key}", lambda: (overview_chart(summary), overview_text))
+appstate.show_chart(chart, width="stretch")
 st.caption(overview_text)
 st.dataframe(pd.DataFrame(ev.summary_rows(summary)), hide_index=True, width="stretch")
 
@@ -289,11 +291,19 @@ for tab, group in zip(tabs, ev.GROUPS):
             left, right = st.columns([2, 3])
             with left:
                 text = ev.distribution_caption(summary, m.key)
-                st.altair_chart(distribution_chart(rows, m.key), theme="streamlit", width="stretch")
+                chart, _ = appstate.frozen_chart(
+                    f"evidence.distribution|{sweep_key}|{m.key}",
+                    lambda m=m, text=text: (distribution_chart(rows, m.key), text),
+                )
+                appstate.show_chart(chart, width="stretch")
                 st.caption(text)
             with right:
                 text = ev.differences_caption(summary, m.key)
-                st.altair_chart(differences_chart(summary, m.key), theme="streamlit", width="stretch")
+                chart, _ = appstate.frozen_chart(
+                    f"evidence.differences|{sweep_key}|{m.key}",
+                    lambda m=m, text=text: (differences_chart(summary, m.key), text),
+                )
+                appstate.show_chart(chart, width="stretch")
                 st.caption(text)
 
 with st.expander("How to read this: pairs, medians, bootstrap intervals"):

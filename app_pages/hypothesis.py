@@ -64,8 +64,8 @@ with left:
     st.subheader("Anchor")
     st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
     st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
-    chart, caption = tc.anchor_penalty_chart()
-    st.altair_chart(chart, theme="streamlit", alt=caption)
+    chart, caption = appstate.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
+    appstate.show_chart(chart, alt=caption)
     st.caption(caption)
 with right:
     st.subheader("Separate")
@@ -73,8 +73,8 @@ with right:
         r"R_\text{separate} = \operatorname{mean}_i \sum_{j \ne i} \Bigl(\frac{1 + \cos\theta_{ij}}{2}\Bigr)^{100}"
     )
     st.markdown("Pushes latents that point almost the same way apart, so colors spread over the sphere.")
-    chart, caption = tc.separate_kernel_chart()
-    st.altair_chart(chart, theme="streamlit", alt=caption)
+    chart, caption = appstate.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
+    appstate.show_chart(chart, alt=caption)
     st.caption(caption)
 
 left, right = st.columns(2, gap="large")

@@ -78,7 +78,7 @@ with left:
     suppression = Suppression(BoundedFalloff(sup_a, sup_b, sup_p))
     st.markdown(f"a = {sup_a:.2f} (cone {angle(sup_a)}) · b = {sup_b:.2f} · p = {sup_p:g}")
     chart, caption = appstate.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
-    st.altair_chart(chart, theme="streamlit", width="content")
+    appstate.show_chart(chart, width="content")
     st.caption(caption)
 with right:
     st.subheader("Repulsion")
@@ -107,7 +107,7 @@ with right:
     repulsion = Repulsion(BezierMapper(rep_a, rep_b))
     st.markdown(f"a = {rep_a:.2f} (cone {angle(rep_a)}) · b = {rep_b:.2f} (hole {angle(rep_b)})")
     chart, caption = appstate.figure(charts.mapping_chart, run, repulsion, of="intervention", width=340, height=240)
-    st.altair_chart(chart, theme="streamlit", width="content")
+    appstate.show_chart(chart, width="content")
     st.caption(caption)
 
 interventions = {"suppression": suppression, "repulsion": repulsion}
@@ -140,14 +140,14 @@ st.subheader("True vs reconstructed colors")
 for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
     with col:
         chart, caption = appstate.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
-        st.altair_chart(chart, theme="streamlit", width="content")
+        appstate.show_chart(chart, width="content")
         st.caption(caption)
 
 st.subheader("Error curves")
 log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
 for name, iv in interventions.items():
     chart, caption = appstate.figure(charts.error_curves_chart, run, iv, of="curves", title=name.capitalize(), log=log)
-    st.altair_chart(chart, theme="streamlit", width="content")
+    appstate.show_chart(chart, width="content")
     st.caption(caption)
 
 st.subheader("Latent space, with the cones")
@@ -191,5 +191,5 @@ st.caption(
 chart, caption = appstate.figure(
     charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)"
 )
-st.altair_chart(chart, theme="streamlit", width="content")
+appstate.show_chart(chart, width="content")
 st.caption(caption)

@@ -9,8 +9,7 @@ import streamlit as st
 
 import appstate
 from excolor import training_charts as tc
-from excolor.evaluate import validation_losses
-from excolor.latents3d import VIEWS, latent_deck
+from excolor.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
 
 st.title("Regularizer placement: pre-norm vs post-norm")
@@ -45,16 +44,21 @@ def training_curves() -> None:
         "Multiply each regularizer by its schedule weight (what the optimizer actually feels)",
         help="Off: the raw value of each term. On: weight × value, plus the total loss being minimized.",
     )
-    chart, caption = tc.curves_chart({p: run.history for p, run in by.items()}, weighted=weighted)
-    st.altair_chart(chart, theme="streamlit", alt=caption)
+    chart, caption = appstate.frozen_chart(
+        f"placement.curves|{'|'.join(appstate.recipe_key(r) for r in recipes)}|{weighted}",
+        lambda: tc.curves_chart({p: run.history for p, run in by.items()}, weighted=weighted),
+    )
+    appstate.show_chart(chart, alt=caption)
     st.caption(caption)
 
 
 training_curves()
 
 st.subheader("The schedule")
-chart, caption = tc.schedule_chart(recipes[0].schedule)
-st.altair_chart(chart, theme="streamlit", alt=caption)
+chart, caption = appstate.frozen_chart(
+    f"placement.schedule|{appstate.recipe_key(recipes[0])}", lambda: tc.schedule_chart(recipes[0].schedule)
+)
+appstate.show_chart(chart, alt=caption)
 st.caption(caption)
 
 st.subheader("Final numbers")
@@ -96,7 +100,7 @@ st.markdown(
 
 table = tc.comparison_table(
     by,
-    {p: validation_losses(run.model) for p, run in by.items()},
+    {p: appstate.validation(run) for p, run in by.items()},
     {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
 )
 caption = tc.comparison_description(table)
@@ -128,11 +132,11 @@ def latent_views() -> None:
         "wheel shows as a thin band.",
     )
     st.markdown("Each dot is a color of a 20 × 20 × 20 RGB grid, ringed by its reconstruction. Drag to rotate.")
-    for col, (p, ev) in zip(st.columns(2), evaluations.items(), strict=True):
+    for col, p in zip(st.columns(2), evaluations, strict=True):
         with col:
             st.markdown(f"**{PLACEMENT_NAMES[p]}**")
             # zoomed for a 420 px canvas inside 460 px, so the axis labels fit a half-width column
-            deck, caption = latent_deck(ev.latents, ev.rgb_true, ev.rgb_out, dims=VIEWS[view], size=420)
+            deck, caption = appstate.latent_view(by[p], None, VIEWS[view], size=420)
             st.pydeck_chart(deck, height=460)
             st.caption(caption)
 
@@ -158,10 +162,13 @@ def training_replay() -> None:
     )
     for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
         index = min(steps.index(step), len(run.replay.steps) - 1)
-        chart, caption = tc.replay_chart(run.replay, index)
+        chart, caption = appstate.frozen_chart(
+            f"placement.replay|{appstate.recipe_key(run.recipe)}|{index}",
+            lambda run=run, index=index: tc.replay_chart(run.replay, index),
+        )
         with col:
             st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-            st.altair_chart(chart, theme="streamlit", width="content", alt=caption)
+            appstate.show_chart(chart, width="content", alt=caption)
             st.caption(f"{PLACEMENT_NAMES[p]}: {caption}")
 
 

@@ -64,7 +64,7 @@ st.caption(charts.error_summary(ev, PLACEMENT_NAMES[placement]) + " " + charts.e
 
 st.subheader("True vs reconstructed colors")
 chart, caption = appstate.figure(charts.swatch_chart, run)
-st.altair_chart(chart, theme="streamlit", width="content")
+appstate.show_chart(chart, width="content")
 st.caption(caption)
 st.markdown(
     "Each square is a color as the model **rebuilt** it, with the **true** color as a smaller square inside. "
@@ -80,7 +80,7 @@ log = st.toggle(
     key="reconstruction_log",
 )
 chart, caption = appstate.figure(charts.error_curves_chart, run, of="curves", log=log)
-st.altair_chart(chart, theme="streamlit", width="content")
+appstate.show_chart(chart, width="content")
 st.caption(caption)
 with st.expander("What to look for", expanded=True):
     st.markdown(
