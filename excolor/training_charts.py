@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import colors
+from .charts import fmt
 from .losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
 from .model import LATENT_DIMS
 from .schedule import PARAMS, Schedule
@@ -53,20 +54,6 @@ LABELLED = tuple(LABEL_OF)  # terms averaged over labelled samples only: 0 means
 SCHEDULE_DASHES = {"lr": [6, 3], "unit": [2, 3]}  # the rest solid
 SQUARE_PADDING = {"left": 5, "top": 5, "right": 5, "bottom": 5}
 SAME_TOLERANCE = 0.2  # relative gap in max error below which one seed cannot tell the placements apart
-
-
-def fmt(x: float) -> str:
-    """Two significant digits with a compact exponent: 0.16, 0.0011, 3.9e-5."""
-    x = float(x)
-    if not math.isfinite(x):
-        return "n/a"
-    if x == 0:
-        return "0"
-    text = f"{x:.2g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
 
 
 def _color_scale(names: tuple[str, ...]) -> alt.Scale:
