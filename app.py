@@ -34,6 +34,8 @@ with st.sidebar:
     appstate.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
     status_slot = st.empty()
     show_training_status(status_slot, recipes)
+    link_slot = st.empty()
 
 page.run()
 show_training_status(status_slot, recipes)  # the page may have waited for training: don't leave a stale bar
+appstate.show_link(link_slot)  # after the page: it has published its own controls to the URL by now

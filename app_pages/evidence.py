@@ -207,15 +207,17 @@ st.markdown(
     "and the fair comparison is the difference **post − pre within each seed**."
 )
 
+SEEDS = appstate.UrlParam("seeds", DEFAULT_SEEDS, appstate.parse_int(2, appstate.MAX_SWEEP_SEEDS), key="evidence_seeds")
+appstate.bind(SEEDS)  # mirrored in the URL: a link opens the same sweep
 n_seeds = st.slider(
     "Number of seeds",
     min_value=2,
     max_value=appstate.MAX_SWEEP_SEEDS,
-    value=DEFAULT_SEEDS,
     key="evidence_seeds",
     help="Seeds 0, 1, … N−1, both placements each, trained together as one batched model. Seeds already "
     "trained on this server (for example seed 0, the default on every other page) are reused.",
 )
+appstate.publish(SEEDS, n_seeds)
 st.caption(
     "Time: models train in batches of 16 (8 seeds), which costs less per model than one at a time. On a "
     "quiet two-core machine 8 seeds take about 10 s to train plus 5 s to measure; 32 seeds about 35 s plus "

@@ -18,6 +18,21 @@ DEFAULTS = {"sup_a": 0.0, "sup_b": 1.0, "sup_p": 2.0, "rep_a": 0.0, "rep_b": 0.5
 ALIGNMENTS = [round(i / 20, 2) for i in range(21)]  # d = cos θ in steps of 0.05; a < 1, so a stops at 0.95
 VIEW_HEIGHT, VIEW_ZOOM = 420, 380  # one view per intervention, side by side
 VIEW_TILT = 25  # look at the cones from slightly above, so their rims show as ellipses, not edge-on
+STRENGTHS = [round(i / 20, 2) for i in range(21)]  # b of suppression: 0 to 1 in steps of 0.05
+SHAPES = [i / 4 for i in range(1, 33)]  # p of suppression: 0.25 to 8 in steps of 0.25
+# Every control that changes a result is mirrored in the URL (appstate.bind / publish): a link opens this view.
+URL = {
+    "placement": appstate.UrlParam(
+        "placement", "post", appstate.parse_choice(("pre", "post")), key="interventions_placement"
+    ),
+    "sup_a": appstate.UrlParam("sa", DEFAULTS["sup_a"], appstate.parse_choice(ALIGNMENTS[:-1]), key="sup_a"),
+    "sup_b": appstate.UrlParam("sb", DEFAULTS["sup_b"], appstate.parse_choice(STRENGTHS), key="sup_b"),
+    "sup_p": appstate.UrlParam("sp", DEFAULTS["sup_p"], appstate.parse_choice(SHAPES), key="sup_p"),
+    "rep_a": appstate.UrlParam("ra", DEFAULTS["rep_a"], appstate.parse_choice(ALIGNMENTS[:-1]), key="rep_a"),
+    "rep_b": appstate.UrlParam("rb", DEFAULTS["rep_b"], appstate.parse_choice(ALIGNMENTS), key="rep_b"),
+    "log": appstate.UrlParam("log", False, appstate.parse_bool, key="interventions_log"),
+    "view": appstate.UrlParam("view", 0, appstate.parse_choice(tuple(range(len(VIEWS)))), key="interventions_view"),
+}
 
 
 def angle(d: float) -> str:
@@ -28,10 +43,9 @@ def reset() -> None:
     st.session_state.update(DEFAULTS)
 
 
-for key, value in DEFAULTS.items():
-    st.session_state.setdefault(key, value)
-
 st.title("Suppression vs repulsion")
+for param in URL.values():  # from the link on a first visit, else the controls' own state; notices here
+    appstate.bind(param)
 st.markdown(
     "Red now has a known home: the direction $c = (1, 0, 0, 0)$ of the bottleneck. Both interventions act there, "
     "at inference time only, on a latent's **alignment** with red, $d = z \\cdot c = \\cos\\theta$ (1 for exact "
@@ -43,12 +57,12 @@ st.markdown(
 placement = st.segmented_control(
     "Regularizer placement",
     options=("pre", "post"),
-    default="post",
     format_func=PLACEMENT_NAMES.get,
     required=True,
     key="interventions_placement",
     help="Which of the two models trained for your seed to intervene on.",
 )
+appstate.publish(URL["placement"], placement)
 runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
@@ -75,6 +89,8 @@ with left:
     )
     sup_b = st.slider("b · strength at exact red", 0.0, 1.0, step=0.05, key="sup_b", help="1 removes red entirely.")
     sup_p = st.slider("p · rim shape", 0.25, 8.0, step=0.25, key="sup_p", help="Above 1: a soft rim and a sharp hub.")
+    for name, value in (("sup_a", sup_a), ("sup_b", sup_b), ("sup_p", sup_p)):
+        appstate.publish(URL[name], value)
     suppression = Suppression(BoundedFalloff(sup_a, sup_b, sup_p))
     st.markdown(f"a = {sup_a:.2f} (cone {angle(sup_a)}) · b = {sup_b:.2f} · p = {sup_p:g}")
     chart, caption = appstate.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
@@ -97,6 +113,8 @@ with right:
         key="rep_b",
         help="Exact red ends up at alignment b: a hole of half-angle acos b opens around red. b must be at least a.",
     )
+    appstate.publish(URL["rep_a"], rep_a)
+    appstate.publish(URL["rep_b"], rep_b)
     if rep_b < rep_a:
         st.warning(
             f"b = {rep_b:.2f} (hole {angle(rep_b)}) is below a = {rep_a:.2f} (cone {angle(rep_a)}): the hole must "
@@ -145,6 +163,7 @@ for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), st
 
 st.subheader("Error curves")
 log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
+appstate.publish(URL["log"], log)
 for name, iv in interventions.items():
     chart, caption = appstate.figure(charts.error_curves_chart, run, iv, of="curves", title=name.capitalize(), log=log)
     appstate.show_chart(chart, width="content")
@@ -154,13 +173,13 @@ st.subheader("Latent space, with the cones")
 view = st.segmented_control(
     "View (screen x, screen y, toward you)",
     options=range(len(VIEWS)),
-    default=0,
     format_func=lambda i: "dims {}, {}, {}".format(*VIEWS[i]),
     required=True,
     key="interventions_view",
     help="(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, "
     "from two sides.",
 )
+appstate.publish(URL["view"], view)
 st.markdown(
     "Each dot is ringed in its reconstructed color with its true color at the centre; drag to rotate. The dashed "
     "white cone is where an intervention acts (half-angle acos a); repulsion's yellow cone is the hole it opens "
@@ -172,6 +191,16 @@ for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), st
         deck, caption = appstate.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
         st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
         st.caption(caption)
+        st.download_button(
+            f"⬇ Latent coordinates under {name} (CSV)",
+            data=appstate.latents_file(appstate.evaluation(run, iv)),
+            file_name=f"{appstate.file_stem(run)}-{name}-latents.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key=f"interventions_latents_{name}",
+            help="The 8,000 colors of the grid: true RGB, reconstructed RGB and the 4 latent coordinates after "
+            f"the {name}.",
+        )
 
 st.subheader("How targeted is it?")
 compared = {"baseline": None, **interventions, "ablation": Ablation()}
@@ -193,3 +222,13 @@ chart, caption = appstate.figure(
 )
 appstate.show_chart(chart, width="content")
 st.caption(caption)
+st.download_button(
+    "⬇ Metrics of both placements (CSV)",
+    data=appstate.metrics_file(runs, compared),
+    file_name=f"excolor-seed{run.recipe.seed}-metrics.csv",
+    mime="text/csv",
+    on_click="ignore",
+    key="interventions_metrics_csv",
+    help="Max and median error over 552,960 colors and selectivity r, for pre- and post-norm under the baseline, "
+    "this page's suppression and repulsion settings, and ablation.",
+)

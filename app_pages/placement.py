@@ -5,12 +5,113 @@ from appstate. Each interactive section is a fragment, so moving the replay slid
 scatter plots, not the two 8,000-point latent views (about 0.5 MB each) as well.
 """
 
+import csv
+import io
+
+import pandas as pd
 import streamlit as st
 
 import appstate
 from excolor import training_charts as tc
 from excolor.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
+from excolor.schedule import EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
+
+# mirrored in the URL (appstate.bind / publish): a link opens this very view
+WEIGHTED = appstate.UrlParam("weighted", False, appstate.parse_bool, key="placement_weighted")
+VIEW = appstate.UrlParam("view", 0, appstate.parse_choice(tuple(range(len(VIEWS)))), key="placement_view")
+STEP = appstate.UrlParam("step", None, appstate.parse_int(0, 10**6), key="placement_step")
+COLUMNS = ("STEP", *PARAMS)
+
+
+def sheet_table(text: str) -> pd.DataFrame:
+    """A dopesheet as a table of text cells (so "+10" and "+0.5" stay as written); unknown columns dropped."""
+    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(c.strip() for c in row)]
+    header = [c.strip() for c in rows[0]] if rows else []
+    records = [
+        {
+            name: (row[header.index(name)] if name in header and header.index(name) < len(row) else "")
+            for name in COLUMNS
+        }
+        for row in rows[1:]
+    ]
+    return pd.DataFrame(records, columns=list(COLUMNS), dtype=str)
+
+
+def table_sheet(table: pd.DataFrame) -> str:
+    """The editor's table back to dopesheet CSV; parameters without any value are left out (switched off)."""
+    table = table.fillna("").astype(str)
+    columns = ["STEP", "lr"] + [p for p in PARAMS[1:] if table[p].str.strip().any()]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for _, row in table.iterrows():
+        writer.writerow([row[c].strip() for c in columns])
+    return out.getvalue()
+
+
+def reset_schedule() -> None:
+    appstate.reset_schedule()
+    st.session_state["schedule_text"] = EX24_DOPESHEET
+    st.session_state["schedule_version"] = st.session_state.get("schedule_version", 0) + 1
+
+
+def apply(text: str, source: str) -> None:
+    try:
+        schedule = appstate.apply_schedule(text)
+    except ScheduleError as err:
+        st.error(f"Schedule not applied ({source}): {err}. The last valid schedule is still in use.", icon="🚫")
+        return
+    st.session_state["schedule_text"] = text
+    st.session_state["schedule_version"] = st.session_state.get("schedule_version", 0) + 1
+    st.session_state["schedule_applied"] = f"Applied the {source}: {schedule.steps:,} training steps."
+    st.rerun()  # the sidebar and the training below must use it too
+
+
+def schedule_editor() -> None:
+    """Edit, upload, download and apply a custom schedule (SPEC §5 dopesheet)."""
+    st.session_state.setdefault("schedule_text", EX24_DOPESHEET)
+    version = st.session_state.setdefault("schedule_version", 0)
+    schedule = appstate.current_schedule()
+    custom = schedule != appstate.EX24
+    label = f"✏️ Schedule: {'custom' if custom else 'Ex 2.4'} ({schedule.steps:,} steps) · edit, upload, download"
+    with st.expander(label, expanded=custom):
+        if applied := st.session_state.pop("schedule_applied", None):
+            st.success(applied, icon="✅")
+        st.markdown(
+            "Each row is a keyframe: STEP is absolute (`1000`), an offset from the previous absolute step (`+10`) "
+            "or a fraction of the gap between the absolute steps around it (`+0.5`); an empty cell means *not keyed "
+            "here*. Values move between keyframes on a smooth curve and hold after the last. lr at most 1, "
+            "at most 20,000 steps. Error messages count the header as line 1."
+        )
+        table = st.data_editor(
+            sheet_table(st.session_state["schedule_text"]),
+            num_rows="dynamic",
+            hide_index=True,
+            column_config={c: st.column_config.TextColumn(c) for c in COLUMNS},
+            key=f"schedule_editor_{version}",
+        )
+        text = table_sheet(table)
+        cols = st.columns(3)
+        if cols[0].button("Apply schedule", type="primary", key="schedule_apply"):
+            apply(text, "table")
+        cols[1].button("↺ Reset to Ex 2.4", on_click=reset_schedule, key="schedule_reset")
+        cols[2].download_button(
+            "⬇ This table (CSV)", data=text, file_name="excolor-schedule.csv", mime="text/csv", on_click="ignore"
+        )
+        upload = st.file_uploader("…or upload a dopesheet (CSV, up to 100 KB)", type=["csv", "txt"])
+        if upload is not None:
+            data = upload.getvalue()
+            if st.button(f"Apply {upload.name}", key="schedule_apply_upload"):
+                if len(data) > MAX_BYTES:
+                    st.error(
+                        f"Schedule not applied (file {upload.name}): the file is {len(data) / 1000:.0f} KB, larger "
+                        f"than {MAX_BYTES // 1000} KB. The last valid schedule is still in use.",
+                        icon="🚫",
+                    )
+                else:
+                    apply(data.decode("utf-8", errors="replace"), f"file {upload.name}")
+
 
 st.title("Regularizer placement: pre-norm vs post-norm")
 st.markdown(
@@ -27,6 +128,7 @@ for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
         st.graphviz_chart(tc.placement_dot(p), alt=caption)
 st.caption(caption)
 
+schedule_editor()
 recipes = appstate.current_recipes()
 runs = appstate.trained(recipes, label="Training both placements")
 if runs is None:
@@ -34,16 +136,19 @@ if runs is None:
 by = {run.recipe.placement: run for run in runs}
 for run in runs:
     if run.diverged:
-        st.warning(f"{PLACEMENT_NAMES[run.recipe.placement]}: {run.diverged}. Try another seed.")
+        st.error(f"{PLACEMENT_NAMES[run.recipe.placement]}: {run.diverged}. Try a gentler schedule or another seed.")
 
 
 @st.fragment
 def training_curves() -> None:
     st.subheader("Training curves")
+    appstate.bind(WEIGHTED)
     weighted = st.toggle(
         "Multiply each regularizer by its schedule weight (what the optimizer actually feels)",
+        key="placement_weighted",
         help="Off: the raw value of each term. On: weight × value, plus the total loss being minimized.",
     )
+    appstate.publish(WEIGHTED, weighted)
     chart, caption = appstate.frozen_chart(
         f"placement.curves|{'|'.join(appstate.recipe_key(r) for r in recipes)}|{weighted}",
         lambda: tc.curves_chart({p: run.history for p, run in by.items()}, weighted=weighted),
@@ -117,20 +222,42 @@ st.dataframe(
     alt=caption,
 )
 st.caption(caption)
+for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
+    with col:
+        st.download_button(
+            f"⬇ {PLACEMENT_NAMES[p]} weights (.pt)",
+            data=appstate.weights_file(run),
+            file_name=f"{appstate.file_stem(run)}.pt",
+            mime="application/octet-stream",
+            on_click="ignore",
+            key=f"placement_weights_{p}",
+            help="The state dict and the recipe; `excolor.export.load(path)` rebuilds the model.",
+        )
+        st.download_button(
+            f"⬇ {PLACEMENT_NAMES[p]} recipe (JSON)",
+            data=appstate.recipe_json(run),
+            file_name=f"{appstate.file_stem(run)}-recipe.json",
+            mime="application/json",
+            on_click="ignore",
+            key=f"placement_recipe_{p}",
+            help="Placement, seed, batch size and the schedule as a dopesheet.",
+        )
 
 
 @st.fragment
 def latent_views() -> None:
     st.subheader("Latent space after training")
+    appstate.bind(VIEW)
     view = st.segmented_control(
         "View (screen x, screen y, toward you)",
         options=range(len(VIEWS)),
-        default=0,
         format_func=lambda i: "dims {}, {}, {}".format(*VIEWS[i]),
         required=True,
+        key="placement_view",
         help="(1, 0, 2) is the color wheel seen from above, red at the top; (1, 2, 0) looks at its edge: a flat "
         "wheel shows as a thin band.",
     )
+    appstate.publish(VIEW, view)
     st.markdown("Each dot is a color of a 20 × 20 × 20 RGB grid, ringed by its reconstruction. Drag to rotate.")
     for col, p in zip(st.columns(2), evaluations, strict=True):
         with col:
@@ -139,6 +266,15 @@ def latent_views() -> None:
             deck, caption = appstate.latent_view(by[p], None, VIEWS[view], size=420)
             st.pydeck_chart(deck, height=460)
             st.caption(caption)
+            st.download_button(
+                "⬇ Latent coordinates (CSV)",
+                data=appstate.latents_file(evaluations[p]),
+                file_name=f"{appstate.file_stem(by[p])}-latents.csv",
+                mime="text/csv",
+                on_click="ignore",
+                key=f"placement_latents_{p}",
+                help="The 8,000 colors of the grid: true RGB, reconstructed RGB and the 4 latent coordinates.",
+            )
 
 
 latent_views()
@@ -148,10 +284,11 @@ latent_views()
 def training_replay() -> None:
     st.subheader("Training replay: watch the color wheel form")
     steps = [int(s) for s in by["post"].replay.steps]
+    appstate.bind(STEP, default=steps[-1], valid=lambda s: s in steps)
     step = st.select_slider(
         "Training step (updates applied so far)",
         options=steps,
-        value=steps[-1],
+        key="placement_step",
         format_func=lambda s: f"{s:,}",
         help=f"The latents of the same {len(by['post'].replay.rgb)} probe colors, saved every "
         f"{steps[1] - steps[0] if len(steps) > 1 else 0} training steps.",
@@ -160,6 +297,7 @@ def training_replay() -> None:
         "Latent dimension 1 across, dimension 0 up: red's chosen direction points to the top. At step 0 the "
         "colors huddle together; slide to see them spread around the circle and red climb to the top."
     )
+    appstate.publish(STEP, step)
     for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
         index = min(steps.index(step), len(run.replay.steps) - 1)
         chart, caption = appstate.frozen_chart(

@@ -13,6 +13,11 @@ from excolor.losses import PLACEMENT_NAMES
 
 VIEW_HEIGHT = 340
 VIEW_ZOOM = 270  # three views side by side: sphere and axis labels must fit a third of the page's width
+# mirrored in the URL (appstate.bind / publish): a link opens this very view
+PLACEMENT = appstate.UrlParam(
+    "placement", "post", appstate.parse_choice(("pre", "post")), key="reconstruction_placement"
+)
+LOG = appstate.UrlParam("log", False, appstate.parse_bool, key="reconstruction_log")
 
 st.title("Reconstruction error")
 st.markdown(
@@ -22,15 +27,16 @@ st.markdown(
     "where most people start to notice it."
 )
 
+appstate.bind(PLACEMENT)
 placement = st.segmented_control(
     "Regularizer placement",
     options=("pre", "post"),
-    default="post",
     format_func=PLACEMENT_NAMES.get,
     required=True,
     key="reconstruction_placement",
     help="Which of the two models trained for your seed to look at. Post-norm is Ex 2.4, the notebook's choice.",
 )
+appstate.publish(PLACEMENT, placement)
 runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
@@ -74,11 +80,13 @@ st.markdown(
 )
 
 st.subheader("Where the error is")
+appstate.bind(LOG)
 log = st.toggle(
     "Logarithmic error axis",
     help="Small errors become visible next to large ones. Errors of exactly 0 are drawn at 1e-7.",
     key="reconstruction_log",
 )
+appstate.publish(LOG, log)
 chart, caption = appstate.figure(charts.error_curves_chart, run, of="curves", log=log)
 appstate.show_chart(chart, width="content")
 st.caption(caption)
@@ -109,6 +117,15 @@ for col, dims in zip(st.columns(3), VIEWS, strict=True):
         deck, caption = appstate.latent_view(run, None, dims, size=VIEW_ZOOM)
         st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
         st.caption(caption)
+st.download_button(
+    "⬇ Latent coordinates (CSV)",
+    data=appstate.latents_file(ev),
+    file_name=f"{appstate.file_stem(run)}-latents.csv",
+    mime="text/csv",
+    on_click="ignore",
+    key="reconstruction_latents_csv",
+    help="The 8,000 colors of the grid shown above: true RGB, reconstructed RGB and the 4 latent coordinates.",
+)
 st.markdown(
     "**What the shapes mean.** The first view looks straight down on a color wheel: the vivid hues run round the "
     "rim in rainbow order, with red at 12 o'clock because the anchor regularizer put it on dimension 0; white faces "
