@@ -35,6 +35,7 @@ with st.sidebar:
     status_slot = st.empty()
     show_training_status(status_slot, recipes)
     link_slot = st.empty()
+    appstate.show_link(link_slot)  # as of the last run, in case the page stops early; refreshed below
 
 page.run()
 show_training_status(status_slot, recipes)  # the page may have waited for training: don't leave a stale bar
