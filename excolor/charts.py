@@ -69,6 +69,11 @@ def hue_name(hue_deg: float) -> str:
     return f"{colors.NAMED_HUES[below % 12]}-{colors.NAMED_HUES[(below + 1) % 12]}"
 
 
+def _hue_order(name: str) -> tuple[int, str]:
+    """Sort key for hue_name() results, in-between names ('red-orange') right after their first hue."""
+    return colors.NAMED_HUES.index(name.split("-")[0]), name
+
+
 def describe_color(hue_deg: float, saturation: float, value: float) -> str:
     """A short human name for an HSV color, e.g. 'red (0°, S 1, V 1)', 'black', 'grey (V 0.43)'."""
     if value <= 1e-9:
@@ -166,7 +171,7 @@ def swatch_description(ev: Evaluation) -> str:
         if dist.max() <= 90:
             where = f", all of them within {dist.max():.0f}° of red"
         else:
-            names = sorted({hue_name(h) for h in chromatic["hue"]}, key=colors.NAMED_HUES.index)
+            names = sorted({hue_name(h) for h in chromatic["hue"]}, key=_hue_order)
             where = f", at hues named {', '.join(names)}"
     greys = int(((visible["saturation"] == 0) | (visible["value"] == 0)).sum())
     grey_text = f" ({greys} of them grey or black)" if greys else ""

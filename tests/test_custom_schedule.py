@@ -141,22 +141,7 @@ def test_a_diverging_schedule_says_where_and_which_term_on_the_placement_page(pl
 
 
 @pytest.mark.parametrize(
-    "page",
-    [
-        "app_pages/hypothesis.py",
-        pytest.param(
-            "app_pages/reconstruction.py",
-            marks=pytest.mark.xfail(
-                reason="excolor.charts.swatch_description sorts in-between hue names ('red-orange') with "
-                "NAMED_HUES.index: ValueError for an untrained model (outside this change's files)",
-                strict=False,
-            ),
-        ),
-        pytest.param(
-            "app_pages/interventions.py",
-            marks=pytest.mark.xfail(reason="same swatch_description bug as the reconstruction page", strict=False),
-        ),
-    ],
+    "page", ["app_pages/hypothesis.py", "app_pages/reconstruction.py", "app_pages/interventions.py"]
 )
 def test_other_pages_survive_a_diverged_run(placement, page):
     at = _apply_table(placement, DIVERGING)
