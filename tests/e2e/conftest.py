@@ -70,6 +70,7 @@ def server(browser) -> Iterator[Server]:
         tab.wait_trained("/placement")
         tab.wait_charts()
         record_metric("cold_start_s", round(time.perf_counter() - srv.started_at, 2))
+        record_metric("cold_start_training_s", tab.training_seconds())  # the part spent training, per the page
         problems = tab.errors + tab.shell_problems() + ([tab.exception_text()] if tab.exception_text() else [])
         record_metric("cold_start_page_errors", problems)
     except Exception as err:  # reported by test_cold_start; the other tests still run on this server

@@ -302,6 +302,14 @@ class AppPage:
                 return True
         return False
 
+    def training_seconds(self) -> float | None:
+        """The seconds an st.status 'Training…: done in N s' reports, if the page shows one."""
+        for text in self.page.locator('[data-testid="stExpander"] summary').all_inner_texts():
+            match = re.search(r"^Training[^\n]*done in ([0-9.]+) s", text, re.MULTILINE)
+            if match:
+                return float(match.group(1))
+        return None
+
     def wait_trained(self, path: str, timeout: float = RENDER_TIMEOUT) -> None:
         """Until this page, fully run, shows training finished. The sidebar is drawn at the start of a run, so a
         page that waited for training still shows the sidebar's old progress bar: its own finished
