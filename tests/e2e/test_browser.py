@@ -63,7 +63,6 @@ def test_memory_after_every_page(tab: AppPage, server: Server) -> None:
     assert memory["peak_rss_mb"] < PEAK_RSS_LIMIT_MB, memory
 
 
-@pytest.mark.xfail(strict=False, reason="page not built yet")
 def test_placement_training_progress_completes(tab: AppPage) -> None:
     """A seed no one has trained yet: the placement page shows 'Training…' live and ends it 'done in … s'."""
     tab.goto("/placement")
@@ -94,7 +93,6 @@ def _max_errors(tab: AppPage) -> dict[str, str]:
     return values
 
 
-@pytest.mark.xfail(strict=False, reason="page not built yet")
 def test_interventions_slider_changes_max_error(tab: AppPage) -> None:
     """Keyboard on a slider (focus the thumb, arrow keys) changes a shown 'max error' metric."""
     tab.render("/interventions")
