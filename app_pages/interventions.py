@@ -79,7 +79,8 @@ st.button(
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Suppression")
-    st.latex(r"z' = z - g(d)\,(z \cdot c)\,c, \qquad g(d) = b \left(\frac{d - a}{1 - a}\right)^{p} \text{ for } d > a")
+    st.latex(r"z' = z - g(d)\,(z \cdot c)\,c")  # two short lines: one long one is clipped in a half-width column
+    st.latex(r"g(d) = b \left(\frac{d - a}{1 - a}\right)^{p} \text{ for } d > a, \text{ else } 0")
     sup_a = st.select_slider(
         "a · where the cone starts (alignment, angle from red)",
         options=ALIGNMENTS[:-1],
