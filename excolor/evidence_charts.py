@@ -1,0 +1,189 @@
+"""Charts of the evidence across seeds: per-placement distributions, paired differences, an overview.
+
+Pure builders (no Streamlit), like charts.py: the page lays them out and appstate freezes their specs.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import evidence as ev
+
+PLACEMENT_COLORS = {"pre-norm": "#E8873A", "post-norm": "#4A8FD9"}  # orange / blue: legible on light and dark
+NEUTRAL = "#8c8c8c"
+FAVOUR_COLORS = {**PLACEMENT_COLORS, "tie": NEUTRAL, "no better side": NEUTRAL}
+COLOR_SCALE = alt.Scale(domain=list(PLACEMENT_COLORS), range=list(PLACEMENT_COLORS.values()))
+
+
+def axis(values: np.ndarray, **kwargs) -> alt.Axis:
+    """Tick labels that stay short: 2.0e-5 for small numbers (and a plain 0), 0.12 for the rest."""
+    finite = np.abs(values[np.isfinite(values)])
+    if finite.size and finite.max() < 0.01:
+        return alt.Axis(labelExpr="datum.value == 0 ? '0' : format(datum.value, '.1e')", **kwargs)
+    return alt.Axis(format="~g", **kwargs)
+
+
+def distribution_chart(rows: pd.DataFrame, key: str) -> alt.Chart:
+    """Box plot per placement, one dot per run, grey lines joining the two runs of each seed."""
+    data = rows[rows["measure"] == key].dropna(subset=["value"])
+    label = ev.MEASURE_BY_KEY[key].label
+    x = alt.X("placement:N", sort=list(PLACEMENT_COLORS), title=None, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", title=label, scale=alt.Scale(zero=False), axis=axis(data["value"].to_numpy()))
+    color = alt.Color("placement:N", scale=COLOR_SCALE, legend=None)
+    base = alt.Chart(data)
+    box = base.mark_boxplot(size=44, opacity=0.35, outliers=False, median={"strokeWidth": 2, "color": NEUTRAL}).encode(
+        x=x, y=y, color=color
+    )
+    lines = base.mark_line(color=NEUTRAL, opacity=0.45, strokeWidth=1).encode(x=x, y=y, detail="seed:N")
+    points = base.mark_circle(size=60, opacity=0.95).encode(
+        x=x,
+        y=y,
+        color=color,
+        tooltip=[
+            alt.Tooltip("seed:N", title="seed"),
+            alt.Tooltip("placement:N"),
+            alt.Tooltip("value:Q", title=label, format=".3~e"),
+        ],
+    )
+    return (box + lines + points).properties(height=260)
+
+
+def differences_chart(summary: dict, key: str) -> alt.Chart:
+    """Each seed's post − pre difference, with the median and its bootstrap interval, against zero."""
+    m = summary["measures"][key]
+    d = np.asarray(m["differences"], dtype=float)
+    if m["better"] is None:
+        side = np.full(d.size, "no better side")
+    else:
+        post_better = d < 0 if m["better"] == "lower" else d > 0
+        side = np.where(post_better, "post-norm", np.where(d == 0, "tie", "pre-norm"))
+    present = [f for f in FAVOUR_COLORS if f in set(side)]  # legend entries only for what is drawn
+    seeds = np.asarray(m["seeds"], dtype=int)
+    data = pd.DataFrame(
+        {
+            "seed": seeds,
+            "difference": d,
+            "favours": side,
+            "row": ((seeds * 0.618034) % 1.0 - 0.5) * 0.6,  # a fixed jitter so equal values stay visible
+        }
+    )
+    extent = np.concatenate([d, [v for v in m["ci"] if v is not None]])
+    x = alt.X("difference:Q", title=f"post − pre, {m['label']}", axis=axis(extent))
+    y = alt.Y("row:Q", axis=None, scale=alt.Scale(domain=[-1, 1]))
+    points = (
+        alt.Chart(data)
+        .mark_circle(size=70, opacity=0.95)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "favours:N",
+                title="seed favours",
+                scale=alt.Scale(domain=present, range=[FAVOUR_COLORS[f] for f in present]),
+                legend=alt.Legend(orient="top") if m["better"] else None,
+            ),
+            tooltip=[
+                alt.Tooltip("seed:N"),
+                alt.Tooltip("difference:Q", title="post − pre", format=".3~e"),
+                alt.Tooltip("favours:N", title="seed favours"),
+            ],
+        )
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
+    layers = [zero, points]
+    if m["ci"][0] is not None:
+        interval = pd.DataFrame(
+            {"lo": [m["ci"][0]], "hi": [m["ci"][1]], "median": [m["median_diff"]], "y": [0.0], "n": [m["n_pairs"]]}
+        )
+        tip = [
+            alt.Tooltip("median:Q", title="median difference", format=".3~e"),
+            alt.Tooltip("lo:Q", title="95% interval from", format=".3~e"),
+            alt.Tooltip("hi:Q", title="95% interval to", format=".3~e"),
+        ]
+        bar = (
+            alt.Chart(interval)
+            .mark_rule(strokeWidth=8, opacity=0.35, color=NEUTRAL)
+            .encode(x="lo:Q", x2="hi:Q", y="y:Q", tooltip=tip)
+        )
+        tick = (
+            alt.Chart(interval)
+            .mark_tick(thickness=3, size=40, color=NEUTRAL)
+            .encode(x="median:Q", y=alt.Y("y:Q", scale=alt.Scale(domain=[-1, 1])), tooltip=tip)
+        )
+        layers += [bar, tick]
+    return alt.layer(*layers).properties(height=210)  # the whole figure, axis and legend included
+
+
+def overview_chart(summary: dict) -> alt.Chart:
+    """Every measure's median difference as a percentage of pre-norm's median, with its interval."""
+    rows = []
+    for m in summary["measures"].values():
+        if m["relative_median_diff"] is None:
+            continue
+        if m["favours"]:
+            outcome = f"{m['favours']}-norm better"
+        elif m["clear"]:
+            outcome = "clear, no better side"
+        else:
+            outcome = "no clear difference"
+        rows.append(
+            {
+                "measure": m["label"],
+                "median": m["relative_median_diff"],
+                "lo": m["relative_ci"][0],
+                "hi": m["relative_ci"][1],
+                "outcome": outcome,
+                "absolute": f"{ev.fmt(m['median_diff'])}, 95% CI {ev.fmt_ci(m['ci'])}",
+                "ahead": f"post-norm {ev.lower_higher(m, 'post')} on {m['wins']['post']} of {m['n_pairs']} seeds",
+            }
+        )
+    data = pd.DataFrame(rows)
+    order = [m["label"] for m in summary["measures"].values()]
+    color = alt.Color(
+        "outcome:N",
+        title=None,
+        scale=alt.Scale(
+            domain=[
+                "post-norm better",
+                "pre-norm better",
+                "clear, no better side",
+                "no clear difference",
+            ],
+            range=[PLACEMENT_COLORS["post-norm"], PLACEMENT_COLORS["pre-norm"], "#9467bd", NEUTRAL],
+        ),
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400),
+    )
+    y = alt.Y("measure:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+    tooltip = [
+        alt.Tooltip("measure:N"),
+        alt.Tooltip("median:Q", title="median difference, % of pre-norm", format=".1f"),
+        alt.Tooltip("lo:Q", title="interval from (%)", format=".1f"),
+        alt.Tooltip("hi:Q", title="interval to (%)", format=".1f"),
+        alt.Tooltip("absolute:N", title="median difference"),
+        alt.Tooltip("ahead:N", title="seeds"),
+        alt.Tooltip("outcome:N"),
+    ]
+    base = alt.Chart(data)
+    bars = base.mark_rule(strokeWidth=3).encode(
+        x=alt.X("lo:Q", title="median difference post − pre, % of pre-norm's median"),
+        x2="hi:Q",
+        y=y,
+        color=color,
+        tooltip=tooltip,
+    )
+    points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
+    return alt.layer(zero, bars, points).properties(height=34 * len(data) + 120)  # legend and axis included
+
+
+def runs_table(records: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        row = {"placement": ev.PLACEMENT_LABELS[r["placement"]], "seed": r["seed"]}
+        for m in ev.MEASURES:
+            row[m.label] = ev.value(r, m)
+        row["diverged"] = r["diverged"] or ""
+        rows.append(row)
+    return pd.DataFrame(rows)
