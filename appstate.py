@@ -8,6 +8,7 @@ page can be read while its models train. Runs are bit-identical whether trained 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -64,6 +65,10 @@ class Job:
     runs: dict[Recipe, TrainedRun] = field(default_factory=dict)
 
 
+class _ShuttingDown(Exception):
+    """Raised from the progress callback to abandon a training when the process exits."""
+
+
 class Board:
     """Process-wide registry: which job trains (or trained) each recipe, with one worker thread.
 
@@ -77,9 +82,21 @@ class Board:
         self.trained = Counter()  # recipe -> how many times it was trained (must stay at 1)
         self.pinned = set(pinned)
         self.max_runs = max_runs
-        self.queue: queue.Queue[Job] = queue.Queue()
+        self.queue: queue.Queue[Job | None] = queue.Queue()
+        self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._work, name="excolor-trainer", daemon=True)
         self.worker.start()
+        atexit.register(self.stop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker (within ~100 training steps) and wait for it.
+
+        Registered at exit: a daemon thread still inside a PyTorch kernel when the interpreter finalizes
+        aborts the whole process (exit code 134), which would fail a test run that had passed.
+        """
+        self.stopping.set()
+        self.queue.put(None)
+        self.worker.join(timeout)
 
     def request(self, recipes: Sequence[Recipe]) -> list[Job]:
         """The jobs that hold these recipes, starting one batched job for any not yet asked for."""
@@ -104,9 +121,13 @@ class Board:
         torch.set_num_threads(1)
         while True:
             job = self.queue.get()
+            if job is None or self.stopping.is_set():
+                return
             job.started = time.perf_counter()
 
             def progress(step: int, steps: int, losses: dict, job: Job = job) -> None:
+                if self.stopping.is_set():
+                    raise _ShuttingDown
                 job.step, job.steps, job.losses = step, steps, losses
 
             try:
@@ -119,6 +140,8 @@ class Board:
                     " ".join(recipe_key(r) for r in job.recipes),
                     time.perf_counter() - job.started,
                 )
+            except _ShuttingDown:
+                job.error = "the server is shutting down"
             except Exception as err:  # a bad recipe must not take the worker down with it
                 job.error = f"{type(err).__name__}: {err}"
             job.seconds = time.perf_counter() - job.started
@@ -219,10 +242,11 @@ def validation(run: TrainedRun) -> dict[str, float]:
 
 
 def seed_from_sidebar() -> int:
-    """The shared sidebar's seed control. It is drawn by app.py on every page, so its value persists."""
+    """The shared sidebar's seed control, drawn where the caller puts it (app.py: in the sidebar, on every page,
+    so its value persists)."""
     bind(SEED)
     seed = int(
-        st.sidebar.number_input(
+        st.number_input(
             "Seed",
             min_value=0,
             max_value=MAX_SEED,

@@ -90,3 +90,15 @@ def test_recipe_keys_name_placement_seed_and_schedule(placement):
     key = recipe_key(Recipe(placement, 7, SHORT))
     assert key.startswith(f"{placement}-s7-b64-")
     assert key != recipe_key(Recipe(placement, 7))  # a different schedule is a different recipe
+
+
+def test_stop_abandons_a_running_training_quickly():
+    board = Board()
+    long = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n19000,0.05,0,0,0,0\n")
+    job = board.request([Recipe("post", 9, long)])[0]
+    while job.step == 0 and not job.done.is_set():
+        job.done.wait(0.05)
+    board.stop(timeout=10)
+    assert not board.worker.is_alive()
+    assert job.done.is_set() and job.error == "the server is shutting down"
+    assert job.step < 19_000
