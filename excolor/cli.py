@@ -104,11 +104,7 @@ def run_record(run) -> dict:
 
     metrics = standard_metrics(run)
     return {
-        "placement": run.recipe.placement,
-        "seed": run.recipe.seed,
-        "train_seconds": round(run.train_seconds, 3),
-        "final_recon": run.final_recon,
-        "diverged": None if run.diverged is None else str(run.diverged),
+        **run.describe(),
         "metrics": {name: {"max": m["max"], "median": m["median"]} for name, m in metrics.items()},
     }
 

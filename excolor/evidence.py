@@ -163,11 +163,7 @@ def sweep_record(run, measured: dict | None = None) -> dict:
     (suppression, repulsion) and `validation` (recon, unit, anchor, planar on the fixed validation set)."""
     measured = measure_run(run) if measured is None else measured
     return {
-        "placement": run.recipe.placement,
-        "seed": run.recipe.seed,
-        "train_seconds": round(run.train_seconds, 3),
-        "final_recon": run.final_recon,
-        "diverged": None if run.diverged is None else str(run.diverged),
+        **run.describe(),
         "metrics": measured["metrics"],
         "selectivity": measured["selectivity"],
         "validation": measured["validation"],

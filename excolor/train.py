@@ -81,6 +81,16 @@ class TrainedRun:
         model.requires_grad_(False)
         return model
 
+    def describe(self) -> dict:
+        """The run's identity and training outcome as plain JSON values (the head of every run record)."""
+        return {
+            "placement": self.recipe.placement,
+            "seed": self.recipe.seed,
+            "train_seconds": round(self.train_seconds, 3),
+            "final_recon": self.final_recon,
+            "diverged": None if self.diverged is None else str(self.diverged),
+        }
+
     @property
     def final_recon(self) -> float:
         """Training reconstruction loss, averaged over the last 100 steps (one batch is too noisy)."""
