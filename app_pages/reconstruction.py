@@ -69,7 +69,7 @@ cols[1].metric(
 st.caption(charts.error_summary(ev, PLACEMENT_NAMES[placement]) + " " + charts.error_summary(other, other_name))
 
 st.subheader("True vs reconstructed colors")
-chart, caption = appstate.figure(charts.swatch_chart, run)
+chart, caption = appstate.figure(charts.swatch_chart, run, step=16)  # big cells: it is projected in class
 appstate.show_chart(chart, width="content")
 st.caption(caption)
 st.markdown(
@@ -87,7 +87,7 @@ log = st.toggle(
     key="reconstruction_log",
 )
 appstate.publish(LOG, log)
-chart, caption = appstate.figure(charts.error_curves_chart, run, of="curves", log=log)
+chart, caption = appstate.figure(charts.error_curves_chart, run, of="curves", log=log, panel_width=215, height=200)
 appstate.show_chart(chart, width="content")
 st.caption(caption)
 with st.expander("What to look for", expanded=True):
