@@ -28,7 +28,8 @@ import torch
 from excolor import evidence, export
 from excolor.evaluate import Evaluation, Probe, evaluate, prepare, validation_losses
 from excolor.interventions import Intervention
-from excolor.latents3d import evaluation_deck
+from excolor.latents3d import VIEWS, evaluation_deck
+from excolor.losses import PLACEMENT_NAMES
 from excolor.schedule import EX24, Schedule, parse_dopesheet, to_dopesheet
 from excolor.train import MAX_SEED, Recipe, TrainedRun, train
 
@@ -536,6 +537,44 @@ def publish(param: UrlParam, value) -> None:
     text = _fmt_value(value)
     if st.query_params.get(param.name) != text:
         st.query_params[param.name] = text
+
+
+def placement_param(key: str) -> UrlParam:
+    """The URL's `placement` (pre / post, default post), kept under a page's own widget key."""
+    return UrlParam("placement", "post", parse_choice(("pre", "post")), key=key)
+
+
+def view_param(key: str) -> UrlParam:
+    """The URL's `view`: which of latents3d.VIEWS a page's 3-D views show (default the color wheel)."""
+    return UrlParam("view", 0, parse_choice(tuple(range(len(VIEWS)))), key=key)
+
+
+def placement_control(param: UrlParam, help: str) -> str:
+    """The pre / post toggle shared by the pages, published to the URL; bind(param) must come first."""
+    placement = st.segmented_control(
+        "Regularizer placement",
+        options=("pre", "post"),
+        format_func=PLACEMENT_NAMES.get,
+        required=True,
+        key=param.state_key,
+        help=help,
+    )
+    publish(param, placement)
+    return placement
+
+
+def view_control(param: UrlParam, help: str) -> int:
+    """The latent-view selector (screen x, screen y, toward you), published to the URL; bind(param) first."""
+    view = st.segmented_control(
+        "View (screen x, screen y, toward you)",
+        options=range(len(VIEWS)),
+        format_func=lambda i: "dims {}, {}, {}".format(*VIEWS[i]),
+        required=True,
+        key=param.state_key,
+        help=help,
+    )
+    publish(param, view)
+    return view
 
 
 def link_to_view() -> str:

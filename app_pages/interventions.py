@@ -22,16 +22,14 @@ STRENGTHS = [round(i / 20, 2) for i in range(21)]  # b of suppression: 0 to 1 in
 SHAPES = [i / 4 for i in range(1, 33)]  # p of suppression: 0.25 to 8 in steps of 0.25
 # Every control that changes a result is mirrored in the URL (appstate.bind / publish): a link opens this view.
 URL = {
-    "placement": appstate.UrlParam(
-        "placement", "post", appstate.parse_choice(("pre", "post")), key="interventions_placement"
-    ),
+    "placement": appstate.placement_param("interventions_placement"),
     "sup_a": appstate.UrlParam("sa", DEFAULTS["sup_a"], appstate.parse_choice(ALIGNMENTS[:-1]), key="sup_a"),
     "sup_b": appstate.UrlParam("sb", DEFAULTS["sup_b"], appstate.parse_choice(STRENGTHS), key="sup_b"),
     "sup_p": appstate.UrlParam("sp", DEFAULTS["sup_p"], appstate.parse_choice(SHAPES), key="sup_p"),
     "rep_a": appstate.UrlParam("ra", DEFAULTS["rep_a"], appstate.parse_choice(ALIGNMENTS[:-1]), key="rep_a"),
     "rep_b": appstate.UrlParam("rb", DEFAULTS["rep_b"], appstate.parse_choice(ALIGNMENTS), key="rep_b"),
     "log": appstate.UrlParam("log", False, appstate.parse_bool, key="interventions_log"),
-    "view": appstate.UrlParam("view", 0, appstate.parse_choice(tuple(range(len(VIEWS)))), key="interventions_view"),
+    "view": appstate.view_param("interventions_view"),
 }
 
 
@@ -54,15 +52,9 @@ st.markdown(
     "A good intervention breaks red and leaves every other color alone."
 )
 
-placement = st.segmented_control(
-    "Regularizer placement",
-    options=("pre", "post"),
-    format_func=PLACEMENT_NAMES.get,
-    required=True,
-    key="interventions_placement",
-    help="Which of the two models trained for your seed to intervene on.",
+placement = appstate.placement_control(
+    URL["placement"], "Which of the two models trained for your seed to intervene on."
 )
-appstate.publish(URL["placement"], placement)
 runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
@@ -171,16 +163,11 @@ for name, iv in interventions.items():
     st.caption(caption)
 
 st.subheader("Latent space, with the cones")
-view = st.segmented_control(
-    "View (screen x, screen y, toward you)",
-    options=range(len(VIEWS)),
-    format_func=lambda i: "dims {}, {}, {}".format(*VIEWS[i]),
-    required=True,
-    key="interventions_view",
-    help="(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, "
+view = appstate.view_control(
+    URL["view"],
+    "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, "
     "from two sides.",
 )
-appstate.publish(URL["view"], view)
 st.markdown(
     "Each dot is ringed in its reconstructed color with its true color at the centre; drag to rotate. The dashed "
     "white cone is where an intervention acts (half-angle acos a); repulsion's yellow cone is the hole it opens "

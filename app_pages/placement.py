@@ -19,7 +19,7 @@ from excolor.schedule import EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
 
 # mirrored in the URL (appstate.bind / publish): a link opens this very view
 WEIGHTED = appstate.UrlParam("weighted", False, appstate.parse_bool, key="placement_weighted")
-VIEW = appstate.UrlParam("view", 0, appstate.parse_choice(tuple(range(len(VIEWS)))), key="placement_view")
+VIEW = appstate.view_param("placement_view")
 STEP = appstate.UrlParam("step", None, appstate.parse_int(0, 10**6), key="placement_step")
 COLUMNS = ("STEP", *PARAMS)
 
@@ -248,16 +248,11 @@ for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
 def latent_views() -> None:
     st.subheader("Latent space after training")
     appstate.bind(VIEW)
-    view = st.segmented_control(
-        "View (screen x, screen y, toward you)",
-        options=range(len(VIEWS)),
-        format_func=lambda i: "dims {}, {}, {}".format(*VIEWS[i]),
-        required=True,
-        key="placement_view",
-        help="(1, 0, 2) is the color wheel seen from above, red at the top; (1, 2, 0) looks at its edge: a flat "
+    view = appstate.view_control(
+        VIEW,
+        "(1, 0, 2) is the color wheel seen from above, red at the top; (1, 2, 0) looks at its edge: a flat "
         "wheel shows as a thin band.",
     )
-    appstate.publish(VIEW, view)
     st.markdown("Each dot is a color of a 20 × 20 × 20 RGB grid, ringed by its reconstruction. Drag to rotate.")
     for col, p in zip(st.columns(2), evaluations, strict=True):
         with col:

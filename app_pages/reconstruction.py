@@ -14,9 +14,7 @@ from excolor.losses import PLACEMENT_NAMES
 VIEW_HEIGHT = 340
 VIEW_ZOOM = 270  # three views side by side: sphere and axis labels must fit a third of the page's width
 # mirrored in the URL (appstate.bind / publish): a link opens this very view
-PLACEMENT = appstate.UrlParam(
-    "placement", "post", appstate.parse_choice(("pre", "post")), key="reconstruction_placement"
-)
+PLACEMENT = appstate.placement_param("reconstruction_placement")
 LOG = appstate.UrlParam("log", False, appstate.parse_bool, key="reconstruction_log")
 
 st.title("Reconstruction error")
@@ -28,15 +26,9 @@ st.markdown(
 )
 
 appstate.bind(PLACEMENT)
-placement = st.segmented_control(
-    "Regularizer placement",
-    options=("pre", "post"),
-    format_func=PLACEMENT_NAMES.get,
-    required=True,
-    key="reconstruction_placement",
-    help="Which of the two models trained for your seed to look at. Post-norm is Ex 2.4, the notebook's choice.",
+placement = appstate.placement_control(
+    PLACEMENT, "Which of the two models trained for your seed to look at. Post-norm is Ex 2.4, the notebook's choice."
 )
-appstate.publish(PLACEMENT, placement)
 runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
