@@ -130,19 +130,14 @@ def measure_run(run) -> dict:
     """Dense-grid max/median error for the baseline and both default interventions, their selectivity, and
     the regularizers on a fixed validation set. The evaluation grids are encoded here and then let go:
     a sweep of 64 runs must not keep 64 encoded dense grids (~20 MB each) alive."""
-    from .evaluate import evaluate, prepare, validation_losses
-    from .interventions import default_interventions
+    from .evaluate import prepare, standard_metrics, validation_losses
 
-    interventions = default_interventions()
     probe = prepare(run.model)
-    metrics, selectivity = {}, {}
-    for name in INTERVENTION_NAMES:
-        ev = evaluate(probe, interventions.get(name))
-        metrics[name] = {"max": ev.max_error, "median": ev.median_error}
-        if name != "baseline":
-            selectivity[name] = ev.selectivity
+    measured = standard_metrics(probe, INTERVENTION_NAMES)
+    metrics = {name: {"max": m["max"], "median": m["median"]} for name, m in measured.items()}
+    selectivity = {name: m["selectivity"] for name, m in measured.items() if name != "baseline"}
     validation = validation_losses(run.model)
-    del probe, ev
+    del probe
     release_memory()
     return {"metrics": metrics, "selectivity": selectivity, "validation": validation}
 
