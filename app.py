@@ -1,50 +1,128 @@
-"""excolor: entry point. Navigation, the shared sidebar, and the start of background training."""
+"""Page 1 · Hypothesis: the idea of anchoring, the network, the four regularizers, the claim, a prediction.
 
-import sys
+The landing page must render at once, so nothing here waits for training: app.py has already queued both
+placements on the background trainer, and a small live status says how far it has got.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="excolor · anchoring red", page_icon="🔴", layout="wide")
+import appstate
+from excolor import training_charts as tc
 
-PAGES = [
-    st.Page("app_pages/hypothesis.py", title="Hypothesis", icon="💡", default=True),
-    st.Page("app_pages/placement.py", title="Regularizer placement", icon="📍"),
-    st.Page("app_pages/reconstruction.py", title="Reconstruction error", icon="🎨"),
-    st.Page("app_pages/interventions.py", title="Suppression vs repulsion", icon="🧲"),
-    st.Page("app_pages/evidence.py", title="Evidence across seeds", icon="📊"),
-]
-page = st.navigation(PAGES)
-
-with st.sidebar:
-    st.markdown("**Experiment 2.4** · where should the regularizers act: before or after normalization?")
-    seed_slot = st.container()
-    status_slot = st.empty()
-    link_slot = st.empty()
-if "appstate" not in sys.modules:  # the first visitor after a (re)start: PyTorch takes about a second to load
-    status_slot.progress(0.0, text="Starting: loading PyTorch, then training both placements …")
-
-import torch  # noqa: E402  (after the first paint on purpose: the visitor sees progress at once)
-
-import appstate  # noqa: E402
-
-torch.set_num_threads(1)  # a 263-parameter model: extra threads cost more than they give
+st.title("Anchoring red: before or after the normalization?")
+st.markdown(
+    "Neural networks store concepts as **directions** in their internal activations. Usually we train a network "
+    "first and then go looking for the direction that means, say, *red*. This experiment turns that around: "
+    "**we choose red's direction before training** — the unit vector $c = (1, 0, 0, 0)$ in a 4-D latent space — "
+    "and add loss terms that make the network put red there. Once we know where red lives, we can turn it down "
+    "or push it away at inference time and leave every other color alone."
+)
+st.markdown(
+    "The test bed is tiny on purpose: an autoencoder that squeezes a color (3 numbers: red, green, blue) "
+    "through 4 numbers and rebuilds it. Colors are easy to look at, so you can *see* whether it worked."
+)
 
 
-def show_training_status(slot, recipes) -> None:
+@st.fragment(run_every=1.0)
+def training_progress(recipes) -> None:
+    """Live status while the models train; one full rerun when done, which stops the polling."""
     fraction, text = appstate.training_status(recipes)
-    if fraction < 1.0:
-        slot.progress(fraction, text=text)
-    else:
-        slot.caption(f"✅ seed {recipes[0].seed}: both placements trained")
+    if fraction >= 1.0:
+        st.rerun()
+    st.progress(min(fraction, 1.0), text=f"Meanwhile, both models are training in the background: {text}")
 
 
-with seed_slot:
-    appstate.seed_from_sidebar()
 recipes = appstate.current_recipes()
-appstate.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
-show_training_status(status_slot, recipes)
-appstate.show_link(link_slot)  # as of the last run, in case the page stops early; refreshed below
+if appstate.training_status(recipes)[0] < 1.0:
+    training_progress(recipes)
+else:
+    st.success(f"Both models for seed {recipes[0].seed} are trained: the next page shows the results.", icon="✅")
 
-page.run()
-show_training_status(status_slot, recipes)  # the page may have waited for training: don't leave a stale bar
-appstate.show_link(link_slot)  # after the page: it has published its own controls to the URL by now
+st.header("The network")
+dot, caption = tc.network_dot()
+st.graphviz_chart(dot, alt=caption)
+st.caption(caption)
+st.markdown(
+    "Two places inside it matter here. The **encoder tap** is the raw 4-D latent $z$: it can have any length. "
+    "The **bottleneck tap** is the same vector divided by its length, $\\hat z = z / \\lVert z \\rVert$: it always "
+    "has length 1, so every color becomes a point on a 4-D sphere and only its *direction* carries information."
+)
+
+st.header("Four regularizers shape the latent space")
+st.markdown(
+    "Besides rebuilding its input (mean squared error), the network pays four penalties, each scaled by a weight "
+    "that follows a schedule during training. Some colors in each batch carry noisy labels (*red*, *vibrant*), "
+    "drawn at random with these probabilities:"
+)
+st.latex(
+    r"P(\text{red}) = 0.5\,\bigl(r\,(1 - \tfrac{g}{2} - \tfrac{b}{2})\bigr)^{10} \qquad "
+    r"P(\text{vibrant}) = 0.5\,(S \cdot V)^{100}"
+)
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Anchor")
+    st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
+    st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
+    chart, caption = appstate.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
+    appstate.show_chart(chart, alt=caption)
+    st.caption(caption)
+with right:
+    st.subheader("Separate")
+    st.latex(
+        r"R_\text{separate} = \operatorname{mean}_i \sum_{j \ne i} \Bigl(\frac{1 + \cos\theta_{ij}}{2}\Bigr)^{100}"
+    )
+    st.markdown("Pushes latents that point almost the same way apart, so colors spread over the sphere.")
+    chart, caption = appstate.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
+    appstate.show_chart(chart, alt=caption)
+    st.caption(caption)
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Planarity")
+    st.latex(r"R_\text{planar} = \operatorname{mean}_{\text{vibrant-labelled}} \bigl(z_2^2 + z_3^2\bigr)")
+    st.markdown(
+        "Flattens the vivid colors into the plane of dimensions 0 and 1, where they can form a color wheel "
+        "with red at the top."
+    )
+with right:
+    st.subheader("Unitarity")
+    st.latex(r"R_\text{unit} = \operatorname{mean}_i \bigl(\lVert z_i \rVert - 1\bigr)^2")
+    st.markdown(
+        "Keeps the raw latents close to length 1, so that dividing by the length changes them only a little. "
+        "It always reads the encoder tap: after normalization every length is exactly 1 and it would have nothing "
+        "to do."
+    )
+
+st.header("The claim being tested")
+st.markdown(
+    "Anchor, separate and planarity are really about **angles**: which way a latent points. Before the "
+    "normalization (the encoder tap) they also see the latent's length, which the decoder throws away — the "
+    "anchor chart above shows a short latent pointing straight at red still paying a penalty. After the "
+    "normalization (the bottleneck tap) they see exactly what the decoder sees."
+)
+st.info(
+    "**Hypothesis (Ex 2.4):** moving anchor, separate and planarity *after* the normalization shapes the latent "
+    "space better than applying them *before* it (Ex 2.3): lower reconstruction error and a more regular "
+    "layout of colors.",
+    icon="🧪",
+)
+st.markdown(
+    "The original notebook found a small improvement on one training run and called it hard to be sure. Here "
+    "both versions train on the same seed, with the same batches and labels, so placement is the only difference."
+)
+
+st.header("Make your prediction")
+st.radio(
+    "Which placement will reconstruct colors better (lower maximum error over half a million colors)?",
+    options=list(tc.PREDICTIONS),
+    format_func=tc.PREDICTIONS.get,
+    index=None,
+    key="prediction",
+    persist_state="session",
+    help="Your answer is kept for this session and checked on the next page.",
+)
+if st.session_state.get("prediction"):
+    st.page_link("app_pages/placement.py", label="See whether you were right: Regularizer placement", icon="📍")
+else:
+    st.caption("Pick one: the next page, Regularizer placement, measures it and tells you.")

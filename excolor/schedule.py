@@ -7,9 +7,11 @@ no weight ever jumps), holds its first value before its first keyframe and its l
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -54,6 +56,16 @@ class Schedule:
                 _check_value(name, value, f"step {step}")
         if self.steps > MAX_STEPS:
             raise ScheduleError(f"the schedule has {self.steps:,} steps; at most {MAX_STEPS:,} are allowed")
+
+    @cached_property
+    def digest(self) -> str:
+        """Full SHA-256 of the canonical dopesheet: the schedule's identity for shared caches and file names.
+
+        Computed once per object (the sheet can be hundreds of rows), and full length so that no visitor can
+        craft a schedule whose key collides with another's. Equal schedules write the same sheet (steps as
+        ints, -0.0 as 0.0), and the sheet reads back to the same schedule, so equal digest <=> equal schedule.
+        """
+        return hashlib.sha256(to_dopesheet(self).encode()).hexdigest()
 
     @property
     def steps(self) -> int:
@@ -200,17 +212,18 @@ def parse_dopesheet(text: str) -> Schedule:
 def to_dopesheet(schedule: Schedule) -> str:
     """Write a schedule back as CSV with absolute steps (parse_dopesheet reads it back unchanged)."""
     names = [name for name, _ in schedule.keyframes]
-    steps = sorted({step for _, keys in schedule.keyframes for step, _ in keys})
+    columns = [{int(step): value for step, value in keys} for _, keys in schedule.keyframes]  # one pass each
+    steps = sorted(set().union(*columns))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["STEP", *names])
-    for step in steps:
-        writer.writerow([step, *(_format(dict(schedule.keys(n)).get(step)) for n in names)])
+    writer.writerows([step, *(_format(column.get(step)) for column in columns)] for step in steps)
     return out.getvalue()
 
 
 def _format(value: float | None) -> str:
-    return "" if value is None else repr(float(value))
+    """Shortest round-tripping text; -0.0 written as 0.0 since the two are equal (the sheet is canonical)."""
+    return "" if value is None else repr(float(value) + 0.0)
 
 
 def schedule_table(schedule: Schedule) -> str:

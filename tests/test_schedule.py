@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -144,6 +146,24 @@ def test_schedule_is_hashable_and_compares_by_value():
     again = parse_dopesheet(EX24_DOPESHEET)
     assert again == EX24 and hash(again) == hash(EX24)
     assert parse_dopesheet(sheet("0,0.1", "10,0.2")) != parse_dopesheet(sheet("0,0.1", "11,0.2"))
+
+
+def test_digest_is_the_full_sha256_of_the_canonical_sheet():
+    again = parse_dopesheet(EX24_DOPESHEET)
+    assert again is not EX24 and again.digest == EX24.digest
+    assert len(EX24.digest) == 64 and int(EX24.digest, 16) >= 0
+    assert EX24.digest == hashlib.sha256(to_dopesheet(EX24).encode()).hexdigest()
+    # one step or one value apart: different schedules, different digests
+    digests = {
+        parse_dopesheet(text).digest
+        for text in (sheet("0,0.1", "10,0.2"), sheet("0,0.1", "11,0.2"), sheet("0,0.1", "10,0.20000000000000004"))
+    }
+    assert len(digests) == 3
+    # equal schedules written differently (int vs float step, -0.0 vs 0.0) share the digest
+    plain = Schedule((("lr", ((0, 0.1),)), ("anchor", ((0, 0.0), (5, 1.0)))))
+    odd = Schedule((("lr", ((0.0, 0.1),)), ("anchor", ((0, -0.0), (5.0, 1.0)))))
+    assert plain == odd and plain.digest == odd.digest
+    assert EX24.__dict__["digest"] == EX24.digest  # cached on the object, computed once
 
 
 def test_schedule_table():
