@@ -1,13 +1,19 @@
-"""Page 1 · Hypothesis: the idea of anchoring, the network, the four regularizers, the claim, a prediction.
+"""excolor: the entry point and landing page (Hypothesis): the idea of anchoring, the network, the four
+regularizers, the claim, a prediction.
 
-The landing page must render at once, so nothing here waits for training: app.py has already queued both
-placements on the background trainer, and a small live status says how far it has got.
+Run with `streamlit run app.py`; the other pages are the scripts in pages/, each drawing the same shell first
+(excolor.app.shell). The landing page must render at once, so nothing here waits for training: the shell has
+already queued both placements on the background trainer, and a small live status says how far it has got.
 """
+
+from excolor.app import shell
+
+frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heavy imports below
 
 import streamlit as st
 
-import appstate
-from excolor import training_charts as tc
+from excolor.app import board, caches, visitor
+from excolor.figures import training_charts as tc
 
 st.title("Anchoring red: before or after the normalization?")
 st.markdown(
@@ -26,14 +32,14 @@ st.markdown(
 @st.fragment(run_every=1.0)
 def training_progress(recipes) -> None:
     """Live status while the models train; one full rerun when done, which stops the polling."""
-    fraction, text = appstate.training_status(recipes)
+    fraction, text = board.training_status(recipes)
     if fraction >= 1.0:
         st.rerun()
     st.progress(min(fraction, 1.0), text=f"Meanwhile, both models are training in the background: {text}")
 
 
-recipes = appstate.current_recipes()
-if appstate.training_status(recipes)[0] < 1.0:
+recipes = visitor.current_recipes()
+if board.training_status(recipes)[0] < 1.0:
     training_progress(recipes)
 else:
     st.success(f"Both models for seed {recipes[0].seed} are trained: the next page shows the results.", icon="✅")
@@ -64,8 +70,8 @@ with left:
     st.subheader("Anchor")
     st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
     st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
-    chart, caption = appstate.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
-    appstate.show_chart(chart, alt=caption)
+    chart, caption = caches.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
+    caches.show_chart(chart, alt=caption)
     st.caption(caption)
 with right:
     st.subheader("Separate")
@@ -73,8 +79,8 @@ with right:
         r"R_\text{separate} = \operatorname{mean}_i \sum_{j \ne i} \Bigl(\frac{1 + \cos\theta_{ij}}{2}\Bigr)^{100}"
     )
     st.markdown("Pushes latents that point almost the same way apart, so colors spread over the sphere.")
-    chart, caption = appstate.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
-    appstate.show_chart(chart, alt=caption)
+    chart, caption = caches.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
+    caches.show_chart(chart, alt=caption)
     st.caption(caption)
 
 left, right = st.columns(2, gap="large")
@@ -123,6 +129,8 @@ st.radio(
     help="Your answer is kept for this session and checked on the next page.",
 )
 if st.session_state.get("prediction"):
-    st.page_link("app_pages/placement.py", label="See whether you were right: Regularizer placement", icon="📍")
+    st.page_link("pages/placement.py", label="See whether you were right: Regularizer placement", icon="📍")
 else:
     st.caption("Pick one: the next page, Regularizer placement, measures it and tells you.")
+
+frame.finish()

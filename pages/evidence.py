@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from excolor.app import shell
+
+frame = shell.page("Evidence across seeds")  # first: the menu and sidebar, before the heavy imports below
+
 import time
 
 import pandas as pd
 import streamlit as st
 
-import appstate
 from excolor import evidence as ev
-from excolor.evidence_charts import differences_chart, distribution_chart, overview_chart, runs_table
+from excolor.app import board, caches, urlstate, visitor
+from excolor.figures.evidence_charts import differences_chart, distribution_chart, overview_chart, runs_table
 
 DEFAULT_SEEDS = 8
 
@@ -30,17 +34,17 @@ st.markdown(
     "and the fair comparison is the difference **post − pre within each seed**."
 )
 
-SEEDS = appstate.UrlParam("seeds", DEFAULT_SEEDS, appstate.parse_int(2, appstate.MAX_SWEEP_SEEDS), key="evidence_seeds")
-appstate.bind(SEEDS)  # mirrored in the URL: a link opens the same sweep
+SEEDS = urlstate.UrlParam("seeds", DEFAULT_SEEDS, urlstate.parse_int(2, visitor.MAX_SWEEP_SEEDS), key="evidence_seeds")
+urlstate.bind(SEEDS)  # mirrored in the URL: a link opens the same sweep
 n_seeds = st.slider(
     "Number of seeds",
     min_value=2,
-    max_value=appstate.MAX_SWEEP_SEEDS,
+    max_value=visitor.MAX_SWEEP_SEEDS,
     key="evidence_seeds",
     help="Seeds 0, 1, … N−1, both placements each, trained together as one batched model. Seeds already "
     "trained on this server (for example seed 0, the default on every other page) are reused.",
 )
-appstate.publish(SEEDS, n_seeds)
+urlstate.publish(SEEDS, n_seeds)
 st.caption(
     "Time: models train in batches of 16 (8 seeds), which costs less per model than one at a time. On a "
     "quiet two-core machine 8 seeds take about 10 s to train plus 5 s to measure; 32 seeds about 35 s plus "
@@ -48,8 +52,8 @@ st.caption(
     "visitor and reloads instantly."
 )
 
-recipes = appstate.sweep_recipes(n_seeds)
-if not appstate.is_trained(recipes) and not st.session_state.get("evidence_started"):
+recipes = visitor.sweep_recipes(n_seeds)
+if not board.is_trained(recipes) and not st.session_state.get("evidence_started"):
     st.info(
         f"Nothing is trained for {n_seeds} seeds yet. Training {len(recipes)} models takes a little while; "
         "you can read on in the meantime, the progress shows here."
@@ -58,8 +62,8 @@ if not appstate.is_trained(recipes) and not st.session_state.get("evidence_start
         st.stop()
     st.session_state["evidence_started"] = True  # from now on, moving the slider re-runs straight away
 
-appstate.queue_sweep(recipes)  # in jobs of a few seeds each: a 1 GB server cannot batch 64 models at once
-runs = appstate.trained(recipes, label=f"Evidence across {n_seeds} seeds")
+board.queue_sweep(recipes)  # in jobs of a few seeds each: a 1 GB server cannot batch 64 models at once
+runs = board.trained(recipes, label=f"Evidence across {n_seeds} seeds")
 if runs is None:
     st.stop()
 
@@ -72,7 +76,7 @@ for i, run in enumerate(runs):
         text=f"Measuring run {i + 1} of {len(runs)} ({run.recipe.placement}-norm, seed {run.recipe.seed}): "
         "552,960 colors, with and without each intervention",
     )
-    records.append(appstate.sweep_record(run))
+    records.append(caches.sweep_record(run))
 measuring.empty()
 measure_seconds = time.perf_counter() - start
 summary = ev.summarize(records)
@@ -93,9 +97,9 @@ if summary["diverged"]:
 
 st.header("All measures at a glance")
 overview_text = ev.overview_caption(summary)
-sweep_key = "|".join(appstate.recipe_key(r) for r in recipes)
-chart, _ = appstate.frozen_chart(f"evidence.overview|{sweep_key}", lambda: (overview_chart(summary), overview_text))
-appstate.show_chart(chart, width="stretch")
+sweep_key = "|".join(board.recipe_key(r) for r in recipes)
+chart, _ = caches.frozen_chart(f"evidence.overview|{sweep_key}", lambda: (overview_chart(summary), overview_text))
+caches.show_chart(chart, width="stretch")
 st.caption(overview_text)
 st.dataframe(pd.DataFrame(ev.summary_rows(summary)), hide_index=True, width="stretch")
 
@@ -116,19 +120,19 @@ for tab, group in zip(tabs, ev.GROUPS):
             left, right = st.columns([2, 3])
             with left:
                 text = ev.distribution_caption(summary, m.key)
-                chart, _ = appstate.frozen_chart(
+                chart, _ = caches.frozen_chart(
                     f"evidence.distribution|{sweep_key}|{m.key}",
                     lambda m=m, text=text: (distribution_chart(rows, m.key), text),
                 )
-                appstate.show_chart(chart, width="stretch")
+                caches.show_chart(chart, width="stretch")
                 st.caption(text)
             with right:
                 text = ev.differences_caption(summary, m.key)
-                chart, _ = appstate.frozen_chart(
+                chart, _ = caches.frozen_chart(
                     f"evidence.differences|{sweep_key}|{m.key}",
                     lambda m=m, text=text: (differences_chart(summary, m.key), text),
                 )
-                appstate.show_chart(chart, width="stretch")
+                caches.show_chart(chart, width="stretch")
                 st.caption(text)
 
 with st.expander("How to read this: pairs, medians, bootstrap intervals"):
@@ -177,3 +181,5 @@ with st.expander("Every run"):
         mime="application/json",
     )
     st.caption(f"The same as `python -m excolor sweep --seeds {n_seeds} --json` prints.")
+
+frame.finish()

@@ -1,17 +1,21 @@
 """Page 4 · Suppression vs repulsion: two ways to take red out at inference time, side by side, with their knobs.
 
 Layout only: interventions come from excolor.interventions, figures and their descriptions from excolor.charts
-and excolor.latents3d, trained runs and (cached) evaluations and latent views from appstate.
+and excolor.figures.latents3d, trained runs and (cached) evaluations and latent views from excolor.app.
 """
+
+from excolor.app import shell
+
+frame = shell.page("Suppression vs repulsion")  # first: the menu and sidebar, before the heavy imports below
 
 import math
 
 import streamlit as st
 
-import appstate
-from excolor import charts
+from excolor.app import board, caches, downloads, urlstate, visitor
+from excolor.figures import charts
+from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
-from excolor.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
 
 DEFAULTS = {"sup_a": 0.0, "sup_b": 1.0, "sup_p": 2.0, "rep_a": 0.0, "rep_b": 0.5}  # the notebook's (SPEC §6)
@@ -20,16 +24,16 @@ VIEW_HEIGHT, VIEW_ZOOM = 420, 380  # one view per intervention, side by side
 VIEW_TILT = 25  # look at the cones from slightly above, so their rims show as ellipses, not edge-on
 STRENGTHS = [round(i / 20, 2) for i in range(21)]  # b of suppression: 0 to 1 in steps of 0.05
 SHAPES = [i / 4 for i in range(1, 33)]  # p of suppression: 0.25 to 8 in steps of 0.25
-# Every control that changes a result is mirrored in the URL (appstate.bind / publish): a link opens this view.
+# Every control that changes a result is mirrored in the URL (urlstate.bind / publish): a link opens this view.
 URL = {
-    "placement": appstate.placement_param("interventions_placement"),
-    "sup_a": appstate.UrlParam("sa", DEFAULTS["sup_a"], appstate.parse_choice(ALIGNMENTS[:-1]), key="sup_a"),
-    "sup_b": appstate.UrlParam("sb", DEFAULTS["sup_b"], appstate.parse_choice(STRENGTHS), key="sup_b"),
-    "sup_p": appstate.UrlParam("sp", DEFAULTS["sup_p"], appstate.parse_choice(SHAPES), key="sup_p"),
-    "rep_a": appstate.UrlParam("ra", DEFAULTS["rep_a"], appstate.parse_choice(ALIGNMENTS[:-1]), key="rep_a"),
-    "rep_b": appstate.UrlParam("rb", DEFAULTS["rep_b"], appstate.parse_choice(ALIGNMENTS), key="rep_b"),
-    "log": appstate.UrlParam("log", False, appstate.parse_bool, key="interventions_log"),
-    "view": appstate.view_param("interventions_view"),
+    "placement": urlstate.placement_param("interventions_placement"),
+    "sup_a": urlstate.UrlParam("sa", DEFAULTS["sup_a"], urlstate.parse_choice(ALIGNMENTS[:-1]), key="sup_a"),
+    "sup_b": urlstate.UrlParam("sb", DEFAULTS["sup_b"], urlstate.parse_choice(STRENGTHS), key="sup_b"),
+    "sup_p": urlstate.UrlParam("sp", DEFAULTS["sup_p"], urlstate.parse_choice(SHAPES), key="sup_p"),
+    "rep_a": urlstate.UrlParam("ra", DEFAULTS["rep_a"], urlstate.parse_choice(ALIGNMENTS[:-1]), key="rep_a"),
+    "rep_b": urlstate.UrlParam("rb", DEFAULTS["rep_b"], urlstate.parse_choice(ALIGNMENTS), key="rep_b"),
+    "log": urlstate.UrlParam("log", False, urlstate.parse_bool, key="interventions_log"),
+    "view": urlstate.view_param("interventions_view"),
 }
 
 
@@ -43,7 +47,7 @@ def reset() -> None:
 
 st.title("Suppression vs repulsion")
 for param in URL.values():  # from the link on a first visit, else the controls' own state; notices here
-    appstate.bind(param)
+    urlstate.bind(param)
 st.markdown(
     "Red now has a known home: the direction $c = (1, 0, 0, 0)$ of the bottleneck. Both interventions act there, "
     "at inference time only, on a latent's **alignment** with red, $d = z \\cdot c = \\cos\\theta$ (1 for exact "
@@ -52,10 +56,10 @@ st.markdown(
     "A good intervention breaks red and leaves every other color alone."
 )
 
-placement = appstate.placement_control(
+placement = urlstate.placement_control(
     URL["placement"], "Which of the two models trained for your seed to intervene on."
 )
-runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
+runs = board.trained(visitor.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
 run = {r.recipe.placement: r for r in runs}[placement]
@@ -83,11 +87,11 @@ with left:
     sup_b = st.slider("b · strength at exact red", 0.0, 1.0, step=0.05, key="sup_b", help="1 removes red entirely.")
     sup_p = st.slider("p · rim shape", 0.25, 8.0, step=0.25, key="sup_p", help="Above 1: a soft rim and a sharp hub.")
     for name, value in (("sup_a", sup_a), ("sup_b", sup_b), ("sup_p", sup_p)):
-        appstate.publish(URL[name], value)
+        urlstate.publish(URL[name], value)
     suppression = Suppression(BoundedFalloff(sup_a, sup_b, sup_p))
     st.markdown(f"a = {sup_a:.2f} (cone {angle(sup_a)}) · b = {sup_b:.2f} · p = {sup_p:g}")
-    chart, caption = appstate.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
-    appstate.show_chart(chart, width="content")
+    chart, caption = caches.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
+    caches.show_chart(chart, width="content")
     st.caption(caption)
 with right:
     st.subheader("Repulsion")
@@ -106,8 +110,8 @@ with right:
         key="rep_b",
         help="Exact red ends up at alignment b: a hole of half-angle acos b opens around red. b must be at least a.",
     )
-    appstate.publish(URL["rep_a"], rep_a)
-    appstate.publish(URL["rep_b"], rep_b)
+    urlstate.publish(URL["rep_a"], rep_a)
+    urlstate.publish(URL["rep_b"], rep_b)
     if rep_b < rep_a:
         st.warning(
             f"b = {rep_b:.2f} (hole {angle(rep_b)}) is below a = {rep_a:.2f} (cone {angle(rep_a)}): the hole must "
@@ -117,13 +121,13 @@ with right:
         rep_b = rep_a
     repulsion = Repulsion(BezierMapper(rep_a, rep_b))
     st.markdown(f"a = {rep_a:.2f} (cone {angle(rep_a)}) · b = {rep_b:.2f} (hole {angle(rep_b)})")
-    chart, caption = appstate.figure(charts.mapping_chart, run, repulsion, of="intervention", width=340, height=240)
-    appstate.show_chart(chart, width="content")
+    chart, caption = caches.figure(charts.mapping_chart, run, repulsion, of="intervention", width=340, height=240)
+    caches.show_chart(chart, width="content")
     st.caption(caption)
 
 interventions = {"suppression": suppression, "repulsion": repulsion}
-evs = {name: appstate.evaluation(run, iv) for name, iv in interventions.items()}
-baseline = appstate.evaluation(run)
+evs = {name: caches.evaluation(run, iv) for name, iv in interventions.items()}
+baseline = caches.evaluation(run)
 
 st.subheader("Error over 552,960 colors")
 cols = st.columns(4)
@@ -150,20 +154,20 @@ st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline
 st.subheader("True vs reconstructed colors")
 for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
     with col:
-        chart, caption = appstate.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
-        appstate.show_chart(chart, width="content")
+        chart, caption = caches.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
+        caches.show_chart(chart, width="content")
         st.caption(caption)
 
 st.subheader("Error curves")
 log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
-appstate.publish(URL["log"], log)
+urlstate.publish(URL["log"], log)
 for name, iv in interventions.items():
-    chart, caption = appstate.figure(charts.error_curves_chart, run, iv, of="curves", title=name.capitalize(), log=log)
-    appstate.show_chart(chart, width="content")
+    chart, caption = caches.figure(charts.error_curves_chart, run, iv, of="curves", title=name.capitalize(), log=log)
+    caches.show_chart(chart, width="content")
     st.caption(caption)
 
 st.subheader("Latent space, with the cones")
-view = appstate.view_control(
+view = urlstate.view_control(
     URL["view"],
     "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, "
     "from two sides.",
@@ -176,13 +180,13 @@ st.markdown(
 for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
     with col:
         st.markdown(f"**{name.capitalize()}**")
-        deck, caption = appstate.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
+        deck, caption = caches.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
         st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
         st.caption(caption)
         st.download_button(
             f"⬇ Latent coordinates under {name} (CSV)",
-            data=appstate.latents_file(appstate.evaluation(run, iv)),
-            file_name=f"{appstate.file_stem(run)}-{name}-latents.csv",
+            data=downloads.latents_file(caches.evaluation(run, iv)),
+            file_name=f"{downloads.file_stem(run)}-{name}-latents.csv",
             mime="text/csv",
             on_click="ignore",
             key=f"interventions_latents_{name}",
@@ -197,7 +201,7 @@ st.markdown(
     "to pure red: near 1 when the damage falls on red and its close neighbours and nowhere else. **Ablation** "
     "(beyond the notebook) is the blunt alternative: delete latent dimension 0 from the network altogether."
 )
-selectivity = {name: appstate.evaluation(run, iv).selectivity for name, iv in compared.items()}
+selectivity = {name: caches.evaluation(run, iv).selectivity for name, iv in compared.items()}
 for col, (name, r) in zip(st.columns(4), selectivity.items(), strict=True):
     col.metric(f"{name.capitalize()} · selectivity r", f"{r:.2f}", border=True)
 st.caption(
@@ -205,14 +209,14 @@ st.caption(
     + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
     + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
 )
-chart, caption = appstate.figure(
+chart, caption = caches.figure(
     charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)"
 )
-appstate.show_chart(chart, width="content")
+caches.show_chart(chart, width="content")
 st.caption(caption)
 st.download_button(
     "⬇ Metrics of both placements (CSV)",
-    data=appstate.metrics_file(runs, compared),
+    data=downloads.metrics_file(runs, compared),
     file_name=f"excolor-seed{run.recipe.seed}-metrics.csv",
     mime="text/csv",
     on_click="ignore",
@@ -220,3 +224,5 @@ st.download_button(
     help="Max and median error over 552,960 colors and selectivity r, for pre- and post-norm under the baseline, "
     "this page's suppression and repulsion settings, and ablation.",
 )
+
+frame.finish()

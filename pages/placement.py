@@ -1,9 +1,13 @@
 """Page 2 · Regularizer placement: pre-norm (Ex 2.3) and post-norm (Ex 2.4) trained together, side by side.
 
-Layout only: the numbers and figures come from excolor.training_charts and excolor.latents3d, the runs
-from appstate. Each interactive section is a fragment, so moving the replay slider redraws two small
+Layout only: the numbers and figures come from excolor.figures.training_charts and excolor.figures.latents3d, the runs
+from excolor.app. Each interactive section is a fragment, so moving the replay slider redraws two small
 scatter plots, not the two 8,000-point latent views (about 0.5 MB each) as well.
 """
+
+from excolor.app import shell
+
+frame = shell.page("Regularizer placement")  # first: the menu and sidebar, before the heavy imports below
 
 import csv
 import io
@@ -11,16 +15,16 @@ import io
 import pandas as pd
 import streamlit as st
 
-import appstate
-from excolor import training_charts as tc
-from excolor.latents3d import VIEWS
+from excolor.app import board, caches, downloads, urlstate, visitor
+from excolor.figures import training_charts as tc
+from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
-from excolor.schedule import EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
+from excolor.schedule import EX24, EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
 
-# mirrored in the URL (appstate.bind / publish): a link opens this very view
-WEIGHTED = appstate.UrlParam("weighted", False, appstate.parse_bool, key="placement_weighted")
-VIEW = appstate.view_param("placement_view")
-STEP = appstate.UrlParam("step", None, appstate.parse_int(0, 10**6), key="placement_step")
+# mirrored in the URL (urlstate.bind / publish): a link opens this very view
+WEIGHTED = urlstate.UrlParam("weighted", False, urlstate.parse_bool, key="placement_weighted")
+VIEW = urlstate.view_param("placement_view")
+STEP = urlstate.UrlParam("step", None, urlstate.parse_int(0, 10**6), key="placement_step")
 COLUMNS = ("STEP", *PARAMS)
 
 
@@ -51,14 +55,14 @@ def table_sheet(table: pd.DataFrame) -> str:
 
 
 def reset_schedule() -> None:
-    appstate.reset_schedule()
+    visitor.reset_schedule()
     st.session_state["schedule_text"] = EX24_DOPESHEET
     st.session_state["schedule_version"] = st.session_state.get("schedule_version", 0) + 1
 
 
 def apply(text: str, source: str) -> None:
     try:
-        schedule = appstate.apply_schedule(text)
+        schedule = visitor.apply_schedule(text)
     except ScheduleError as err:
         st.error(f"Schedule not applied ({source}): {err}. The last valid schedule is still in use.", icon="🚫")
         return
@@ -72,8 +76,8 @@ def schedule_editor() -> None:
     """Edit, upload, download and apply a custom schedule (SPEC §5 dopesheet)."""
     st.session_state.setdefault("schedule_text", EX24_DOPESHEET)
     version = st.session_state.setdefault("schedule_version", 0)
-    schedule = appstate.current_schedule()
-    custom = schedule != appstate.EX24
+    schedule = visitor.current_schedule()
+    custom = schedule != EX24
     label = f"✏️ Schedule: {'custom' if custom else 'Ex 2.4'} ({schedule.steps:,} steps) · edit, upload, download"
     with st.expander(label, expanded=custom):
         if applied := st.session_state.pop("schedule_applied", None):
@@ -129,8 +133,8 @@ for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
 st.caption(caption)
 
 schedule_editor()
-recipes = appstate.current_recipes()
-runs = appstate.trained(recipes, label="Training both placements")
+recipes = visitor.current_recipes()
+runs = board.trained(recipes, label="Training both placements")
 if runs is None:
     st.stop()
 by = {run.recipe.placement: run for run in runs}
@@ -142,32 +146,32 @@ for run in runs:
 @st.fragment
 def training_curves() -> None:
     st.subheader("Training curves")
-    appstate.bind(WEIGHTED)
+    urlstate.bind(WEIGHTED)
     weighted = st.toggle(
         "Multiply each regularizer by its schedule weight (what the optimizer actually feels)",
         key="placement_weighted",
         help="Off: the raw value of each term. On: weight × value, plus the total loss being minimized.",
     )
-    appstate.publish(WEIGHTED, weighted)
-    chart, caption = appstate.frozen_chart(
-        f"placement.curves|{'|'.join(appstate.recipe_key(r) for r in recipes)}|{weighted}",
+    urlstate.publish(WEIGHTED, weighted)
+    chart, caption = caches.frozen_chart(
+        f"placement.curves|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
         lambda: tc.curves_chart({p: run.history for p, run in by.items()}, weighted=weighted),
     )
-    appstate.show_chart(chart, alt=caption)
+    caches.show_chart(chart, alt=caption)
     st.caption(caption)
 
 
 training_curves()
 
 st.subheader("The schedule")
-chart, caption = appstate.frozen_chart(
-    f"placement.schedule|{appstate.recipe_key(recipes[0])}", lambda: tc.schedule_chart(recipes[0].schedule)
+chart, caption = caches.frozen_chart(
+    f"placement.schedule|{board.recipe_key(recipes[0])}", lambda: tc.schedule_chart(recipes[0].schedule)
 )
-appstate.show_chart(chart, alt=caption)
+caches.show_chart(chart, alt=caption)
 st.caption(caption)
 
 st.subheader("Final numbers")
-evaluations = {p: appstate.evaluation(run) for p, run in by.items()}
+evaluations = {p: caches.evaluation(run) for p, run in by.items()}
 pre, post = evaluations["pre"], evaluations["post"]
 cols = st.columns(4)
 cols[0].metric("Max error · pre-norm", tc.fmt(pre.max_error), border=True)
@@ -205,7 +209,7 @@ st.markdown(
 
 table = tc.comparison_table(
     by,
-    {p: appstate.validation(run) for p, run in by.items()},
+    {p: caches.validation(run) for p, run in by.items()},
     {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
 )
 caption = tc.comparison_description(table)
@@ -226,8 +230,8 @@ for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
     with col:
         st.download_button(
             f"⬇ {PLACEMENT_NAMES[p]} weights (.pt)",
-            data=appstate.weights_file(run),
-            file_name=f"{appstate.file_stem(run)}.pt",
+            data=downloads.weights_file(run),
+            file_name=f"{downloads.file_stem(run)}.pt",
             mime="application/octet-stream",
             on_click="ignore",
             key=f"placement_weights_{p}",
@@ -235,8 +239,8 @@ for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
         )
         st.download_button(
             f"⬇ {PLACEMENT_NAMES[p]} recipe (JSON)",
-            data=appstate.recipe_json(run),
-            file_name=f"{appstate.file_stem(run)}-recipe.json",
+            data=downloads.recipe_json(run),
+            file_name=f"{downloads.file_stem(run)}-recipe.json",
             mime="application/json",
             on_click="ignore",
             key=f"placement_recipe_{p}",
@@ -247,8 +251,8 @@ for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
 @st.fragment
 def latent_views() -> None:
     st.subheader("Latent space after training")
-    appstate.bind(VIEW)
-    view = appstate.view_control(
+    urlstate.bind(VIEW)
+    view = urlstate.view_control(
         VIEW,
         "(1, 0, 2) is the color wheel seen from above, red at the top; (1, 2, 0) looks at its edge: a flat "
         "wheel shows as a thin band.",
@@ -258,13 +262,13 @@ def latent_views() -> None:
         with col:
             st.markdown(f"**{PLACEMENT_NAMES[p]}**")
             # zoomed for a 420 px canvas inside 460 px, so the axis labels fit a half-width column
-            deck, caption = appstate.latent_view(by[p], None, VIEWS[view], size=420)
+            deck, caption = caches.latent_view(by[p], None, VIEWS[view], size=420)
             st.pydeck_chart(deck, height=460)
             st.caption(caption)
             st.download_button(
                 "⬇ Latent coordinates (CSV)",
-                data=appstate.latents_file(evaluations[p]),
-                file_name=f"{appstate.file_stem(by[p])}-latents.csv",
+                data=downloads.latents_file(evaluations[p]),
+                file_name=f"{downloads.file_stem(by[p])}-latents.csv",
                 mime="text/csv",
                 on_click="ignore",
                 key=f"placement_latents_{p}",
@@ -279,7 +283,7 @@ latent_views()
 def training_replay() -> None:
     st.subheader("Training replay: watch the color wheel form")
     steps = [int(s) for s in by["post"].replay.steps]
-    appstate.bind(STEP, default=steps[-1], valid=lambda s: s in steps)
+    urlstate.bind(STEP, default=steps[-1], valid=lambda s: s in steps)
     step = st.select_slider(
         "Training step (updates applied so far)",
         options=steps,
@@ -292,17 +296,19 @@ def training_replay() -> None:
         "Latent dimension 1 across, dimension 0 up: red's chosen direction points to the top. At step 0 the "
         "colors huddle together; slide to see them spread around the circle and red climb to the top."
     )
-    appstate.publish(STEP, step)
+    urlstate.publish(STEP, step)
     for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
         index = min(steps.index(step), len(run.replay.steps) - 1)
-        chart, caption = appstate.frozen_chart(
-            f"placement.replay|{appstate.recipe_key(run.recipe)}|{index}",
+        chart, caption = caches.frozen_chart(
+            f"placement.replay|{board.recipe_key(run.recipe)}|{index}",
             lambda run=run, index=index: tc.replay_chart(run.replay, index),
         )
         with col:
             st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-            appstate.show_chart(chart, width="content", alt=caption)
+            caches.show_chart(chart, width="content", alt=caption)
             st.caption(f"{PLACEMENT_NAMES[p]}: {caption}")
 
 
 training_replay()
+
+frame.finish()

@@ -1,21 +1,25 @@
 """Page 3 · Reconstruction error: how faithfully one trained model rebuilds every color, with no intervention.
 
-Layout only: figures and their descriptions come from excolor.charts and excolor.latents3d, the trained runs
-and their (cached) evaluations from appstate.
+Layout only: figures and their descriptions come from excolor.figures (charts, latents3d), the trained runs and
+their (cached) evaluations from excolor.app.
 """
+
+from excolor.app import shell
+
+frame = shell.page("Reconstruction error")  # first: the menu and sidebar, before the heavy imports below
 
 import streamlit as st
 
-import appstate
-from excolor import charts
-from excolor.latents3d import VIEWS
+from excolor.app import board, caches, downloads, urlstate, visitor
+from excolor.figures import charts
+from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
 
 VIEW_HEIGHT = 340
 VIEW_ZOOM = 270  # three views side by side: sphere and axis labels must fit a third of the page's width
-# mirrored in the URL (appstate.bind / publish): a link opens this very view
-PLACEMENT = appstate.placement_param("reconstruction_placement")
-LOG = appstate.UrlParam("log", False, appstate.parse_bool, key="reconstruction_log")
+# mirrored in the URL (urlstate.bind / publish): a link opens this very view
+PLACEMENT = urlstate.placement_param("reconstruction_placement")
+LOG = urlstate.UrlParam("log", False, urlstate.parse_bool, key="reconstruction_log")
 
 st.title("Reconstruction error")
 st.markdown(
@@ -25,19 +29,19 @@ st.markdown(
     "where most people start to notice it."
 )
 
-appstate.bind(PLACEMENT)
-placement = appstate.placement_control(
+urlstate.bind(PLACEMENT)
+placement = urlstate.placement_control(
     PLACEMENT, "Which of the two models trained for your seed to look at. Post-norm is Ex 2.4, the notebook's choice."
 )
-runs = appstate.trained(appstate.current_recipes(), label="Training both placements")
+runs = board.trained(visitor.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
 by = {run.recipe.placement: run for run in runs}
 run = by[placement]
 if run.diverged:
     st.warning(f"{PLACEMENT_NAMES[placement]}: {run.diverged}. Try another seed.")
-ev = appstate.evaluation(run)
-other = appstate.evaluation(by["pre" if placement == "post" else "post"])
+ev = caches.evaluation(run)
+other = caches.evaluation(by["pre" if placement == "post" else "post"])
 name = PLACEMENT_NAMES[placement].split(" ")[0]
 other_name = "pre-norm" if placement == "post" else "post-norm"
 
@@ -61,8 +65,8 @@ cols[1].metric(
 st.caption(charts.error_summary(ev, PLACEMENT_NAMES[placement]) + " " + charts.error_summary(other, other_name))
 
 st.subheader("True vs reconstructed colors")
-chart, caption = appstate.figure(charts.swatch_chart, run, step=16)  # big cells: it is projected in class
-appstate.show_chart(chart, width="content")
+chart, caption = caches.figure(charts.swatch_chart, run, step=16)  # big cells: it is projected in class
+caches.show_chart(chart, width="content")
 st.caption(caption)
 st.markdown(
     "Each square is a color as the model **rebuilt** it, with the **true** color as a smaller square inside. "
@@ -72,15 +76,15 @@ st.markdown(
 )
 
 st.subheader("Where the error is")
-appstate.bind(LOG)
+urlstate.bind(LOG)
 log = st.toggle(
     "Logarithmic error axis",
     help="Small errors become visible next to large ones. Errors of exactly 0 are drawn at 1e-7.",
     key="reconstruction_log",
 )
-appstate.publish(LOG, log)
-chart, caption = appstate.figure(charts.error_curves_chart, run, of="curves", log=log, panel_width=215, height=200)
-appstate.show_chart(chart, width="content")
+urlstate.publish(LOG, log)
+chart, caption = caches.figure(charts.error_curves_chart, run, of="curves", log=log, panel_width=215, height=200)
+caches.show_chart(chart, width="content")
 st.caption(caption)
 with st.expander("What to look for", expanded=True):
     st.markdown(
@@ -106,13 +110,13 @@ st.markdown(
 for col, dims in zip(st.columns(3), VIEWS, strict=True):
     with col:
         st.markdown("**dims {}, {}, {}** (across, up, toward you)".format(*dims))
-        deck, caption = appstate.latent_view(run, None, dims, size=VIEW_ZOOM)
+        deck, caption = caches.latent_view(run, None, dims, size=VIEW_ZOOM)
         st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
         st.caption(caption)
 st.download_button(
     "⬇ Latent coordinates (CSV)",
-    data=appstate.latents_file(ev),
-    file_name=f"{appstate.file_stem(run)}-latents.csv",
+    data=downloads.latents_file(ev),
+    file_name=f"{downloads.file_stem(run)}-latents.csv",
     mime="text/csv",
     on_click="ignore",
     key="reconstruction_latents_csv",
@@ -128,3 +132,5 @@ st.markdown(
     "notebook found the post-norm dome tidier than the pre-norm one, its primaries more evenly spaced around the "
     "hub: switch the placement above to compare."
 )
+
+frame.finish()

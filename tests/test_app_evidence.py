@@ -9,7 +9,7 @@ import torch
 
 torch.set_num_threads(1)
 
-import appstate  # noqa: E402
+from excolor.app import board, visitor  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -17,31 +17,31 @@ SHORT = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0
 
 
 def test_sweep_recipes_are_the_pairs_the_other_pages_ask_for():
-    recipes = appstate.sweep_recipes(8, EX24)
+    recipes = visitor.sweep_recipes(8, EX24)
     assert len(recipes) == 16 and len(set(recipes)) == 16
-    assert recipes[:2] == list(appstate.default_recipes(0, EX24))
-    assert set(appstate.default_recipes(5, EX24)) <= set(recipes)
+    assert recipes[:2] == list(board.default_recipes(0, EX24))
+    assert set(board.default_recipes(5, EX24)) <= set(recipes)
 
 
 def test_a_sweep_trains_only_the_recipes_not_trained_yet(monkeypatch):
-    monkeypatch.setattr(appstate, "SWEEP_JOB_MODELS", 2)
-    defaults = appstate.default_recipes(0, SHORT)
-    board = appstate.Board(pinned=defaults)
-    (first,) = board.request(defaults)
+    monkeypatch.setattr(board, "SWEEP_JOB_MODELS", 2)
+    defaults = board.default_recipes(0, SHORT)
+    b = board.Board(pinned=defaults)
+    (first,) = b.request(defaults)
     assert first.done.wait(120) and first.error is None
 
-    sweep = appstate.sweep_recipes(3, SHORT)
-    appstate.queue_sweep(sweep, board)
-    jobs = board.request(sweep)
+    sweep = visitor.sweep_recipes(3, SHORT)
+    board.queue_sweep(sweep, b)
+    jobs = b.request(sweep)
     assert jobs[0] is first  # the default pair comes from the job that already trained it
-    assert [set(j.recipes) for j in jobs[1:]] == [set(appstate.default_recipes(s, SHORT)) for s in (1, 2)]
+    assert [set(j.recipes) for j in jobs[1:]] == [set(board.default_recipes(s, SHORT)) for s in (1, 2)]
     assert all(j.done.wait(120) and j.error is None for j in jobs)
 
-    appstate.queue_sweep(sweep, board)  # asking again starts nothing
-    assert board.request(sweep) == jobs
-    assert board.queue.empty()
-    assert set(board.trained) == set(sweep)
-    assert all(count == 1 for count in board.trained.values())
+    board.queue_sweep(sweep, b)  # asking again starts nothing
+    assert b.request(sweep) == jobs
+    assert b.queue.empty()
+    assert set(b.trained) == set(sweep)
+    assert all(count == 1 for count in b.trained.values())
 
 
 def _charts(at):
@@ -54,14 +54,14 @@ def page():
 
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
-    at.switch_page("app_pages/evidence.py")
+    at.switch_page("pages/evidence.py")
     at.run()
     assert not at.exception
     return at
 
 
 def test_evidence_page_waits_for_a_click_before_training(page):
-    if appstate.is_trained(appstate.sweep_recipes(8, EX24)):
+    if board.is_trained(visitor.sweep_recipes(8, EX24)):
         pytest.skip("another test in this process already trained 8 seeds")
     assert page.slider(key="evidence_seeds").value == 8
     assert any(b.label.startswith("Train and compare 8 seeds") for b in page.button)
@@ -87,8 +87,8 @@ def test_evidence_page_trains_measures_and_gives_a_verdict(page):
     assert sum(c.startswith("Each dot is one seed's") for c in captions) == 9
 
     # seed 0 is the app's default pair: trained once for the whole process, whichever page asked first
-    board = appstate.board()
-    assert all(board.trained[r] == 1 for r in appstate.sweep_recipes(2, EX24))
+    b = board.board()
+    assert all(b.trained[r] == 1 for r in visitor.sweep_recipes(2, EX24))
 
     # the records are cached per recipe: a rerun measures nothing and gives the same verdict
     page.run()

@@ -47,12 +47,12 @@ def _page(path: str):
 
 @pytest.fixture(scope="module")
 def reconstruction():
-    return _page("app_pages/reconstruction.py")
+    return _page("pages/reconstruction.py")
 
 
 @pytest.fixture()
 def interventions():
-    return _page("app_pages/interventions.py")
+    return _page("pages/interventions.py")
 
 
 def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_views(reconstruction):

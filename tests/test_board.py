@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from appstate import Board, recipe_key
+from excolor.app.board import Board, recipe_key
 from excolor.schedule import parse_dopesheet
 from excolor.train import Recipe
 
@@ -53,7 +53,7 @@ def test_a_later_request_reuses_trained_recipes_and_trains_only_the_new_ones():
 
 
 def test_a_failing_job_reports_its_error_and_the_worker_keeps_going(monkeypatch):
-    import appstate
+    from excolor.app import board as board_module
 
     board = Board()
     calls = []
@@ -64,8 +64,8 @@ def test_a_failing_job_reports_its_error_and_the_worker_keeps_going(monkeypatch)
             raise RuntimeError("out of memory")
         return real_train(recipes, progress=progress)
 
-    real_train = appstate.train
-    monkeypatch.setattr(appstate, "train", broken_train)
+    real_train = board_module.train
+    monkeypatch.setattr(board_module, "train", broken_train)
     bad = board.request([Recipe("post", 3, SHORT)])
     _wait(bad)
     assert bad[0].error == "RuntimeError: out of memory"

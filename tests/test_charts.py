@@ -15,8 +15,9 @@ import torch
 
 torch.set_num_threads(1)
 
-from excolor import charts, colors  # noqa: E402
+from excolor import colors  # noqa: E402
 from excolor import evaluate as ev  # noqa: E402
+from excolor.figures import charts  # noqa: E402
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression  # noqa: E402
 
 PEAK = 0.16

@@ -26,7 +26,7 @@ def _placement():
 
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
-    at.switch_page("app_pages/placement.py").run()
+    at.switch_page("pages/placement.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -141,7 +141,7 @@ def test_a_diverging_schedule_says_where_and_which_term_on_the_placement_page(pl
 
 
 @pytest.mark.parametrize(
-    "page", ["app_pages/hypothesis.py", "app_pages/reconstruction.py", "app_pages/interventions.py"]
+    "page", ["app.py", "pages/reconstruction.py", "pages/interventions.py"]
 )
 def test_other_pages_survive_a_diverged_run(placement, page):
     at = _apply_table(placement, DIVERGING)
@@ -151,7 +151,7 @@ def test_other_pages_survive_a_diverged_run(placement, page):
 
 def test_the_evidence_page_survives_a_diverged_run(placement):
     at = _apply_table(placement, DIVERGING)
-    at.switch_page("app_pages/evidence.py").run()
+    at.switch_page("pages/evidence.py").run()
     at.slider(key="evidence_seeds").set_value(2).run()
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -16,7 +16,7 @@ torch.set_num_threads(1)
 
 from excolor import colors  # noqa: E402
 from excolor import evaluate as ev  # noqa: E402
-from excolor import latents3d as l3  # noqa: E402
+from excolor.figures import latents3d as l3  # noqa: E402
 from excolor.interventions import Repulsion, Suppression  # noqa: E402
 
 RED = np.array([1.0, 0.0, 0.0, 0.0])

@@ -16,11 +16,11 @@ torch.set_num_threads(1)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = {
-    "hypothesis": "app_pages/hypothesis.py",
-    "placement": "app_pages/placement.py",
-    "reconstruction": "app_pages/reconstruction.py",
-    "interventions": "app_pages/interventions.py",
-    "evidence": "app_pages/evidence.py",
+    "hypothesis": "app.py",
+    "placement": "pages/placement.py",
+    "reconstruction": "pages/reconstruction.py",
+    "interventions": "pages/interventions.py",
+    "evidence": "pages/evidence.py",
 }
 
 

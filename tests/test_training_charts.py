@@ -16,7 +16,7 @@ import torch
 torch.set_num_threads(1)
 
 from excolor import colors  # noqa: E402
-from excolor import training_charts as tc  # noqa: E402
+from excolor.figures import training_charts as tc  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 from excolor.train import Recipe, Replay, train  # noqa: E402
 

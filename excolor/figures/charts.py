@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import colors
-from .evaluate import Curves, Evaluation
-from .interventions import Repulsion, Suppression
+from .. import colors
+from ..evaluate import Curves, Evaluation
+from ..interventions import Repulsion, Suppression
 
 # An error this large is a visible difference: RMS 0.032 per channel is about 8 of 255 levels.
 VISIBLE_ERROR = 1e-3

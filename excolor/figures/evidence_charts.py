@@ -1,6 +1,6 @@
 """Charts of the evidence across seeds: per-placement distributions, paired differences, an overview.
 
-Pure builders (no Streamlit), like charts.py: the page lays them out and appstate freezes their specs.
+Pure builders (no Streamlit), like charts.py: the page lays them out and excolor.app.caches freezes their specs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import evidence as ev
+from .. import evidence as ev
 
 PLACEMENT_COLORS = {"pre-norm": "#E8873A", "post-norm": "#4A8FD9"}  # orange / blue: legible on light and dark
 NEUTRAL = "#8c8c8c"

@@ -19,12 +19,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import colors
+from .. import colors
+from ..losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
+from ..model import LATENT_DIMS
+from ..schedule import PARAMS, Schedule
+from ..train import Replay, TrainedRun
 from .charts import fmt
-from .losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
-from .model import LATENT_DIMS
-from .schedule import PARAMS, Schedule
-from .train import Replay, TrainedRun
 
 # Okabe-Ito hues (distinguishable with the common color-vision deficiencies), grey for the sums.
 TERM_COLORS = {

@@ -43,7 +43,15 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 
-# (name, url path). st.navigation derives url paths from the page file names; the default page is "/".
+# The shared menu's labels, in order (excolor.app.shell.PAGES; icons are drawn apart from the label).
+MENU = [
+    "Hypothesis",
+    "Regularizer placement",
+    "Reconstruction error",
+    "Suppression vs repulsion",
+    "Evidence across seeds",
+]
+# (name, url path). Streamlit's folder mode derives url paths from the page file names; app.py is "/".
 PAGES = [
     ("hypothesis", "/"),
     ("placement", "/placement"),
@@ -317,7 +325,7 @@ class AppPage:
         deadline = time.perf_counter() + timeout
         while True:
             self.wait_idle(timeout=max(deadline - time.perf_counter(), 1.0))
-            problems = self.shell_problems()  # without app.py's sidebar there is no training status to read
+            problems = self.shell_problems()  # without the shell's sidebar there is no training status to read
             assert not problems, f"{path}: " + "; ".join(problems)
             if self.training_status_complete() or self.training_done():
                 return
@@ -338,19 +346,24 @@ class AppPage:
         blocks = self.page.locator('[data-testid="stException"]')
         return "\n---\n".join(blocks.nth(i).inner_text() for i in range(blocks.count()))
 
-    def shell_problems(self) -> list[str]:
-        """Signs that app.py did not run around the page: its page config, shared sidebar and navigation.
+    def menu(self) -> list[str]:
+        """The labels of the shared menu the page shell draws in the sidebar (st.page_link), in order."""
+        links = self.page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]')
+        return [re.sub(r"^[^A-Za-z]+", "", text.strip()) for text in links.all_inner_texts()]  # minus the icon
 
-        A folder named pages/ next to the entry point is also Streamlit's older automatic multipage mode: on a
-        fresh server, a first visit straight to /placement would run pages/placement.py alone, listing the files
-        ('app', 'evidence', …) in the sidebar instead of the app's navigation."""
+    def shell_problems(self) -> list[str]:
+        """Signs that the page shell (excolor.app.shell.page) did not run around the page: its page config, the
+        shared menu, and no raw file list from Streamlit's own folder navigation ('app', 'evidence', …)."""
         problems = []
         title = self.page.title()
         if "excolor" not in title:
-            problems.append(f"document title {title!r}: app.py's st.set_page_config did not run")
-        links = self.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-        if any(text.strip() == "app" for text in links):
-            problems.append(f"sidebar lists the files in pages/ {links}: app.py's st.navigation was bypassed")
+            problems.append(f"document title {title!r}: the shell's st.set_page_config did not run")
+        raw = self.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        if raw:
+            problems.append(f"Streamlit's own navigation is shown {raw}: showSidebarNavigation is not off")
+        menu = self.menu()
+        if menu != MENU:
+            problems.append(f"sidebar menu {menu}, expected {MENU}")
         return problems
 
     def assert_clean(self) -> None:

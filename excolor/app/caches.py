@@ -1,0 +1,149 @@
+"""Process-wide caches of what the pages draw: evaluations, validation losses, sweep records, figures, decks.
+
+Everything here is computed once per server process for a recipe (and intervention, and options) and shared by
+every visitor: a slider moved to a position anyone has visited before costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from excolor import evidence
+from excolor.evaluate import Evaluation, Probe, evaluate, prepare, validation_losses
+from excolor.figures.latents3d import evaluation_deck
+from excolor.interventions import Intervention
+from excolor.train import TrainedRun
+
+from .board import MAX_KEPT_RUNS, recipe_key
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _probe(key: str, _run: TrainedRun) -> Probe:
+    return prepare(_run.model)
+
+
+def probe(run: TrainedRun) -> Probe:
+    """The run's evaluation grids, encoded once and shared (a handful kept: ~20 MB each)."""
+    return _probe(recipe_key(run.recipe), run)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _evaluation(key: str, intervention_key: str, _run: TrainedRun, _intervention: Intervention | None) -> Evaluation:
+    return evaluate(probe(_run), _intervention)
+
+
+def evaluation(run: TrainedRun, intervention: Intervention | None = None) -> Evaluation:
+    """evaluate(run, intervention), shared across sessions and slider positions already visited."""
+    return _evaluation(recipe_key(run.recipe), repr(intervention), run, intervention)
+
+
+@st.cache_data(max_entries=MAX_KEPT_RUNS, show_spinner=False)
+def _validation(key: str, _run: TrainedRun) -> dict[str, float]:
+    return validation_losses(_run.model)
+
+
+def validation(run: TrainedRun) -> dict[str, float]:
+    """evaluate.validation_losses of a run, computed once per recipe."""
+    return _validation(recipe_key(run.recipe), run)
+
+
+@st.cache_data(max_entries=MAX_KEPT_RUNS, show_spinner=False)
+def _sweep_record(key: str, _run: TrainedRun) -> dict:
+    return evidence.sweep_record(_run)
+
+
+def sweep_record(run: TrainedRun) -> dict:
+    """evidence.sweep_record(run), computed once per recipe and shared by every session. Only the small
+    record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as it is measured."""
+    return _sweep_record(recipe_key(run.recipe), run)
+
+
+# --------------------------------------------------------------------------------------------------
+# Latent views: an 8,000-point deck is the most expensive thing a page draws, so each one is built once
+
+
+class FrozenDeck:
+    """A built deck, serialized once. st.pydeck_chart only reads to_json(), _tooltip and layers, and calls
+    to_json() on every rerun: ~0.03 s for 8,000 points, paid again for every view on every slider move."""
+
+    def __init__(self, deck):
+        self._json = deck.to_json()
+        self._tooltip = deck._tooltip
+        self.layers = []  # nothing left for Streamlit to convert: the JSON is final
+
+    def to_json(self) -> str:
+        return self._json
+
+
+@st.cache_resource(max_entries=36, show_spinner=False)
+def _latent_view(key: str, intervention_key: str, dims: tuple, size: int, tilt: float, _run, _intervention):
+    deck, caption = evaluation_deck(evaluation(_run, _intervention), dims, _intervention, size=size, tilt=tilt)
+    return FrozenDeck(deck), caption
+
+
+def latent_view(
+    run: TrainedRun, intervention: Intervention | None, dims: Sequence[int], size: int = 500, tilt: float = 0.0
+) -> tuple[FrozenDeck, str]:
+    """latents3d.evaluation_deck for a run and intervention (with its cones): built once per view and shared
+    by every session; 36 kept (~1 MB each), enough for two placements × four interventions × three views."""
+    return _latent_view(recipe_key(run.recipe), repr(intervention), tuple(dims), size, tilt, run, intervention)
+
+
+class FrozenChart:
+    """An Altair chart converted once to the Vega-Lite spec Streamlit sends (data as Arrow bytes).
+
+    st.altair_chart re-validates and re-serializes a chart on every rerun (~15 ms to 0.1 s each); with a
+    classroom of sessions that, not the science, was the server's bottleneck. A frozen chart is converted
+    the first time any session builds it and handed over as-is afterwards.
+    """
+
+    def __init__(self, chart):
+        try:  # Streamlit's own conversion, so the spec is exactly what st.altair_chart would send
+            from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+            self.spec = _convert_altair_to_vega_lite_spec(chart)
+        except ImportError:  # a future Streamlit without it: plain Vega-Lite JSON still works
+            self.spec = chart.to_dict()
+
+
+def show_chart(chart, **kwargs):
+    """Draw a FrozenChart (or a plain Altair chart) with Streamlit's theme, so both light and dark read well."""
+    if isinstance(chart, FrozenChart):
+        return st.vega_lite_chart(chart.spec, theme="streamlit", **kwargs)
+    return st.altair_chart(chart, theme="streamlit", **kwargs)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _frozen(key: str, _build):
+    chart, caption = _build()
+    return FrozenChart(chart), caption
+
+
+def frozen_chart(key: str, build) -> tuple[FrozenChart, str]:
+    """build() -> (chart, caption), run once per key for the whole server; `key` must name every input."""
+    return _frozen(key, build)
+
+
+def _figure(name: str, run_key: str, intervention_key: str, options: str, _build):
+    return _frozen(f"{name}|{run_key}|{intervention_key}|{options}", _build)
+
+
+def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", **options):
+    """builder(x, **options) -> (chart, caption), built once per recipe, intervention(s) and options and shared by
+    every session. x is the run's evaluation under the intervention (of="evaluation"; a dict of interventions
+    gives a dict of evaluations, e.g. for charts.named_colors_chart), its error curves (of="curves") or the
+    intervention itself (of="intervention", e.g. charts.mapping_chart). A slider move then rebuilds only the
+    figures of the intervention it changed."""
+
+    def build():
+        if of == "intervention":
+            return builder(intervention, **options)
+        if isinstance(intervention, dict):
+            return builder({name: evaluation(run, iv) for name, iv in intervention.items()}, **options)
+        ev = evaluation(run, intervention)
+        return builder(ev.curves if of == "curves" else ev, **options)
+
+    name = f"{builder.__module__}.{builder.__qualname__}({of})"
+    return _figure(name, recipe_key(run.recipe), repr(intervention), repr(sorted(options.items())), build)

@@ -1,0 +1,79 @@
+"""The page shell: what every page draws first (page setup, the menu, the sidebar, training status).
+
+Streamlit runs the app in its folder mode (`app.py` plus one script per page in `pages/`) with its own sidebar
+navigation hidden (`client.showSidebarNavigation = false`): each page script calls `page()` before anything else,
+so a visitor who arrives by a shared deep link (`/interventions?sa=0.3`) on a freshly started server gets the same
+menu, seed, training and link as one who arrives at the root. (`st.navigation` with a `pages/` folder beside it is
+not an option: Streamlit 1.67 then decides per process, at its first session, to run the folder mode without the
+entry script.)
+
+This module imports only Streamlit at the top: the first paint happens before PyTorch loads (~1 s).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import streamlit as st
+
+# (script, menu label, icon): the menu's order is the argument's order
+PAGES = (
+    ("app.py", "Hypothesis", "💡"),
+    ("pages/placement.py", "Regularizer placement", "📍"),
+    ("pages/reconstruction.py", "Reconstruction error", "🎨"),
+    ("pages/interventions.py", "Suppression vs repulsion", "🧲"),
+    ("pages/evidence.py", "Evidence across seeds", "📊"),
+)
+
+
+@dataclass
+class Frame:
+    """The sidebar slots a page refreshes when it is done (its controls have reached the URL by then)."""
+
+    status_slot: object
+    link_slot: object
+    recipes: tuple
+
+    def finish(self) -> None:
+        from . import urlstate
+
+        show_training_status(self.status_slot, self.recipes)
+        urlstate.show_link(self.link_slot)
+
+
+def page(title: str) -> Frame:
+    """Set the page up and draw the shared sidebar; start training this visitor's pair in the background."""
+    st.set_page_config(page_title=f"{title} · excolor", page_icon="🔴", layout="wide")
+    with st.sidebar:
+        st.markdown("**Experiment 2.4** · where should the regularizers act: before or after normalization?")
+        for script, label, icon in PAGES:
+            st.page_link(script, label=label, icon=icon)
+        seed_slot = st.container()
+        status_slot = st.empty()
+        link_slot = st.empty()
+    if "excolor.app.board" not in sys.modules:  # the first visitor after a (re)start: PyTorch takes ~1 s to load
+        status_slot.progress(0.0, text="Starting: loading PyTorch, then training both placements …")
+
+    import torch
+
+    from . import board, urlstate, visitor
+
+    torch.set_num_threads(1)  # a 263-parameter model: extra threads cost more than they give
+    with seed_slot:
+        urlstate.seed_from_sidebar()
+    recipes = visitor.current_recipes()
+    board.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
+    show_training_status(status_slot, recipes)
+    urlstate.show_link(link_slot)  # as of now, in case the page stops early; Frame.finish() refreshes it
+    return Frame(status_slot, link_slot, recipes)
+
+
+def show_training_status(slot, recipes) -> None:
+    from . import board
+
+    fraction, text = board.training_status(recipes)
+    if fraction < 1.0:
+        slot.progress(fraction, text=text)
+    else:
+        slot.caption(f"✅ seed {recipes[0].seed}: both placements trained")
