@@ -19,6 +19,7 @@ PARAMS = ("lr", "separate", "anchor", "unit", "planar")
 MAX_STEPS = 20_000
 MAX_BYTES = 100_000
 MAX_LR = 1.0
+MAX_ROWS = 500  # keyframe rows: far more than a person writes, few enough that every use of a sheet stays cheap
 
 
 class ScheduleError(ValueError):
@@ -56,6 +57,9 @@ class Schedule:
                 _check_value(name, value, f"step {step}")
         if self.steps > MAX_STEPS:
             raise ScheduleError(f"the schedule has {self.steps:,} steps; at most {MAX_STEPS:,} are allowed")
+        rows = len({step for _, keys in self.keyframes for step, _ in keys})
+        if rows > MAX_ROWS:
+            raise ScheduleError(f"the schedule has {rows:,} keyframe rows; at most {MAX_ROWS:,} are allowed")
 
     @cached_property
     def digest(self) -> str:
@@ -85,16 +89,16 @@ class Schedule:
 
 
 def _interpolate(keys: tuple[tuple[int, float], ...], t: np.ndarray) -> np.ndarray:
+    """Minimum-jerk between neighbouring keys, held flat outside them; one searchsorted, no loop over keys."""
     if not keys:
         return np.zeros_like(t)
     steps = np.array([k[0] for k in keys], dtype=np.float64)
     vals = np.array([k[1] for k in keys], dtype=np.float64)
-    out = np.full_like(t, vals[0])
-    for t0, t1, y0, y1 in zip(steps, steps[1:], vals, vals[1:]):
-        inside = (t >= t0) & (t <= t1)
-        out[inside] = y0 + (y1 - y0) * minimum_jerk((t[inside] - t0) / (t1 - t0))
-    out[t > steps[-1]] = vals[-1]
-    return out
+    i = np.clip(np.searchsorted(steps, t, side="right") - 1, 0, len(steps) - 1)  # key at or before t
+    j = np.minimum(i + 1, len(steps) - 1)  # the next key (i itself past the last one)
+    span = np.where(j > i, steps[j] - steps[i], 1.0)
+    tau = np.clip((t - steps[i]) / span, 0.0, 1.0) * (j > i)  # 0 before the first key and after the last
+    return vals[i] + (vals[j] - vals[i]) * minimum_jerk(tau)
 
 
 def _check_value(name: str, value: float, where: str) -> None:
@@ -135,24 +139,23 @@ def _resolve_steps(cells: list[tuple[str, float]], lines: list[int]) -> list[int
 
     An offset counts from the previous absolute step; a fraction sits that far across the gap between
     the absolute steps before and after it (so '+0.5' between 0 and 1000 is 500, whatever lies between).
+    One pass down the sheet finds each row's absolute step above, one pass up its absolute step below.
     """
-    absolute = [i for i, (kind, _) in enumerate(cells) if kind == "abs"]
+    above = _nearest_absolute(cells)
+    below = _nearest_absolute(cells[::-1])[::-1]
     steps: list[int] = []
     for i, (kind, number) in enumerate(cells):
-        before = [j for j in absolute if j < i]
         if kind == "abs":
             steps.append(int(number))
             continue
-        if not before:
+        if above[i] is None:
             raise ScheduleError(f"line {lines[i]}: a relative step needs an absolute step above it")
-        start = cells[before[-1]][1]
         if kind == "rel":
-            steps.append(int(start + number))
+            steps.append(int(above[i] + number))
             continue
-        after = [j for j in absolute if j > i]
-        if not after:
+        if below[i] is None:
             raise ScheduleError(f"line {lines[i]}: a fractional step needs an absolute step below it")
-        steps.append(int(round(start + number * (cells[after[0]][1] - start))))
+        steps.append(int(round(above[i] + number * (below[i] - above[i]))))
     for i in range(1, len(steps)):
         if steps[i] <= steps[i - 1]:
             raise ScheduleError(
@@ -160,6 +163,17 @@ def _resolve_steps(cells: list[tuple[str, float]], lines: list[int]) -> list[int
                 "steps must increase down the sheet"
             )
     return steps
+
+
+def _nearest_absolute(cells: list[tuple[str, float]]) -> list[float | None]:
+    """For each row, the last absolute step strictly before it in this order (None when there is none)."""
+    nearest: list[float | None] = []
+    last = None
+    for kind, number in cells:
+        nearest.append(last)
+        if kind == "abs":
+            last = number
+    return nearest
 
 
 def parse_dopesheet(text: str) -> Schedule:
@@ -182,6 +196,10 @@ def parse_dopesheet(text: str) -> Schedule:
     body = numbered[1:]
     if not body:
         raise ScheduleError("the schedule has a header but no keyframes")
+    if len(body) > MAX_ROWS:
+        raise ScheduleError(
+            f"line {body[MAX_ROWS][0]}: more than {MAX_ROWS} keyframe rows; a schedule needs only a few keyframes"
+        )
     lines = [n for n, _ in body]
     for n, row in body:
         if len(row) > len(columns) and any(cell.strip() for cell in row[len(columns) :]):

@@ -10,6 +10,7 @@ import pytest
 from excolor.schedule import (
     EX24,
     EX24_DOPESHEET,
+    MAX_ROWS,
     PARAMS,
     Schedule,
     ScheduleError,
@@ -269,3 +270,39 @@ def test_relative_and_fractional_steps():
     assert s.value("lr", 0) == 0.1  # first value held before the first keyframe
     # a BOM and a lowercase STEP header are accepted
     assert parse_dopesheet("\ufeffstep,lr\n0,0.1\n").steps == 1
+
+
+def test_fractions_use_the_absolute_steps_around_each_one():
+    # two gaps: fractions in the first resolve across 0..100, in the second across 100..1000
+    s = parse_dopesheet(sheet("0,0.1", "+0.25,0.2", "+30,", "100,0.3", "+0.5,0.4", "+0.9,0.5", "1000,0.6"))
+    assert [step for step, _ in s.keys("lr")] == [0, 25, 100, 550, 910, 1000]
+
+
+# -------------------------------------------------------------------------------------------- row cap
+
+
+def test_keyframe_rows_are_capped_at_500_with_the_line_of_the_first_extra_row():
+    rows = [f"{i},0.01" for i in range(MAX_ROWS)]
+    assert MAX_ROWS == 500
+    assert len(parse_dopesheet(sheet(*rows)).keys("lr")) == 500  # exactly the limit
+    with pytest.raises(ScheduleError) as info:
+        parse_dopesheet(sheet(*rows, "600,0.02"))
+    assert str(info.value).startswith("line 502: more than 500 keyframe rows")
+    # blank lines do not count as rows but do count in the line number
+    with pytest.raises(ScheduleError, match="^line 503: more than 500"):
+        parse_dopesheet(sheet("", *rows, "600,0.02"))
+
+
+def test_a_99_kb_sheet_of_10_000_valid_rows_is_refused_at_row_501():
+    text = sheet(*(f"{i},{0.01 + (i % 2) / 100}" for i in range(10_000)))
+    assert 90_000 < len(text) < 100_000
+    with pytest.raises(ScheduleError, match="^line 502: more than 500 keyframe rows"):
+        parse_dopesheet(text)
+
+
+def test_constructor_caps_distinct_keyframe_steps_across_columns():
+    lr = tuple((2 * i, 0.01) for i in range(250))
+    unit = tuple((2 * i + 1, 0.1) for i in range(250))  # 250 + 250 distinct steps: exactly 500 rows
+    assert len(to_dopesheet(Schedule((("lr", lr), ("unit", unit)))).splitlines()) == 501
+    with pytest.raises(ScheduleError, match="501 keyframe rows; at most 500"):
+        Schedule((("lr", lr), ("unit", (*unit, (600, 0.1)))))
