@@ -165,8 +165,16 @@ def similarity_to_red(hsv: np.ndarray) -> np.ndarray:
 _HEX_BYTES = np.array([f"{i:02x}" for i in range(256)])
 
 
+NOT_A_COLOR = 0.5  # drawn for a color with a NaN channel (a diverged model's output): neutral grey, #808080
+
+
 def to_hex(rgb: np.ndarray) -> np.ndarray:
-    """Array of '#rrggbb' strings for colors in [0, 1] (values outside are clipped)."""
-    ints = np.rint(np.clip(np.asarray(rgb, dtype=np.float64), 0, 1) * 255).astype(np.int64)
+    """Array of '#rrggbb' strings for colors in [0, 1] (values outside, infinities too, are clipped).
+
+    A color with any NaN channel has no meaningful value at all, so the whole color becomes neutral grey.
+    """
+    rgb = np.asarray(rgb, dtype=np.float64)
+    rgb = np.where(np.isnan(rgb).any(axis=-1, keepdims=True), NOT_A_COLOR, rgb)
+    ints = np.rint(np.clip(rgb, 0, 1) * 255).astype(np.int64)
     out = np.char.add("#", _HEX_BYTES[ints[..., 0]])
     return np.char.add(np.char.add(out, _HEX_BYTES[ints[..., 1]]), _HEX_BYTES[ints[..., 2]])

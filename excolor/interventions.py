@@ -50,8 +50,9 @@ class BoundedFalloff:
             raise ValueError(f"falloff p must lie in (0, 100], not {self.p!r}")
 
     def __call__(self, d: Tensor) -> Tensor:
+        """NaN stays NaN (a diverged model's latents), so the result says the input was not a number."""
         rel = ((d - self.a) / (1 - self.a)).clamp_min(0.0)
-        return torch.where(d > self.a, self.b * rel**self.p, torch.zeros_like(d))
+        return torch.where(d > self.a, self.b * rel**self.p, torch.where(d.isnan(), d, torch.zeros_like(d)))
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class BezierMapper:
         return ((a, a), (a + k * (b - a), a + k * (b - a)), (1 + k * (b - 1), b), (1.0, b))
 
     def __call__(self, d: Tensor) -> Tensor:
+        """NaN in, NaN out (it fails d > a, so the identity branch hands it back); above 1 maps to b."""
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.control_points()
         s = self._initial_guess(d)
         for _ in range(3):  # Newton from a guess already within ~1e-4: three steps reach float64 precision
@@ -96,7 +98,8 @@ class BezierMapper:
         the table makes the first guess good to ~1e-4 for a few cheap operations.
         """
         table = torch.as_tensor(_parameter_table(self.a, self.b), dtype=d.dtype)
-        pos = ((d - self.a) / (1 - self.a)).clamp(0.0, 1.0) * (len(table) - 1)
+        # NaN survives clamp and would index the table at -2^63; any valid row will do, the result is discarded
+        pos = ((d - self.a) / (1 - self.a)).clamp(0.0, 1.0).nan_to_num(0.0) * (len(table) - 1)
         i = pos.floor().clamp(max=len(table) - 2)
         lo = table[i.long()]
         return lo + (pos - i) * (table[i.long() + 1] - lo)

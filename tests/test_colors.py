@@ -200,3 +200,12 @@ def test_to_hex():
     assert colors.to_hex(rgb).tolist() == ["#ff0000", "#000000", "#ffffff", "#808080", "#00ff33", "#0080ff"]
     assert colors.to_hex(np.zeros((2, 5, 3))).shape == (2, 5)
     assert str(colors.to_hex(np.array([1.0, 0.0, 1.0]))) == "#ff00ff"
+
+
+def test_to_hex_of_non_finite_colors():
+    # a diverged model outputs NaN: any NaN channel makes the whole color neutral grey (0.5 -> 128 = 0x80);
+    # infinities are ordinary out-of-range values and clip like them
+    rgb = np.array([[np.nan, 0, 1], [1, np.nan, np.nan], [np.inf, -np.inf, 0.2], [0, 0.5, 1]])
+    assert colors.to_hex(rgb).tolist() == ["#808080", "#808080", "#ff0033", "#0080ff"]
+    assert colors.NOT_A_COLOR == 0.5
+    assert colors.to_hex(np.full((2, 3, 3), np.nan)).tolist() == [["#808080"] * 3] * 2

@@ -253,3 +253,54 @@ def test_validation_losses(default_run):
     assert got["anchor"] == pytest.approx(Anchor()(taps.bottleneck, red).item(), rel=1e-6)
     assert got["planar"] == pytest.approx(Planarity()(taps.bottleneck, vib).item(), rel=1e-6)
     assert got["recon"] < 1e-3 and got["anchor"] < 0.5  # |z - c|^2 = 2 - 2 cos: red-ish colors lie near c
+
+
+# ------------------------------------------------------------------------------------- a diverged run
+# Issue 15: an absurd separate weight makes pre-norm's loss overflow at step 1 (NaN weights) while post-norm,
+# whose bottleneck is normalized, trains on. Evaluating the diverged run must not raise: every number it
+# cannot know is NaN, so whatever shows it can say "diverged" instead of drawing garbage.
+
+DIVERGING_DOPESHEET = "STEP,lr,separate\n0,0.01,3e36\n200,0.01,3e36\n"
+
+
+@pytest.fixture(scope="module")
+def diverged_pair():
+    from excolor.schedule import parse_dopesheet
+    from excolor.train import Recipe, train
+
+    schedule = parse_dopesheet(DIVERGING_DOPESHEET)
+    pre, post = train([Recipe("pre", schedule=schedule), Recipe("post", schedule=schedule)])
+    return pre, post
+
+
+def test_the_diverging_schedule_breaks_pre_norm_only(diverged_pair):
+    pre, post = diverged_pair
+    assert pre.diverged is not None and pre.diverged.step == 1
+    assert not all(torch.isfinite(p).all() for p in pre.model.parameters())
+    assert post.diverged is None
+    assert all(torch.isfinite(p).all() for p in post.model.parameters())
+
+
+@pytest.mark.parametrize("name", ["baseline", *DEFAULTS])
+def test_evaluating_a_diverged_run_gives_nan_not_an_exception(diverged_pair, name):
+    pre, post = diverged_pair
+    intervention = DEFAULTS.get(name)
+    with np.errstate(all="raise"):  # no hidden numpy warnings either
+        bad = ev.evaluate(pre, intervention)
+        good = ev.evaluate(post, intervention)
+    assert all(np.isnan(v) for v in bad.metrics().values())
+    assert np.isnan(bad.swatch_out).all() and np.isnan(bad.rgb_error).all() and np.isnan(bad.latents).all()
+    assert np.isnan(bad.curves.by_hue).all() and all(np.isnan(v) for v in bad.named_error.values())
+    assert bad.swatch_true.shape == good.swatch_true.shape and np.isfinite(bad.swatch_true).all()
+    assert set(colors.to_hex(bad.swatch_out).ravel().tolist()) == {"#808080"}  # drawable: neutral grey
+    assert np.isfinite(good.max_error) and np.isfinite(good.median_error) and np.isfinite(good.latents).all()
+
+
+def test_standard_metrics_and_validation_losses_of_a_diverged_run(diverged_pair):
+    pre, post = diverged_pair
+    metrics = ev.standard_metrics(pre)
+    assert set(metrics) == set(ev.STANDARD)
+    assert all(np.isnan(v) for m in metrics.values() for v in m.values())
+    assert all(np.isnan(v) for v in ev.validation_losses(pre.model).values())
+    assert all(np.isfinite(v) for v in ev.validation_losses(post.model).values())
+    assert all(np.isfinite(m["max"]) for m in ev.standard_metrics(post).values())

@@ -248,3 +248,43 @@ def test_default_interventions_are_the_notebook_settings():
     assert ivs["repulsion"].mapper.a == 0.0
     assert ivs["repulsion"].mapper.b == pytest.approx(0.5, abs=1e-15)
     assert ivs["ablation"] == Ablation(0)
+
+
+# ---------------------------------------------------------------------------------- non-finite latents
+# A diverged run has NaN weights, hence NaN latents: nothing may raise, NaN stays NaN, and finite entries
+# next to NaN ones get exactly what they get alone (no cross-talk through the vectorized code).
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("a", "b"), [(0.0, 0.5), (0.3, 0.8), (0.0, 1.0)])
+def test_mapper_of_nan_is_nan(a, b, dtype):
+    mapper = BezierMapper(a, b)
+    d = torch.tensor([0.0, 0.4, NAN, 0.9, 1.0, NAN], dtype=dtype)
+    out = mapper(d)
+    assert out.isnan().tolist() == [False, False, True, False, False, True]
+    finite = ~d.isnan()
+    assert torch.equal(out[finite], mapper(d[finite]))
+    assert mapper(torch.tensor([NAN], dtype=dtype)).isnan().all()
+
+
+def test_falloff_of_nan_is_nan():
+    g = BoundedFalloff(0.3, 0.8, 3.0)
+    out = g(d64(NAN, 0.1, 1.0))
+    assert math.isnan(out[0].item())
+    assert out[1:].tolist() == [0.0, pytest.approx(0.8, rel=1e-12)]
+
+
+@pytest.mark.parametrize("name", ["suppression", "repulsion", "ablation"])
+def test_interventions_pass_nan_latents_through_as_nan(name):
+    intervention = default_interventions()[name]
+    z = random_unit(64, seed=3)
+    z[5] = NAN
+    z[9, 2] = NAN  # one bad component poisons the whole latent
+    out = intervention(z)
+    bad = torch.zeros(64, dtype=torch.bool)
+    bad[[5, 9]] = True
+    assert out[5].isnan().any() and out[9].isnan().any()  # (ablation still zeroes dimension 0 of the NaN rows)
+    assert not out[~bad].isnan().any()
+    torch.testing.assert_close(out[~bad], intervention(z[~bad]), rtol=0, atol=0)
