@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 PYTORCH = "https://download.pytorch.org"
 TORCH_CPU = "2.13.0+cpu"
 OLD_NUMPY = "2.1.2"  # PyTorch's CPU index serves numpy, in releases older than our pin
-# requirements.txt up to commit 9123c9d: resolves under pip, fails under uv (the case this test guards).
+# requirements.txt before commit 8c5b514: resolves under pip, fails under uv (the case this test guards).
 FORMER_REQUIREMENTS = f"""--extra-index-url {PYTORCH}/whl/cpu
 torch==2.13.0
 streamlit==1.67.0
