@@ -18,7 +18,8 @@ import torch
 from torch import Tensor
 
 from . import colors
-from .losses import PLACEMENTS, TERMS, regularizer_terms
+from .designs import PLACED_TERMS, Design, parse_design
+from .losses import TERMS, regularizer_terms
 from .model import ColorAutoencoder, unit_length
 from .schedule import EX24, Schedule
 
@@ -29,20 +30,37 @@ DATA_STREAM_OFFSET = 1 << 32  # the data generator's seed, kept apart from the i
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything that determines a trained model. Frozen and hashable: it is the cache key."""
+    """Everything that determines a trained model. Frozen and hashable: it is the cache key.
 
-    placement: str = "post"
+    The design may be given as text (`Recipe("post,anchor=pre", 3)`); it is parsed once, so equal designs
+    make equal, equally hashed recipes.
+    """
+
+    design: Design = Design()
     seed: int = 0
     schedule: Schedule = EX24
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        if self.placement not in PLACEMENTS:
-            raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {self.placement!r}")
+        object.__setattr__(self, "design", parse_design(self.design))  # frozen: set once, here
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
         if not isinstance(self.batch_size, int) or not 2 <= self.batch_size <= 1024:
             raise ValueError(f"batch size must be a whole number from 2 to 1024, not {self.batch_size!r}")
+
+    @property
+    def placement(self) -> str:
+        """The design's canonical text: 'pre' or 'post' for the two published designs (what pages and records
+        called the placement before designs existed)."""
+        return self.design.text
+
+    @cached_property
+    def key(self) -> str:
+        """The recipe's full identity as text, for shared caches and file names: computed once per recipe.
+
+        Full length on purpose (the schedule's whole SHA-256): two different recipes never share a key.
+        """
+        return f"{self.design.text}-s{self.seed}-b{self.batch_size}-{self.schedule.digest}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,7 @@ class TrainedRun:
         """The run's identity and training outcome as plain JSON values (the head of every run record)."""
         return {
             "placement": self.recipe.placement,
+            "design": self.recipe.design.text,
             "seed": self.recipe.seed,
             "train_seconds": round(self.train_seconds, 3),
             "final_recon": self.final_recon,
@@ -113,6 +132,27 @@ def data_stream(seed: int, steps: int, batch_size: int, n_colors: int, weights: 
     idx = torch.multinomial(weights, steps * batch_size, replacement=True, generator=gen)
     draws = torch.rand(steps, batch_size, 2, generator=gen)
     return idx.view(steps, batch_size), draws
+
+
+def routes(designs: Sequence[Design]) -> tuple[dict[str, Tensor], dict[str, Tensor | None]]:
+    """Per term, which models read the bottleneck ((K,) bool), and which models have the term on ((K,) bool,
+    or None when every model has it: then nothing is masked and the presets run exactly the ops they always did).
+
+    An off term is still measured for the history, on the tap of its design's base, but never weighted.
+    """
+    on_bottleneck, active = {}, {}
+    for name in TERMS:
+        on_bottleneck[name] = torch.tensor([_measured_tap(d, name) == "bottleneck" for d in designs])
+        on = [d.tap(name) is not None for d in designs]
+        active[name] = None if all(on) else torch.tensor(on)
+    return on_bottleneck, active
+
+
+def _measured_tap(design: Design, term: str) -> str:
+    """The tap a term is measured on: the one its design names, or, when it is off, its design base's."""
+    if term in PLACED_TERMS:
+        return design.tap(term) or ("bottleneck" if design.base == "post" else "encoder")
+    return "encoder"
 
 
 def _check_batchable(recipes: Sequence[Recipe]) -> None:
@@ -155,7 +195,7 @@ def train(
     vib_all = (draws[..., 1] < p_vib[idx]).float()
 
     model = ColorAutoencoder.from_seeds([r.seed for r in recipes])
-    is_post = torch.tensor([r.placement == "post" for r in recipes])
+    on_bottleneck, active = routes([r.design for r in recipes])
     optimizer = FlatAdam(list(model.parameters()))
     probe_rgb = replay_probe()
     probe = torch.tensor(probe_rgb, dtype=torch.float32)
@@ -175,12 +215,13 @@ def train(
         taps = model(x)
         recon = ((taps.output - x) ** 2).mean(dim=(-1, -2))
         labels = {"red": red_all[:, t], "vibrant": vib_all[:, t]}
-        terms = regularizer_terms(taps.encoder, taps.bottleneck, is_post, labels)
+        terms = regularizer_terms(taps.encoder, taps.bottleneck, on_bottleneck, labels)
         loss = recon
         for name in TERMS:
             w = weights_at[name][t]
             if w != 0:
-                loss = loss + float(w) * terms[name]
+                weighted = float(w) * terms[name]
+                loss = loss + (weighted if active[name] is None else torch.where(active[name], weighted, 0.0))
         row = torch.stack([recon, *(terms[n] for n in TERMS), loss]).detach()
         records.append(row)
         if not torch.isfinite(loss).all():
@@ -204,7 +245,8 @@ def train(
         history["step"] = np.arange(len(table))
         history["lr"] = plan["lr"][: len(table)]
         for name in TERMS:
-            history[f"w_{name}"] = plan[name][: len(table)]
+            on = recipe.design.tap(name) is not None
+            history[f"w_{name}"] = plan[name][: len(table)] if on else np.zeros(len(table))
         replay = Replay(np.array(snapshot_steps), replay_latents[:, i], probe_rgb)
         runs.append(TrainedRun(recipe, model.weights(i), history, replay, elapsed / k, diverged.get(i)))
     return runs

@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
+from excolor.designs import parse_design
 from excolor.losses import (
+    LABEL_OF,
     PLACEMENTS,
     REGULARIZERS,
     Anchor,
@@ -146,33 +148,71 @@ def test_placements_table():
     assert set(REGULARIZERS) == {"separate", "anchor", "unit", "planar"}
 
 
-def test_regularizer_terms_routing():
+def _routing_batch():
     s = math.sqrt(1 - 0.99**2)
     # encoder: long vectors, two of them nearly parallel; bottleneck: a different, orthonormal set
     encoder = t([[2, 0, 0, 0], [1.98, 2 * s, 0, 0], [0, 0, 1.5, 1.5]])[0]
     bottleneck = t([[0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0]])[0]
-    enc = torch.stack([encoder, encoder])  # K = 2
-    bot = torch.stack([bottleneck, bottleneck])
     labels = {
         "red": torch.tensor([[1, 0, 1], [1, 0, 1]], dtype=torch.float64),
         "vibrant": torch.tensor([[0, 1, 1], [0, 1, 1]], dtype=torch.float64),
     }
-    out = regularizer_terms(enc, bot, torch.tensor([True, False]), labels)
+    return torch.stack([encoder, encoder]), torch.stack([bottleneck, bottleneck]), labels  # K = 2
+
+
+# hand values on the routing batch: unit reads the encoder (norms 2, 2, 1.5*sqrt(2)).
+# anchor over red-labelled samples 0, 2. bottleneck: |e1 - c|^2 = 2, |c - c|^2 = 0;
+# encoder: |(2,0,0,0) - c|^2 = 1, |(0,0,1.5,1.5) - c|^2 = 1 + 4.5.
+# planar over vibrant samples 1, 2. bottleneck: e2 -> 1, e0 -> 0; encoder: (1.98, 2s, 0, 0) -> 0, 2 * 1.5^2 = 4.5.
+# separate: bottleneck orthonormal (3 * 3 zeroed-or-orthogonal entries); the encoder has the cos 0.99 pair.
+UNIT = ((2 - 1) ** 2 + (2 - 1) ** 2 + (1.5 * math.sqrt(2) - 1) ** 2) / 3
+ON = {
+    "anchor": {"bottleneck": 2 / 2, "encoder": (1 + 5.5) / 2},
+    "planar": {"bottleneck": 1 / 2, "encoder": 4.5 / 2},
+    "separate": {"bottleneck": 3 * HALF_POW, "encoder": (9 * HALF_POW + 2 * 0.995**100 - 2 * HALF_POW) / 3},
+}
+
+
+@pytest.mark.parametrize(
+    ("model0", "model1"),
+    [("post", "pre"), ("post,anchor=pre", "pre,planar=post"), ("pre,separate=post", "post,separate=pre")],
+)
+def test_regularizer_terms_routing(model0, model1):
+    """Each model's terms read the taps its design names (hand values above); unitarity always the encoder."""
+    enc, bot, labels = _routing_batch()
+    designs = [parse_design(model0), parse_design(model1)]
+    on_bottleneck = {n: torch.tensor([d.tap(n) == "bottleneck" for d in designs]) for n in REGULARIZERS}
+    out = regularizer_terms(enc, bot, on_bottleneck, labels)
     assert set(out) == {"separate", "anchor", "unit", "planar"}
     assert all(v.shape == (2,) for v in out.values())
+    assert out["unit"].tolist() == pytest.approx([UNIT, UNIT], rel=1e-12)
+    for name, by_tap in ON.items():
+        expected = [by_tap[d.tap(name)] for d in designs]
+        assert out[name].tolist() == pytest.approx(expected, rel=1e-8), name
 
-    # unit always reads the encoder: norms 2, 2, 1.5*sqrt(2)
-    unit = ((2 - 1) ** 2 + (2 - 1) ** 2 + (1.5 * math.sqrt(2) - 1) ** 2) / 3
-    assert out["unit"].tolist() == pytest.approx([unit, unit], rel=1e-12)
 
-    # model 0 is post-norm: bottleneck. anchor over red-labelled samples 0, 2: |e1 - c|^2 = 2, |c - c|^2 = 0
-    # model 1 is pre-norm: encoder. anchor: |(2,0,0,0) - c|^2 = 1, |(0,0,1.5,1.5) - c|^2 = 1 + 4.5
-    assert out["anchor"].tolist() == pytest.approx([2 / 2, (1 + 5.5) / 2], rel=1e-7)
-    # planar over vibrant samples 1, 2. post: e2 -> 1, e0 -> 0; pre: (1.98, 2s, 0, 0) -> 0, 2 * 1.5^2 = 4.5
-    assert out["planar"].tolist() == pytest.approx([1 / 2, 4.5 / 2], rel=1e-7)
-    # separate: post = orthonormal (3 * 3 zeroed-or-orthogonal entries); pre has the cos 0.99 pair
-    pre = (9 * HALF_POW + 2 * 0.995**100 - 2 * HALF_POW) / 3
-    assert out["separate"].tolist() == pytest.approx([3 * HALF_POW, pre], rel=1e-8)
+def test_regularizer_terms_gradients_follow_the_taps():
+    """Gradients reach only the tap each term reads, and equal those of the terms on their own taps."""
+    torch.manual_seed(4)
+    enc = (torch.randn(2, 6, 4, dtype=torch.float64) * 2).requires_grad_()
+    bot = torch.randn(2, 6, 4, dtype=torch.float64).requires_grad_()
+    labels = {"red": torch.ones(2, 6, dtype=torch.float64), "vibrant": torch.ones(2, 6, dtype=torch.float64)}
+    designs = [parse_design("post,anchor=pre"), parse_design("pre,planar=post")]
+    on_bottleneck = {n: torch.tensor([d.tap(n) == "bottleneck" for d in designs]) for n in REGULARIZERS}
+    for name in REGULARIZERS:
+        value = regularizer_terms(enc, bot, on_bottleneck, labels)[name].sum()
+        got = [
+            g if g is not None else torch.zeros_like(enc)
+            for g in torch.autograd.grad(value, (enc, bot), allow_unused=True)
+        ]
+        for i, design in enumerate(designs):
+            tap = design.tap(name)
+            z = (enc if tap == "encoder" else bot)[i : i + 1]
+            label = labels[LABEL_OF[name]][i : i + 1] if name in LABEL_OF else None
+            want = torch.autograd.grad(REGULARIZERS[name](z, label).sum(), z)[0]
+            read, other = (got[0], got[1]) if tap == "encoder" else (got[1], got[0])
+            torch.testing.assert_close(read[i], want[0], rtol=1e-12, atol=1e-15)
+            assert torch.equal(other[i], torch.zeros_like(other[i])), (name, i)
 
 
 def test_regularizer_terms_all_pre_and_all_post():
@@ -180,8 +220,8 @@ def test_regularizer_terms_all_pre_and_all_post():
     enc = torch.randn(2, 5, 4, dtype=torch.float64) * 3
     bot = torch.randn(2, 5, 4, dtype=torch.float64)
     labels = {"red": torch.ones(2, 5, dtype=torch.float64), "vibrant": torch.ones(2, 5, dtype=torch.float64)}
-    post = regularizer_terms(enc, bot, torch.tensor([True, True]), labels)
-    pre = regularizer_terms(enc, bot, torch.tensor([False, False]), labels)
+    post = regularizer_terms(enc, bot, dict.fromkeys(REGULARIZERS, torch.tensor([True, True])), labels)
+    pre = regularizer_terms(enc, bot, dict.fromkeys(REGULARIZERS, torch.tensor([False, False])), labels)
     torch.testing.assert_close(post["anchor"], Anchor()(bot, labels["red"]))
     torch.testing.assert_close(pre["anchor"], Anchor()(enc, labels["red"]))
     torch.testing.assert_close(post["planar"], Planarity()(bot, labels["vibrant"]))

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from excolor import colors, losses
+from excolor.designs import Design, DesignError
 from excolor.losses import Anchor, Planarity, Separate, Unitarity
 from excolor.model import ColorAutoencoder, init_weights, unit_length
 from excolor.schedule import EX24, parse_dopesheet, to_dopesheet
@@ -246,15 +247,45 @@ def test_progress_callback(short_schedule):
 
 def test_default_recipe():
     r = Recipe()
-    assert (r.placement, r.seed, r.schedule, r.batch_size) == ("post", 0, EX24, 64)
+    assert (r.design, r.seed, r.schedule, r.batch_size) == (Design(), 0, EX24, 64)
+    assert r.placement == "post"
     assert r == Recipe("post", 0, EX24, 64) and hash(r) == hash(Recipe())
+
+
+def test_recipe_design_from_text():
+    assert Recipe("pre", 3).design == Design("pre", "pre", "pre") and Recipe("pre", 3).placement == "pre"
+    mixed = Recipe("post,anchor=pre", 3)
+    assert mixed.design == Design(anchor="pre") and mixed.placement == "post,anchor=pre"
+    # equal designs, however spelled, make equal and equally hashed recipes
+    for same in ("post,unit=on,anchor=pre", "pre,separate=post,planar=post", Design(anchor="pre")):
+        assert Recipe(same, 3) == mixed and hash(Recipe(same, 3)) == hash(mixed)
+    assert Recipe("post,anchor=post", 3) == Recipe("post", 3) == Recipe(Design(), 3)
+    assert Recipe("post,anchor=pre", 3) != Recipe("post", 3)
+    with pytest.raises(DesignError, match="set twice"):
+        Recipe("post,anchor=pre,anchor=off")
+
+
+def test_recipe_key_is_the_full_identity(short_schedule):
+    key = Recipe("post,anchor=pre", 3, short_schedule, 32).key
+    assert key == f"post,anchor=pre-s3-b32-{short_schedule.digest}"
+    assert len(short_schedule.digest) == 64
+    assert Recipe("pre", 3, short_schedule, 32).key.startswith("pre-s3-b32-")
+    variants = [
+        Recipe("post", 3, short_schedule, 32),
+        Recipe("post,anchor=pre", 4, short_schedule, 32),
+        Recipe("post,anchor=pre", 3, short_schedule, 64),
+        Recipe("post,anchor=pre", 3, EX24, 32),
+    ]
+    assert len({key, *(r.key for r in variants)}) == 5
+    assert Recipe("pre,separate=post,planar=post", 3, short_schedule, 32).key == key
 
 
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
-        ({"placement": "middle"}, "placement must be one of pre, post"),
-        ({"placement": "Post"}, "placement"),
+        ({"design": "middle"}, "does not start with a base"),
+        ({"design": "post,anchor=middle"}, "anchor cannot be 'middle'"),
+        ({"design": ""}, "empty design"),
         ({"seed": -1}, "seed must be a whole number"),
         ({"seed": True}, "seed"),
         ({"seed": 1.0}, "seed"),
@@ -274,6 +305,83 @@ def test_recipe_validation(kwargs, words):
 def test_recipe_accepts_its_limits():
     assert Recipe(seed=MAX_SEED, batch_size=2).seed == MAX_SEED
     assert Recipe("pre", 0, batch_size=1024).placement == "pre"
+
+
+# -------------------------------------------------------------------------------------------- designs
+
+# sha256 over the history columns (HISTORY_TERMS order) then the weights (sorted names) of the 3,001-step
+# Ex 2.4 runs, recorded at 9123c9d, before designs existed: the presets must keep training exactly these models.
+PRESET_FINGERPRINTS = {
+    ("pre", 0): "e2a5177b091573647b29fdc4c0f6185f0b11df06baaae305242a84fc75f28097",
+    ("pre", 1): "f0cea8497494ac876c3589da0b0d2e6407be35112380b7d404fef09b5f7f0401",
+    ("post", 0): "290cf26c601cfc4df0f6364e9130d9f07ca907b2dc48afc855cfce336aca34e6",
+    ("post", 1): "829fac5cd77e3c9ef780a0d664d00878da11f4123db9598333f6dd60019a0a87",
+}
+
+
+def fingerprint(run) -> str:
+    digest = hashlib.sha256()
+    for name in HISTORY_TERMS:
+        digest.update(np.ascontiguousarray(run.history[name]).tobytes())
+    for name in sorted(run.weights):
+        digest.update(run.weights[name].numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_presets_train_the_models_they_always_trained():
+    runs = train([Recipe(p, s) for p, s in PRESET_FINGERPRINTS])
+    assert {(r.recipe.placement, r.recipe.seed): fingerprint(r) for r in runs} == PRESET_FINGERPRINTS
+
+
+MIXED = ("post,anchor=pre", "pre,planar=post,unit=off", "post,separate=off")
+
+
+@pytest.fixture(scope="module")
+def mixed_batch(short_schedule):
+    seed = _seed_with_labels_at_step_0()  # so that anchor and planar have something to read at step 0
+    return train([Recipe(d, seed, short_schedule) for d in ("pre", *MIXED, "post")])
+
+
+@pytest.mark.parametrize("design", ["pre", *MIXED, "post"])
+def test_mixed_designs_batch_bit_identically(design, mixed_batch, short_schedule):
+    seed = mixed_batch[0].recipe.seed
+    member = next(r for r in mixed_batch if r.recipe == Recipe(design, seed, short_schedule))
+    solo = train(Recipe(design, seed, short_schedule))[0]
+    assert fingerprint(member) == fingerprint(solo)
+    for name in ("separate", "anchor", "unit", "planar"):
+        assert np.array_equal(member.history[f"w_{name}"], solo.history[f"w_{name}"]), name
+
+
+def test_designs_differ_only_in_what_they_say(mixed_batch):
+    # same seed: same init, batch and labels, so step 0's reconstruction is the same for every design
+    assert len({r.history["recon"][0] for r in mixed_batch}) == 1
+    pre, anchor_pre, _, _, post = mixed_batch
+    # anchor on the encoder reads what pre-norm's anchor reads; separate and planar read post-norm's taps
+    assert anchor_pre.history["anchor"][0] == pre.history["anchor"][0] != post.history["anchor"][0]
+    assert anchor_pre.history["planar"][0] == post.history["planar"][0] != pre.history["planar"][0]
+    assert len({r.history["recon"][-1] for r in mixed_batch}) == len(mixed_batch)  # and they train differently
+
+
+def test_an_off_term_contributes_nothing(short_schedule, mixed_batch):
+    # post,separate=off trains exactly the model that post-norm trains on a schedule without separate
+    keyframes = tuple((n, k) for n, k in short_schedule.keyframes if n != "separate")
+    without = type(short_schedule)(keyframes)
+    reference = train(Recipe("post", mixed_batch[0].recipe.seed, without))[0]
+    off = mixed_batch[3]
+    assert off.recipe.design == Design(separate="off")
+    for name in ("recon", "anchor", "unit", "planar", "total"):
+        assert np.array_equal(off.history[name], reference.history[name]), name
+    for name, value in reference.weights.items():
+        assert torch.equal(off.weights[name], value), name
+    assert np.array_equal(off.history["w_separate"], np.zeros(STEPS))
+    assert off.history["separate"][0] > 0  # still measured, for the record (on the bottleneck: base post)
+    # unit=off: weight 0 throughout, the total leaves it out
+    unit_off = mixed_batch[2].history
+    assert np.array_equal(unit_off["w_unit"], np.zeros(STEPS)) and unit_off["unit"][0] > 0
+    total = unit_off["recon"].astype(np.float64)
+    for name in ("separate", "anchor", "planar"):
+        total = total + unit_off[f"w_{name}"] * unit_off[name]
+    np.testing.assert_allclose(unit_off["total"], total, rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------------------- divergence
