@@ -4,6 +4,7 @@
     python -m excolor sweep --seeds N [--schedule FILE] [--json]
     python -m excolor schedule [--csv FILE]
     python -m excolor bench
+    python -m excolor tally --class CODE [--json]
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
 """
@@ -95,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_sched = sub.add_parser("schedule", help="print the per-step schedule as CSV")
     p_sched.add_argument("--csv", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
     sub.add_parser("bench", help="time training and evaluation on this machine")
+    p_tally = sub.add_parser("tally", help="a class's votes per question and answer (EXCOLOR_DATA_DIR)")
+    p_tally.add_argument("--class", dest="code", type=_class_code, required=True, metavar="CODE")
+    p_tally.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
 
@@ -251,7 +255,46 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "schedule": cmd_schedule, "bench": cmd_bench}
+def _class_code(text: str) -> str:
+    from .votes import parse_class_code
+
+    try:
+        return parse_class_code(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"class code {text!r}: {err}") from None
+
+
+def cmd_tally(args) -> int:
+    """The class's counts from the same store the app writes; a store that cannot be read is one line, exit 1."""
+    from .questions import QUESTIONS
+    from .votes import VoteStoreError, database_path, tally
+
+    try:
+        counts = tally(args.code)
+    except VoteStoreError as err:
+        print(f"excolor: error: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"class": args.code, "questions": counts}))
+        return 0
+    votes = sum(sum(answers.values()) for answers in counts.values())
+    print(f"class {args.code}: {votes} votes ({database_path()})")
+    for question, answers in counts.items():
+        total = sum(answers.values())
+        print(f"\n{question} ({total} votes): {QUESTIONS[question].prompt}")
+        for answer, n in answers.items():
+            share = f"{n / total:4.0%}" if total else "   -"
+            print(f"  {answer:<12} {n:>6} {share}  {QUESTIONS[question].answers[answer]}")
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "sweep": cmd_sweep,
+    "schedule": cmd_schedule,
+    "bench": cmd_bench,
+    "tally": cmd_tally,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
