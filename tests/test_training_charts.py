@@ -70,8 +70,11 @@ def test_separate_kernel_is_one_at_zero_and_half_to_the_hundredth_at_ninety_degr
 
 def test_separate_kernel_caption_states_its_numbers():
     _, caption = tc.separate_kernel_chart()
-    for text in ("1 at 0°", "halves by 9.5°", "below 1% by 24°", "7.9e-31 at 90°", "0.5 and 0.00098"):
+    for text in ("1 at 0°", "halves at about 9.5°", "below 1% at about 24.5°", "7.9e-31 at 90°", "0.5 and 0.00098"):
         assert text in caption
+    assert "by 24°" not in caption  # at 24° the kernel is still 1.2%: the crossing is at 24.5°
+    assert tc.separate_kernel(24.0) > 0.01 > tc.separate_kernel(24.5)
+    assert tc.about(24.4967) == "24.5" and tc.about(9.5349) == "9.5" and tc.about(24.2) == "24"
 
 
 def test_anchor_penalty_depends_only_on_angle_for_unit_latents():
@@ -115,6 +118,25 @@ def test_placement_diagrams_wire_each_term_to_its_tap():
     caption = tc.placement_description()
     assert "Unitarity reads the encoder tap under both placements" in caption
     assert "Anchor, separate and planarity read the encoder tap pre-norm and the bottleneck tap post-norm" in caption
+    # separate normalizes its own inputs: its arrow is dashed and the text says only anchor and planarity matter
+    assert "bottleneck -> separate" in tc.placement_dot("post") and "style=dashed" in tc.placement_dot("post")
+    assert "same on either tap" in tc.placement_dot("pre")
+    assert "only anchor and planarity really change with the placement" in caption
+
+
+def test_placement_caption_follows_which_terms_really_move():
+    only_separate = {
+        "a": {"unit": "encoder", "anchor": "encoder", "separate": "encoder", "planar": "encoder"},
+        "b": {"unit": "encoder", "anchor": "encoder", "separate": "bottleneck", "planar": "encoder"},
+    }
+    caption = tc.placement_description(only_separate)
+    assert "both train the same model" in caption and "only" not in caption.split("dashed)")[-1]
+    only_anchor = {
+        "a": {"unit": "encoder", "anchor": "encoder", "separate": "encoder", "planar": "encoder"},
+        "b": {"unit": "encoder", "anchor": "bottleneck", "separate": "encoder", "planar": "encoder"},
+    }
+    caption = tc.placement_description(only_anchor)
+    assert "dashed" not in caption and "Anchor reads the encoder tap a-norm and the bottleneck tap b-norm" in caption
 
 
 def test_schedule_chart_data_hits_the_spec_values():
@@ -129,6 +151,17 @@ def test_schedule_chart_data_hits_the_spec_values():
     assert at[("planarity", 2800)] == 0.0 and at[("learning rate", 3000)] == pytest.approx(0.05)
     assert len(frame) < 5 * 700  # thinned: not 5 x 3,001 points
     assert list(frame["parameter"].unique())[-1] == "unitarity"  # drawn last, on top of planarity's curve
+
+
+def test_schedule_chart_gives_the_learning_rate_its_own_axis():
+    chart, caption = tc.schedule_chart(EX24)
+    spec = chart.to_dict()
+    assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 2
+    weights, rate = spec["layer"]
+    assert rate["encoding"]["y"]["axis"]["orient"] == "right"
+    assert "learning rate" in rate["encoding"]["y"]["title"]
+    assert weights["encoding"]["y"]["title"] == "regularizer weight"
+    assert "on its own axis" in caption
 
 
 def test_schedule_caption_lists_keyframes_and_landmarks():
@@ -182,30 +215,104 @@ def test_curves_chart_is_log_scaled_faceted_and_legend_selectable():
     assert "anchor on 250" in caption  # one step in four is measured
 
 
+def test_raw_caption_says_the_weights_ease_to_zero_and_which_terms_climb():
+    rising = fake_history()
+    rising["planar"] = np.where(np.arange(1000) < 900, 0.01, 0.05)  # climbs fivefold once the weights are 0
+    caption = tc.curves_description({"pre": rising})
+    assert "eases the regularizer weights down after step 0 and to 0 by step 900" in caption
+    assert "planarity climb back up (most: planarity pre-norm, 0.01 at its lowest 100-step mean, 0.05 at the end)" in (
+        caption
+    )
+    caption = tc.curves_description({"pre": fake_history()})  # flat terms: the weights still go, nothing climbs
+    assert "by step 900" in caption and "none climbs back up" in caption
+    kept = fake_history()
+    for term in ("separate", "anchor", "unit", "planar"):
+        kept[f"w_{term}"] = np.full(1000, 0.1)
+    caption = tc.curves_description({"pre": kept})
+    assert "stay above 0 to the end" in caption and "eases" not in caption
+
+
 def test_weighted_caption_reports_what_the_optimizer_feels():
     _, caption = tc.curves_chart({"post": fake_history()}, weighted=True)
     assert "around step 0: reconstruction 0.26, separate 0.2, anchor 0.05, unitarity 0.001" in caption
     assert "All regularizer weights are 0 from step 900" in caption
 
 
-def test_comparison_table_puts_placements_side_by_side():
-    runs = {"pre": SimpleNamespace(history=fake_history()), "post": SimpleNamespace(history=fake_history(scale=0.5))}
+def comparison_inputs(batch_scale: float = 0.5, fixed_post: float = 2e-5):
+    runs = {
+        "pre": SimpleNamespace(history=fake_history()),
+        "post": SimpleNamespace(history=fake_history(scale=batch_scale)),
+    }
     validation = {
         "pre": {"recon": 4e-5, "unit": 0.01, "anchor": 0.2, "planar": 0.05},
-        "post": {"recon": 2e-5, "unit": 0.02, "anchor": 0.1, "planar": 0.05},
+        "post": {"recon": fixed_post, "unit": 0.02, "anchor": 0.1, "planar": 0.05},
     }
     errors = {"pre": {"max": 1e-3, "median": 2e-5}, "post": {"max": 8e-4, "median": 2e-5}}
-    table = tc.comparison_table(runs, validation, errors)
-    assert list(table.columns) == ["quantity", "measured on", "pre-norm (Ex 2.3)", "post-norm (Ex 2.4)", "post ÷ pre"]
+    return runs, tc.comparison_table(runs, validation, errors)
+
+
+def test_comparison_table_puts_placements_side_by_side():
+    _, table = comparison_inputs()
+    assert list(table.columns) == [
+        "quantity",
+        "measured on",
+        "tests the hypothesis",
+        "pre-norm (Ex 2.3)",
+        "post-norm (Ex 2.4)",
+        "post ÷ pre",
+    ]
     row = table.set_index("quantity")
     assert row.loc["max error", "post ÷ pre"] == pytest.approx(0.8)
     assert row.loc["anchor (fixed set)", "post-norm (Ex 2.4)"] == pytest.approx(0.1)
     assert row.loc["anchor (last 100 steps)", "pre-norm (Ex 2.3)"] == pytest.approx(0.5)
+    # separate normalizes its own inputs: comparable; anchor and planarity on their own taps are not
+    assert "not comparable" not in row.loc["separate (last 100 steps)", "measured on"]
+    assert "not comparable" in row.loc["anchor (last 100 steps)", "measured on"]
+    tests = row["tests the hypothesis"]
+    assert set(tests[tests != "—"].index) == {
+        "reconstruction (fixed set)",
+        "max error",
+        "median error",
+        "anchor (fixed set)",
+        "planarity (fixed set)",
+    }
     caption = tc.comparison_description(table)
     assert "Max reconstruction error: pre-norm 0.001, post-norm 0.0008 (post ÷ pre = 0.80)" in caption
-    comparable = (~table["measured on"].str.contains("not comparable")).sum()
-    lower = int((table[~table["measured on"].str.contains("not comparable")]["post ÷ pre"] < 1).sum())
-    assert f"lower on {lower} of {comparable} comparable rows" in caption
+    assert "max error 0.80" in caption and "reconstruction (fixed set) 0.50" in caption
+    assert "comparable rows" not in caption  # no tally: it would count reconstruction four times
+
+
+def test_reconstruction_rows_note_follows_the_two_ratios():
+    # batches say post-norm is better (0.5) while the fixed set says it is worse (1.5): explained, with the spread
+    runs, table = comparison_inputs(batch_scale=0.5, fixed_post=6e-5)
+    histories = {p: r.history for p, r in runs.items()}
+    caption = tc.comparison_description(table, histories)
+    assert "training batches (post ÷ pre 0.50) and on the fixed set (1.50) disagree" in caption
+    assert "ranges from 0.50 to 0.50" in caption  # every batch of the fake history has exactly half the loss
+    # both ratios below 1 and close: they agree, and nothing is explained away
+    runs, table = comparison_inputs(batch_scale=0.5, fixed_post=2.1e-5)
+    caption = tc.comparison_description(table, {p: r.history for p, r in runs.items()})
+    assert "(0.52) agree." in caption and "disagree" not in caption
+
+
+def test_seed_context_says_how_this_seed_compares_with_the_notebook_and_the_sweep():
+    against = tc.seed_context(0, 0.00054, 0.00088)
+    assert "post-norm's max error is 63% higher than pre-norm's (0.00088 vs 0.00054)" in against
+    assert "the opposite of the notebook's run (post-norm 35% lower: 0.0011 vs 0.0017" in against
+    assert "one seed of the original pipeline" in against and "Evidence across seeds" in against
+    assert "small" not in against
+    along = tc.seed_context(3, 0.0012, 0.0009)
+    assert "25% lower" in along and "the same direction as the notebook's run" in along
+    tie = tc.seed_context(1, 0.00100, 0.00095)
+    assert "too close to call" in tie
+    sweep = {0: (0.00054, 0.00088), 1: (1e-3, 8e-4), 2: (1e-3, 9e-4), 3: (1.2e-3, 9e-4)}
+    text = tc.seed_context(0, 0.00054, 0.00088, sweep)
+    assert "Across the 4 seeds trained on this server" in text and "lower max error on 3" in text
+    assert "median post ÷ pre is 0.85" in text and "Seed 0 is pre-norm's widest margin" in text
+    text = tc.seed_context(3, 1.2e-3, 9e-4, sweep)
+    assert "Seed 3 is post-norm's widest margin" in text
+    assert "2nd lowest of 4" in tc.seed_context(2, 1e-3, 8e-4, sweep | {2: (1e-3, 7.6e-4)})
+    assert tc.seed_context(0, float("nan"), 1e-3) == ""
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from ..losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
 from ..model import LATENT_DIMS
 from ..schedule import PARAMS, Schedule
 from ..train import Replay, TrainedRun
-from .charts import fmt
+from .charts import NOTEBOOK, NOTEBOOK_SOURCE, fmt
 
 # Okabe-Ito hues (distinguishable with the common color-vision deficiencies), grey for the sums.
 TERM_COLORS = {
@@ -54,6 +54,16 @@ LABELLED = tuple(LABEL_OF)  # terms averaged over labelled samples only: 0 means
 SCHEDULE_DASHES = {"lr": [6, 3], "unit": [2, 3]}  # the rest solid
 SQUARE_PADDING = {"left": 5, "top": 5, "right": 5, "bottom": 5}
 SAME_TOLERANCE = 0.2  # relative gap in max error below which one seed cannot tell the placements apart
+# Rows of the comparison table that test the hypothesis (lower reconstruction error, a better-shaped latent space),
+# and what they test. Anchor and planarity count only on the fixed set: there both placements are measured on the
+# unit latent, the space the decoder and the interventions see.
+HYPOTHESIS_ROWS = {
+    "reconstruction (fixed set)": "reconstruction",
+    "max error": "reconstruction",
+    "median error": "reconstruction",
+    "anchor (fixed set)": "layout",
+    "planarity (fixed set)": "layout",
+}
 
 
 def _color_scale(names: tuple[str, ...]) -> alt.Scale:
@@ -110,6 +120,13 @@ def network_dot() -> tuple[str, str]:
 
 
 PLACEMENT_TERM_ORDER = ("unit", "anchor", "separate", "planar")  # unitarity first: fewest crossing arrows
+# Separate divides its inputs by their length itself (cosines of unit vectors), so on the encoder tap and on the
+# bottleneck tap it has the same value and gradient (SPEC §4): its tap is drawn, dashed, but changes nothing.
+TAP_INDIFFERENT = ("separate",)
+
+
+def _term_label(term: str) -> str:
+    return TERM_NAMES[term] + ("\\n(same on either tap)" if term in TAP_INDIFFERENT else "")
 
 
 def placement_dot(placement: str, placements: Mapping[str, Mapping[str, str]] = PLACEMENTS) -> str:
@@ -127,13 +144,14 @@ def placement_dot(placement: str, placements: Mapping[str, Mapping[str, str]] = 
         "}",
         "encoder -> norm -> bottleneck [penwidth=2];",
         "{ rank=same; "
-        + " ".join(f'{t} [label="{TERM_NAMES[t]}", shape=ellipse];' for t in PLACEMENT_TERM_ORDER)
+        + " ".join(f'{t} [label="{_term_label(t)}", shape=ellipse];' for t in PLACEMENT_TERM_ORDER)
         + "}",
         # invisible edges keep the terms in the chosen left-to-right order
         " -> ".join(PLACEMENT_TERM_ORDER) + " [style=invis];",
     ]
     for term in PLACEMENT_TERM_ORDER:
-        lines.append(f'{placements[placement][term]} -> {term} [color="{color}", penwidth=2.5];')
+        style = ", style=dashed" if term in TAP_INDIFFERENT else ""
+        lines.append(f'{placements[placement][term]} -> {term} [color="{color}", penwidth=2.5{style}];')
     lines.append("}")
     return "\n".join(lines)
 
@@ -153,6 +171,15 @@ def placement_description(placements: Mapping[str, Mapping[str, str]] = PLACEMEN
         else:
             where = " and ".join(f"the {tap} tap {p}-norm" for p, tap in zip(names, taps))
             sentences.append(f"{subject} {verb} {where}")
+    moved = [t for t in PLACEMENT_TERM_ORDER if len({placements[p][t] for p in names}) > 1]
+    real = [TERM_NAMES[t] for t in moved if t not in TAP_INDIFFERENT]
+    idle = [TERM_NAMES[t] for t in moved if t in TAP_INDIFFERENT]
+    if idle:
+        sentences.append(
+            f"{_join(idle).capitalize()} divides its inputs by their length itself, so it computes the same value "
+            "and the same gradient on either tap (its arrow is dashed): "
+            + (f"only {_join(real)} really change with the placement" if real else "both train the same model")
+        )
     return (
         "Where each regularizer looks, one diagram per placement: the encoder tap, the normalization and the "
         "bottleneck tap on top, the four regularizers below, an arrow from the tap each one is computed on. "
@@ -168,6 +195,12 @@ def placement_description(placements: Mapping[str, Mapping[str, str]] = PLACEMEN
 def separate_kernel(angle_deg: np.ndarray | float, power: float = SEPARATE_POWER) -> np.ndarray:
     """((1 + cos θ)/2)^power: how hard two latents at angle θ push each other apart (1 at 0°)."""
     return ((1 + np.cos(np.radians(angle_deg))) / 2) ** power
+
+
+def about(angle_deg: float, step: float = 0.5) -> str:
+    """An angle rounded to the nearest `step` for prose ('24.5' for 24.497): a caption saying "below 1% by 24°"
+    when the kernel is still 1.2% there would be wrong; rounding to the nearest half degree keeps it honest."""
+    return f"{round(angle_deg / step) * step:g}"
 
 
 def kernel_half_angle(power: float = SEPARATE_POWER, level: float = 0.5) -> float:
@@ -215,10 +248,10 @@ def separate_kernel_chart(powers: tuple[float, ...] = (1, 10, SEPARATE_POWER)) -
     )
     text = rule.mark_text(align="left", dx=6, color=NEUTRAL).encode(y="push:Q", text="label:N")
     chart = (lines + rule + text).properties(height=220)
-    p01 = math.degrees(math.acos(2 * 0.01 ** (1 / SEPARATE_POWER) - 1))
+    p01 = kernel_half_angle(level=0.01)
     caption = (
         f"The separate term's push between two latents against the angle between them. With power {SEPARATE_POWER} "
-        f"(solid) it is 1 at 0°, halves by {half:.1f}°, falls below 1% by {p01:.0f}° and is "
+        f"(solid) it is 1 at 0°, halves at about {about(half)}°, falls below 1% at about {about(p01)}° and is "
         f"{fmt(separate_kernel(90.0))} at 90°: only near neighbours push each other."
     )
     if len(powers) > 1:
@@ -438,6 +471,8 @@ def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weight
                 items.append(f"{TERM_NAMES[t]} {fmt(v[0]) if v.size else 'n/a'} → {fmt(final[t])}")
             parts.append(f"{name}: " + ", ".join(items) + " (first step → mean of the last 100).")
     history = next(iter(histories.values()))
+    if not weighted:
+        parts.append(weights_off_note(histories))
     counts = [f"{TERM_NAMES[t]} on {int(np.isfinite(_measured(history, t)).sum()):,}" for t in LABELLED if t in history]
     parts.append(
         f"Anchor and planarity are only measured on batches holding a labelled sample ({_join(counts)} of "
@@ -449,6 +484,58 @@ def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weight
         if off.size:
             parts.append(f"All regularizer weights are 0 from step {int(off[0]):,}, so their lines end there.")
     return " ".join(parts)
+
+
+def _weights_off_from(history: Mapping[str, np.ndarray]) -> int | None:
+    """The first step from which every regularizer weight stays 0, or None if they never all reach 0."""
+    on = np.any([np.asarray(history[f"w_{t}"]) != 0 for t in TERMS if f"w_{t}" in history], axis=0)
+    if on.size == 0 or on[-1]:
+        return None
+    return int(np.flatnonzero(on)[-1] + 1) if on.any() else 0
+
+
+def _block_means(values: np.ndarray, block: int = 100) -> np.ndarray:
+    """Means of the measured values in consecutive blocks of `block` steps (NaN for a block with none)."""
+    n = len(values) // block * block
+    blocks = values[:n].reshape(-1, block)
+    counts = np.isfinite(blocks).sum(1)
+    sums = np.nansum(blocks, axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def weights_off_note(histories: Mapping[str, Mapping[str, np.ndarray]], rise: float = 1.5) -> str:
+    """The raw view's warning: as the schedule eases the weights to 0 nothing holds the raw values down, so a
+    regularizer climbing back up at the end (planarity 0.016 at its lowest, 0.054 at the end) is the schedule
+    letting go, not training failing. A term counts as climbing when its final value (mean of the last 100
+    steps) is at least `rise` times its lowest 100-step mean."""
+    history = next(iter(histories.values()))
+    off = _weights_off_from(history)
+    if off is None:
+        return "The regularizer weights stay above 0 to the end, so every term is still being pushed down."
+    peak = int(np.argmax(sum(np.asarray(history[f"w_{t}"], dtype=float) for t in TERMS)))
+    risen: dict[str, tuple[float, str, float, float]] = {}  # term -> (factor, placement, lowest, final)
+    for placement, h in histories.items():
+        final = final_terms(h)
+        for t in TERMS:
+            blocks = _block_means(_measured(h, t))
+            lowest = np.nanmin(blocks) if np.isfinite(blocks).any() else np.nan
+            if lowest > 0 and final[t] >= rise * lowest:
+                short = PLACEMENT_NAMES.get(placement, placement).split(" ")[0]
+                rise_here = (final[t] / lowest, short, lowest, final[t])
+                risen[t] = max(risen.get(t, rise_here), rise_here)
+    text = (
+        f"The schedule eases the regularizer weights down after step {peak:,} and to 0 by step {off:,}: as they "
+        "fade, nothing holds these raw values down"
+    )
+    if not risen:
+        return text + ", yet none climbs back up by half or more."
+    _, where, lowest, end = max(risen.values())
+    most = max(risen, key=lambda t: risen[t])
+    return (
+        f"{text}, so {_join([TERM_NAMES[t] for t in risen])} climb back up (most: {TERM_NAMES[most]} {where}, "
+        f"{fmt(lowest)} at its lowest 100-step mean, {fmt(end)} at the end). That is the schedule letting go, not "
+        "training failing: switch on the toggle above to see the weighted terms."
+    )
 
 
 def schedule_frame(schedule: Schedule, every: int = 5) -> pd.DataFrame:
@@ -468,42 +555,56 @@ def schedule_frame(schedule: Schedule, every: int = 5) -> pd.DataFrame:
     )
 
 
-def schedule_chart(schedule: Schedule) -> tuple[alt.Chart, str]:
-    """Learning rate and the four regularizer weights against step (one linear axis: all lie in 0..0.1)."""
+def schedule_chart(schedule: Schedule) -> tuple[alt.LayerChart, str]:
+    """The four regularizer weights against step on the left axis, the learning rate (dashed) on its own axis on
+    the right: on one axis the learning rate (0.01 to 0.1) lay on top of the unitarity and planarity weights
+    (0.01 to 0.1) up to step 1,000 and could not be told apart from them."""
     frame = schedule_frame(schedule)
     pick = alt.selection_point(fields=["parameter"], bind="legend")
-    chart = (
-        alt.Chart(frame)
+    names = [TERM_NAMES[p] for p in PARAMS]
+    base = alt.Chart(frame).encode(
+        x=alt.X("step:Q", title="training step"),
+        color=alt.Color(
+            "parameter:N",
+            scale=_color_scale(PARAMS),
+            sort=names,
+            legend=alt.Legend(title="parameter (click to isolate)"),
+        ),
+        strokeDash=alt.StrokeDash(
+            "parameter:N",
+            scale=alt.Scale(domain=names, range=[SCHEDULE_DASHES.get(p, [1, 0]) for p in PARAMS]),
+            legend=None,
+        ),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+        tooltip=[alt.Tooltip("parameter:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g")],
+    )
+    lr = TERM_NAMES["lr"]
+    weights = (
+        base.transform_filter(alt.datum.parameter != lr)
+        .mark_line(strokeWidth=2.5)
+        .encode(y=alt.Y("value:Q", title="regularizer weight"))
+        .add_params(pick)
+    )
+    rate = (
+        base.transform_filter(alt.datum.parameter == lr)
         .mark_line(strokeWidth=2.5)
         .encode(
-            x=alt.X("step:Q", title="training step"),
-            y=alt.Y("value:Q", title="value"),
-            color=alt.Color(
-                "parameter:N",
-                scale=_color_scale(PARAMS),
-                sort=[TERM_NAMES[p] for p in PARAMS],
-                legend=alt.Legend(title="parameter (click to isolate)"),
-            ),
-            strokeDash=alt.StrokeDash(
-                "parameter:N",
-                scale=alt.Scale(
-                    domain=[TERM_NAMES[p] for p in PARAMS], range=[SCHEDULE_DASHES.get(p, [1, 0]) for p in PARAMS]
-                ),
-                legend=None,
-            ),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
-            tooltip=[alt.Tooltip("parameter:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g")],
+            y=alt.Y(
+                "value:Q",
+                title="learning rate (dashed, right axis)",
+                axis=alt.Axis(orient="right", titleColor=TERM_COLORS["lr"], labelColor=TERM_COLORS["lr"]),
+            )
         )
-        .add_params(pick)
-        .properties(height=260)
     )
+    chart = alt.layer(weights, rate).resolve_scale(y="independent").properties(height=260)
     return chart, schedule_description(schedule)
 
 
 def schedule_description(schedule: Schedule) -> str:
     """Each parameter's keyframes in words, and the learning rate at a few landmark steps."""
     parts = [
-        f"The schedule over {schedule.steps:,} steps: learning rate (dashed) and regularizer weights, each easing "
+        f"The schedule over {schedule.steps:,} steps: regularizer weights (left axis) and learning rate (dashed, "
+        "on its own axis at the right), each easing "
         "between keyframes along a smooth start-and-stop curve."
     ]
     groups: dict[tuple, list[str]] = {}
@@ -537,12 +638,17 @@ def comparison_table(
     """One row per quantity, one column per placement, plus post ÷ pre. Lower is better on every row.
 
     `validation` is excolor.evaluate.validation_losses per placement (fixed set, same tap for both);
-    `errors` holds {"max", "median"} dense-grid reconstruction errors per placement.
+    `errors` holds {"max", "median"} dense-grid reconstruction errors per placement. The "tests the hypothesis"
+    column names what a row tests (HYPOTHESIS_ROWS); training-batch rows are a record of training, not a test.
     """
     rows: list[tuple[str, str, dict[str, float]]] = []
     finals = {p: final_terms(r.history) for p, r in runs.items()}
     for term in HISTORY_CURVES:
-        where = "training batches" if term in ("recon", "unit") else "training batches, own tap (not comparable)"
+        where = "training batches"
+        if term in TAP_INDIFFERENT:
+            where += " (same value on either tap)"
+        elif term not in ("recon", "unit"):
+            where += ", own tap (not comparable)"
         rows.append((f"{TERM_NAMES[term]} (last 100 steps)", where, {p: f[term] for p, f in finals.items()}))
     val_where = {
         "recon": "all training colors",
@@ -556,7 +662,11 @@ def comparison_table(
     rows.append(("median error", "552,960 colors", {p: e["median"] for p, e in errors.items()}))
     names = {p: PLACEMENT_NAMES.get(p, p) for p in runs}
     frame = pd.DataFrame(
-        [{"quantity": q, "measured on": w, **{names[p]: float(v[p]) for p in runs}} for q, w, v in rows]
+        [
+            {"quantity": q, "measured on": w, "tests the hypothesis": HYPOTHESIS_ROWS.get(q, "—")}
+            | {names[p]: float(v[p]) for p in runs}
+            for q, w, v in rows
+        ]
     )
     if set(runs) >= {"pre", "post"}:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -564,21 +674,71 @@ def comparison_table(
     return frame
 
 
-def comparison_description(table: pd.DataFrame) -> str:
-    """How many comparable rows favour post-norm, and the headline max-error ratio."""
+def comparison_description(
+    table: pd.DataFrame, histories: Mapping[str, Mapping[str, np.ndarray]] | None = None
+) -> str:
+    """What the rows that test the hypothesis say, and why the two reconstruction rows can disagree.
+
+    No tally of "rows where post-norm is lower": reconstruction appears four times and unitarity twice, so a
+    count would weigh them by how often they are listed, not by what they test.
+    """
     if "post ÷ pre" not in table:
         return "Final losses and errors per placement; lower is better on every row."
-    fair = table[~table["measured on"].str.contains("not comparable")]
-    ratio = fair["post ÷ pre"].to_numpy(dtype=float)
-    lower = int((ratio < 1).sum())
-    row = table.set_index("quantity").loc["max error"]
-    return (
-        f"Final losses and errors side by side (lower is better on every row). Post-norm is lower on {lower} of "
-        f"{len(fair)} comparable rows. Max reconstruction error: pre-norm {fmt(row[PLACEMENT_NAMES['pre']])}, "
-        f"post-norm {fmt(row[PLACEMENT_NAMES['post']])} (post ÷ pre = {row['post ÷ pre']:.2f}). Rows marked "
-        "'not comparable' are measured on the tap each model was trained on: raw latents pre-norm, unit latents "
-        "post-norm."
+    rows = table.set_index("quantity")
+    tests = rows[rows["tests the hypothesis"] != "—"] if "tests the hypothesis" in rows else rows.iloc[:0]
+    listed = _join([f"{q} {r:.2f}" for q, r in tests["post ÷ pre"].items()]) if len(tests) else ""
+    row = rows.loc["max error"]
+    parts = [
+        "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
+        f"{fmt(row[PLACEMENT_NAMES['pre']])}, post-norm {fmt(row[PLACEMENT_NAMES['post']])} (post ÷ pre = "
+        f"{row['post ÷ pre']:.2f})."
+    ]
+    if listed:
+        parts.append(
+            "The rows that test the hypothesis (reconstruction error, and how well red and the vivid hues sit where "
+            f"the regularizers ask, on the unit latent for both), as post ÷ pre: {listed}."
+        )
+    parts.append(reconstruction_rows_note(table, histories))
+    parts.append(
+        "Rows marked 'not comparable' are measured on the tap each model was trained on: raw latents pre-norm, "
+        "unit latents post-norm."
     )
+    return " ".join(p for p in parts if p)
+
+
+def reconstruction_rows_note(table: pd.DataFrame, histories: Mapping[str, Mapping[str, np.ndarray]] | None) -> str:
+    """Why reconstruction on training batches and on the fixed set can point different ways.
+
+    The batch row is a mean over the last 100 training batches (64 colors each) while the weights still move;
+    the fixed-set row scores the final weights once on every training color. With the two histories, the spread
+    of post ÷ pre batch by batch (same batches for both: they are paired) shows how noisy the batch row is.
+    """
+    ratios = table.set_index("quantity")["post ÷ pre"]
+    batch, fixed = ratios.get("reconstruction (last 100 steps)"), ratios.get("reconstruction (fixed set)")
+    if batch is None or fixed is None or not (np.isfinite(batch) and np.isfinite(fixed)):
+        return ""
+    same_side = (batch < 1) == (fixed < 1) and abs(batch - fixed) < 0.1
+    text = f"Reconstruction on training batches (post ÷ pre {batch:.2f}) and on the fixed set ({fixed:.2f}) "
+    if same_side:
+        return text + "agree."
+    text += (
+        "disagree: the batch row averages the loss of the last 100 training batches of 64 colors while the weights "
+        "are still moving; the fixed set scores the final weights once on all the training colors, weighted as "
+        "training samples them, so it is the steadier of the two."
+    )
+    if histories and {"pre", "post"} <= set(histories):
+        pre = np.asarray(histories["pre"]["recon"], dtype=float)[-100:]
+        post = np.asarray(histories["post"]["recon"], dtype=float)[-100:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            paired = post / pre
+        paired = paired[np.isfinite(paired)]
+        if paired.size >= 10:
+            lo, hi = np.percentile(paired, [10, 90])
+            text += (
+                f" Batch by batch (the same batches for both models) post ÷ pre ranges from {lo:.2f} to {hi:.2f} "
+                "over those 100 steps (10th to 90th percentile)."
+            )
+    return text
 
 
 PREDICTIONS = {
@@ -622,6 +782,71 @@ def prediction_verdict(
         return None, f"Measured: {found}."
     right = prediction == outcome
     return right, f"You predicted: {PREDICTIONS[prediction]}. Measured: {found}."
+
+
+def _relative(post: float, pre: float) -> str:
+    """'62% higher' / '35% lower': post-norm's max error against pre-norm's, as the page's metric delta has it."""
+    change = post / pre - 1
+    return f"{abs(change):.0%} {'higher' if change > 0 else 'lower'}"
+
+
+def seed_context(
+    seed: int,
+    pre_max: float,
+    post_max: float,
+    across: Mapping[int, tuple[float, float]] | None = None,
+    tolerance: float = SAME_TOLERANCE,
+) -> str:
+    """How this seed's max-error outcome compares with the notebook's run and, when a sweep has run on this server
+    (`across`: seed -> (pre max, post max)), with the other seeds. A 62% gap is never called small."""
+    if not (math.isfinite(pre_max) and math.isfinite(post_max)) or min(pre_max, post_max) <= 0:
+        return ""
+    nb_pre, nb_post = NOTEBOOK[("pre", "baseline")]["max"], NOTEBOOK[("post", "baseline")]["max"]
+    outcome = measured_outcome(pre_max, post_max, tolerance)
+    here = (
+        f"On seed {seed} post-norm's max error is {_relative(post_max, pre_max)} than pre-norm's "
+        f"({fmt(post_max)} vs {fmt(pre_max)})"
+    )
+    notebook = (
+        f"the notebook's run (post-norm {_relative(nb_post, nb_pre)}: {fmt(nb_post)} vs {fmt(nb_pre)}, "
+        f"{NOTEBOOK_SOURCE})"
+    )
+    if outcome == "post":
+        text = f"{here}: the same direction as {notebook}."
+    elif outcome == "pre":
+        text = f"{here}: the opposite of {notebook}."
+    else:
+        text = f"{here}: within the {tolerance:.0%} the seed alone can move it, too close to call, unlike {notebook}."
+    pairs = {
+        s: (a, b) for s, (a, b) in (across or {}).items() if math.isfinite(a) and math.isfinite(b) and min(a, b) > 0
+    }
+    if len(pairs) < 2:
+        return text + (
+            " One seed is one roll of the dice: the Evidence across seeds page trains many seeds of both placements "
+            "and counts how often each comes out ahead."
+        )
+    ratios = {s: b / a for s, (a, b) in pairs.items()}
+    wins = sum(r < 1 for r in ratios.values())
+    text += (
+        f" Across the {len(pairs)} seeds trained on this server for the Evidence page, post-norm had the lower max "
+        f"error on {wins}; the median post ÷ pre is {np.median(list(ratios.values())):.2f}."
+    )
+    if seed in ratios:
+        order = sorted(ratios, key=ratios.get)
+        rank = order.index(seed)
+        if rank == len(order) - 1:
+            text += f" Seed {seed} is pre-norm's widest margin of them all."
+        elif rank == 0:
+            text += f" Seed {seed} is post-norm's widest margin of them all."
+        else:
+            place = f"the {_ordinal(rank + 1)} lowest of {len(order)}"
+            text += f" Seed {seed}'s post ÷ pre ({ratios[seed]:.2f}) is {place}."
+    return text
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 # --------------------------------------------------------------------------------------------------
