@@ -6,6 +6,8 @@ an error bump centred on red); one test checks the builders on a really trained 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
 import numpy as np
@@ -281,3 +283,69 @@ def test_charts_on_a_trained_model(trained_evals):
     _, text = charts.named_colors_chart({"baseline": base, "suppression": sup})
     assert f"red ({charts.fmt(sup.named_error['red'])})" in text
     assert math.isfinite(base.max_error)
+
+
+# --------------------------------------------------------------------------------------------------
+# a diverged model: every number NaN (what evaluate() returns for NaN weights)
+
+
+def _strict(chart) -> str:
+    """The chart spec as strict JSON (what the browser can parse): NaN must have become null."""
+    return json.dumps(chart.to_dict(), allow_nan=False)
+
+
+@pytest.fixture(scope="module")
+def diverged_eval(synthetic_eval) -> ev.Evaluation:
+    nan = float("nan")
+    curves = synthetic_eval.curves
+    return dataclasses.replace(
+        synthetic_eval,
+        max_error=nan,
+        median_error=nan,
+        curves=dataclasses.replace(
+            curves,
+            by_hue=np.full_like(curves.by_hue, nan),
+            by_saturation=np.full_like(curves.by_saturation, nan),
+            by_value=np.full_like(curves.by_value, nan),
+        ),
+        swatch_out=np.full_like(synthetic_eval.swatch_out, nan),
+        swatch_error=np.full_like(synthetic_eval.swatch_error, nan),
+        selectivity=nan,
+        named_error={n: nan for n in colors.NAMED_HUES},
+    )
+
+
+def test_swatches_of_a_diverged_model_are_grey_and_say_so(diverged_eval):
+    frame = charts.swatch_frame(diverged_eval)
+    assert set(frame["reconstructed"]) == {"#808080"}
+    red = frame[(frame["hue"] == 0) & (frame["saturation"] == 1) & (frame["value"] == 1)]
+    assert red["true"].tolist() == ["#ff0000"]  # the truth is still drawn
+    chart, text = charts.swatch_chart(diverged_eval)
+    _strict(chart)
+    assert text.endswith("768 of 768 reconstructions are not numbers (the model diverged) and are drawn grey.")
+    assert "No swatch differs visibly" not in text
+
+
+def test_swatch_description_with_a_few_nan_swatches(synthetic_eval):
+    out, err = synthetic_eval.swatch_out.copy(), synthetic_eval.swatch_error.copy()
+    out[12, 0, 3], err[12, 0, 3] = np.nan, np.nan
+    text = charts.swatch_description(dataclasses.replace(synthetic_eval, swatch_out=out, swatch_error=err))
+    assert "1 of 768 reconstructions are not numbers (the model diverged) and are drawn grey." in text
+    assert "1 of 768 swatches differ visibly" in text  # the finite ones are described as usual (red)
+
+
+def test_error_curves_of_a_diverged_model(diverged_eval):
+    chart, text = charts.error_curves_chart(diverged_eval.curves, log=True)
+    _strict(chart)
+    assert text == (
+        "Error curves: 1,776 of 1,776 points are not numbers (the model diverged), "
+        "so the panels show only the points that are."
+    )
+
+
+def test_named_colors_with_a_diverged_run_beside_a_good_one(synthetic_eval, diverged_eval):
+    chart, text = charts.named_colors_chart({"pre": diverged_eval, "suppression": synthetic_eval})
+    _strict(chart)
+    assert "pre: 12 of 12 errors are not numbers (diverged)." in text
+    assert "suppression: visibly wrong red (0.2), orange (0.002), pink (0.002)" in text
+    assert charts.error_summary(diverged_eval, "pre") == "pre: max error n/a, median n/a over the dense grid."

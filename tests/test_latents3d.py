@@ -168,3 +168,41 @@ def test_trained_model_puts_red_at_the_top(trained_run):
     assert "sit inside it" in text  # suppression shortens latents near red
     assert "The cone (half-angle 90° around red, drawn dashed)" in text
     assert math.isfinite(base.max_error)
+
+
+# ------------------------------------------------------------------------------ a diverged model (NaN)
+
+
+def _strict_spec(deck) -> dict:
+    """The deck's JSON as the browser parses it: NaN or Infinity would be a syntax error there."""
+    def refuse(token):
+        raise ValueError(f"{token} in the deck's JSON")
+
+    return json.loads(deck.to_json(), parse_constant=refuse)
+
+
+def test_nan_latents_are_left_out_and_counted(cube):
+    latents, rgb, recon, red = cube
+    latents, recon = latents.copy(), recon.copy()
+    latents[[3, 4, 5]] = np.nan
+    latents[6, 2] = np.nan  # one bad coordinate is enough to have no place on screen
+    recon[7] = np.nan  # a finite latent whose reconstruction is NaN: drawn, ringed in neutral grey
+    deck, text = l3.latent_deck(latents, rgb, recon, error=np.where(np.arange(8000) == 7, np.nan, 0.01))
+    data = _layer(_strict_spec(deck), "latents")["data"]
+    assert len(data) == 8000 - 4
+    kept = np.delete(np.arange(8000), [3, 4, 5, 6])
+    np.testing.assert_allclose([d["p"] for d in data], latents[kept][:, list(l3.DEFAULT_DIMS)], atol=6e-5)
+    seventh = data[list(kept).index(7)]
+    assert seventh["r"] == [128, 128, 128] and seventh["e"] is None
+    assert "4 of 8,000 latents are not numbers (the model diverged) and are not drawn." in text
+    assert "red at 12 o'clock" in text  # the rest is described as usual
+
+
+def test_an_all_nan_evaluation_draws_the_empty_sphere(cube):
+    latents, rgb, recon, _ = cube
+    nan = np.full_like(latents, np.nan)
+    deck, text = l3.latent_deck(nan, rgb, np.full_like(recon, np.nan), cones={"cone": 60.0})
+    spec = _strict_spec(deck)
+    assert _layer(spec, "latents")["data"] == []
+    assert _layer(spec, "sphere")["data"] == [{"p": [0, 0, 0]}]
+    assert text.endswith("8,000 of 8,000 latents are not numbers (the model diverged) and are not drawn.")

@@ -31,6 +31,17 @@ VALUE_BLUES = ["#1565c0", "#1e88e5", "#42a5f5", "#64b5f6", "#90caf9", "#bbdefb"]
 NEUTRAL_INK = "#888888"  # annotation text that reads on the light and the dark background
 LOG_FLOOR = 1e-7  # errors below this are drawn at this height on a log axis (a log axis cannot show 0)
 SATURATION_PANEL_HEADER = "S = {}"
+# SPEC §8: what the notebook reported for its one training run, (placement, run) -> max and median dense-grid error.
+# Seeds differ (its RNG streams cannot be replayed), so a page shows these beside ours as a reference, not a target.
+NOTEBOOK = {
+    ("post", "baseline"): {"max": 0.0011, "median": 1.5e-5},
+    ("post", "suppression"): {"max": 0.16, "median": 2.0e-5},
+    ("post", "repulsion"): {"max": 0.094, "median": 2.5e-5},
+    ("pre", "baseline"): {"max": 0.0017, "median": 1.6e-5},
+    ("pre", "suppression"): {"max": 0.19, "median": 1.9e-5},
+    ("pre", "repulsion"): {"max": 0.12, "median": 1.9e-5},
+}
+NOTEBOOK_SOURCE = "one seed of the original pipeline"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,6 +163,12 @@ def swatch_description(ev: Evaluation) -> str:
         f"(bright at the top), one panel per saturation ({', '.join(frame['panel'].unique())}). "
         "Each outer square is the reconstructed color, its inner square the true color. "
     )
+    broken = ~np.isfinite(frame["error"].to_numpy())
+    if broken.any():  # a diverged model: its reconstructions are not numbers, drawn neutral grey
+        head += f"{broken.sum()} of {n} reconstructions are not numbers (the model diverged) and are drawn grey. "
+        frame = frame[~broken]
+        if frame.empty:
+            return head.rstrip()
     worst = frame.sort_values("error", ascending=False).head(3)
     worst_text = "; ".join(
         f"{describe_color(r.hue, r.saturation, r.value)}: true {r.true} shown as {r.reconstructed} "
@@ -275,6 +292,14 @@ def _circular_regions(mask: np.ndarray) -> list[np.ndarray]:
 
 def curves_description(curves: Curves) -> str:
     """The findings of the three panels in words: where error peaks and how fast it falls away."""
+    tables = (curves.by_hue, curves.by_saturation, curves.by_value)
+    broken = sum(int((~np.isfinite(t)).sum()) for t in tables)
+    if broken:  # a diverged model: peaks and fall-offs of NaN mean nothing, so say only that
+        total = sum(t.size for t in tables)
+        return (
+            f"Error curves: {broken:,} of {total:,} points are not numbers (the model diverged), "
+            "so the panels show only the points that are."
+        )
     parts = []
     top = int(np.argmax(curves.values))
     row = curves.by_hue[top]
@@ -535,6 +560,9 @@ def named_colors_description(runs: Mapping[str, Evaluation | Mapping[str, float]
     ]
     for label in runs:
         col = frame[label]
+        if not np.isfinite(col).all():  # a diverged model
+            parts.append(f"{label}: {(~np.isfinite(col)).sum()} of {len(col)} errors are not numbers (diverged).")
+            continue
         visible = frame[col > VISIBLE_ERROR].sort_values(label, ascending=False)
         if visible.empty:
             worst = frame.loc[col.idxmax()]
@@ -604,6 +632,29 @@ def named_colors_chart(
         .properties(title=title or "", description=text)
     )
     return chart, text
+
+
+def is_notebook_setting(intervention) -> bool:
+    """Whether an intervention has the notebook's settings (SPEC §6), so its numbers compare with NOTEBOOK:
+    suppression (a, b, p) = (0, 1, 2), repulsion (a, b) = (0, cos 60°). The baseline (None) always does."""
+    if intervention is None:
+        return True
+    if isinstance(intervention, Suppression):
+        f = intervention.falloff
+        return bool(np.allclose([f.a, f.b, f.p], [0.0, 1.0, 2.0]))
+    if isinstance(intervention, Repulsion):
+        m = intervention.mapper
+        return bool(np.allclose([m.a, m.b], [0.0, 0.5]))
+    return False
+
+
+def notebook_reference(placement: str, run: str, stat: str, intervention=None) -> str:
+    """'Notebook: 0.0011 (one seed of the original pipeline)' for a headline metric, or '' when the notebook
+    reported no such number (another design, ablation, or an intervention with other settings than its own)."""
+    numbers = NOTEBOOK.get((placement, run))
+    if numbers is None or stat not in numbers or not is_notebook_setting(intervention):
+        return ""
+    return f"Notebook: {fmt(numbers[stat])} ({NOTEBOOK_SOURCE})"
 
 
 def error_summary(ev: Evaluation, label: str = "") -> str:

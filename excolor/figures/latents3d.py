@@ -18,6 +18,8 @@ import numpy as np
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
+from ..colors import NOT_A_COLOR
+
 DEFAULT_DIMS = (1, 0, 2)
 VIEWS = ((1, 0, 2), (1, 2, 0), (1, 3, 0))  # SPEC section 7: the three views the notebook draws
 RED_DIM = 0  # the concept direction c = (1, 0, 0, 0)
@@ -127,6 +129,12 @@ def _cone_paths(cones: Mapping[str, float], dims: tuple[int, int, int], spokes: 
     return paths
 
 
+def drawable(latents: np.ndarray) -> np.ndarray:
+    """(N,) bool: latents whose every coordinate is finite. A diverged model's are NaN, and NaN has no place
+    on screen (deck.gl cannot even parse it from JSON), so those are left out and counted in the text."""
+    return np.isfinite(latents).all(axis=-1)
+
+
 def _landmark_index(true_rgb: np.ndarray) -> dict[str, int]:
     found = {}
     for name, rgb in LANDMARKS.items():
@@ -159,8 +167,6 @@ def latent_description(
     latents = np.asarray(latents, dtype=np.float64)
     true_rgb = np.asarray(true_rgb, dtype=np.float64)
     dims = _check_dims(dims, latents.shape[-1])
-    pos = screen_positions(latents, dims)
-    length = np.linalg.norm(latents, axis=1)
     n = len(latents)
     parts = [
         f"Rotatable 3-D view of the bottleneck latents of {n:,} colors, showing latent dimension {dims[0]} "
@@ -172,6 +178,15 @@ def latent_description(
         parts.append(f"The red direction (dimension {RED_DIM}) points {where}.")
     else:
         parts.append(f"The red direction (dimension {RED_DIM}) is not shown in this view.")
+    finite = drawable(latents)
+    if not finite.all():  # a diverged model: describe (and draw) only the latents that are numbers
+        parts.append(f"{n - finite.sum():,} of {n:,} latents are not numbers (the model diverged) and are not drawn.")
+        latents, true_rgb = latents[finite], true_rgb[finite]
+        n = len(latents)
+        if not n:
+            return " ".join(parts)
+    pos = screen_positions(latents, dims)
+    length = np.linalg.norm(latents, axis=1)
     marks = _landmark_index(true_rgb)
     if marks:
         groups: dict[str, list[str]] = {}
@@ -243,13 +258,14 @@ def latent_deck(
     dims = _check_dims(dims, latents.shape[-1])
     text = latent_description(latents, true_rgb, dims, cones)
 
-    pos = np.round(screen_positions(latents, dims), 4).tolist()
-    fill = np.rint(np.clip(true_rgb, 0, 1) * 255).astype(int).tolist()
-    stroke = np.rint(np.clip(recon_rgb, 0, 1) * 255).astype(int).tolist()
+    shown = drawable(latents)
+    pos = np.round(screen_positions(latents[shown], dims), 4).tolist()
+    fill = _rgb255(true_rgb[shown])
+    stroke = _rgb255(recon_rgb[shown])
     if error is None:
         records = [{"p": p, "t": t, "r": r} for p, t, r in zip(pos, fill, stroke, strict=True)]
     else:
-        errs = [float(f"{e:.2g}") for e in np.asarray(error, dtype=float)]
+        errs = [float(f"{e:.2g}") if math.isfinite(e) else None for e in np.asarray(error, dtype=float)[shown]]
         records = [{"p": p, "t": t, "r": r, "e": e} for p, t, r, e in zip(pos, fill, stroke, errs, strict=True)]
 
     body = pdk.Layer(
@@ -334,6 +350,12 @@ def latent_deck(
         tooltip=tooltip,
     )
     return deck, text
+
+
+def _rgb255(rgb: np.ndarray) -> list[list[int]]:
+    """Colors as 0..255 integer triples; a color with a NaN channel becomes to_hex's neutral grey."""
+    rgb = np.where(np.isnan(rgb).any(axis=-1, keepdims=True), NOT_A_COLOR, rgb)
+    return np.rint(np.clip(rgb, 0, 1) * 255).astype(int).tolist()
 
 
 def evaluation_deck(ev, dims: Sequence[int] = DEFAULT_DIMS, intervention=None, **kwargs) -> tuple[CompactDeck, str]:
