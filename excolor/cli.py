@@ -1,10 +1,14 @@
 """Command line: the headless way to train, inspect the schedule and measure speed.
 
     python -m excolor train [--placement pre|post|both] [--seeds 0 1 ...] [--schedule FILE] [--json]
-    python -m excolor sweep --seeds N [--schedule FILE] [--json]
+    python -m excolor compare --a DESIGN --b DESIGN --seeds N [--schedule FILE] [--json]
+    python -m excolor screen --seeds N [--schedule FILE] [--json]
+    python -m excolor sweep --seeds N [--schedule FILE] [--json]      (compare --a pre --b post)
     python -m excolor schedule [--csv FILE]
-    python -m excolor bench
+    python -m excolor bench [--lab]
     python -m excolor tally --class CODE [--json]
+
+A DESIGN is 'pre' or 'post' then overrides, e.g. 'post,anchor=pre' or 'pre,planar=off,unit=off' (SPEC section 10).
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
 """
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .designs import DesignError, parse_design
 from .schedule import EX24, MAX_BYTES, ScheduleError, parse_dopesheet, schedule_table
 from .train import MAX_SEED, Recipe, train
 
@@ -45,9 +50,18 @@ def _seed(text: str) -> int:
 
 
 MAX_SWEEP_SEEDS = 64
-# Models trained together in one batch by `sweep`: batching saves time up to a point, but a batch's training data
-# grows with it (64 models peak at ~730 MB, 32 at ~370 MB), so 64 seeds (128 models) train as four batches.
+# Models trained together in one batch by `compare`, `sweep` and `screen`: batching saves time up to a point, but a
+# batch's training data grows with it (64 models peak at ~730 MB, 32 at ~370 MB), so 64 seeds of a comparison
+# (128 models) train as four batches.
 SWEEP_BATCH_MODELS = 32
+
+
+def _design(text: str) -> str:
+    """A design's canonical text; a bad design is a one-line usage error saying what is allowed."""
+    try:
+        return parse_design(text).text
+    except DesignError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _n_seeds(text: str) -> int:
@@ -87,15 +101,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--seeds", type=_seed, nargs="+", default=[0])
     p_train.add_argument("--schedule", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
     p_train.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p_compare = sub.add_parser(
+        "compare", help="train designs A and B for seeds 0..N-1 (batched); compare them seed by seed"
+    )
+    p_compare.add_argument("--a", type=_design, required=True, metavar="DESIGN", help="design A, e.g. pre")
+    p_compare.add_argument("--b", type=_design, required=True, metavar="DESIGN", help="design B, e.g. post,anchor=pre")
     p_sweep = sub.add_parser(
         "sweep", help="train pre- and post-norm for seeds 0..N-1 (batched); compare them seed by seed"
     )
-    p_sweep.add_argument("--seeds", type=_n_seeds, required=True, metavar="N", help="number of seeds (1 to 64)")
-    p_sweep.add_argument("--schedule", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
-    p_sweep.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p_screen = sub.add_parser(
+        "screen", help="train the 8 factorial designs for seeds 0..N-1; which of anchor, separate, planar matters"
+    )
+    for p in (p_compare, p_sweep, p_screen):
+        p.add_argument("--seeds", type=_n_seeds, required=True, metavar="N", help="number of seeds (1 to 64)")
+        p.add_argument("--schedule", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
+        p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p_sched = sub.add_parser("schedule", help="print the per-step schedule as CSV")
     p_sched.add_argument("--csv", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
-    sub.add_parser("bench", help="time training and evaluation on this machine")
+    p_bench = sub.add_parser("bench", help="time training and evaluation on this machine")
+    p_bench.add_argument("--lab", action="store_true", help="time the lab instead: compare 2 x 8 and screen 8 x 4")
     p_tally = sub.add_parser("tally", help="a class's votes per question and answer (EXCOLOR_DATA_DIR)")
     p_tally.add_argument("--class", dest="code", type=_class_code, required=True, metavar="CODE")
     p_tally.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -113,15 +137,17 @@ def run_record(run) -> dict:
     }
 
 
-def print_table(records: list[dict]) -> None:
+def print_table(records: list[dict], column: str = "placement") -> None:
+    """One line per run; `column` names the run ('placement' for train, 'design' for the lab commands)."""
+    w = max(9, *(len(r[column]) for r in records))
     print(
-        f"{'placement':>9} {'seed':>5} {'train s':>8} {'recon':>9} "
+        f"{column:>{w}} {'seed':>5} {'train s':>8} {'recon':>9} "
         f"{'base max':>9} {'base med':>9} {'supp max':>9} {'supp med':>9} {'rep max':>9} {'rep med':>9}"
     )
     for r in records:
         m = r["metrics"]
         print(
-            f"{r['placement']:>9} {r['seed']:>5} {r['train_seconds']:>8.2f} {r['final_recon']:>9.2e} "
+            f"{r[column]:>{w}} {r['seed']:>5} {r['train_seconds']:>8.2f} {r['final_recon']:>9.2e} "
             f"{m['baseline']['max']:>9.2e} {m['baseline']['median']:>9.2e} "
             f"{m['suppression']['max']:>9.3f} {m['suppression']['median']:>9.2e} "
             f"{m['repulsion']['max']:>9.3f} {m['repulsion']['median']:>9.2e}"
@@ -145,11 +171,8 @@ def cmd_train(args) -> int:
     return 0
 
 
-def print_summary(summary: dict) -> None:
-    """The per-measure comparison (post − pre, paired by seed) as a table."""
-    from .evidence import summary_rows
-
-    rows = summary_rows(summary)
+def print_rows(rows: list[dict]) -> None:
+    """A list of same-keyed dicts as a plain text table, columns padded to their widest cell."""
     columns = list(rows[0])
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns))
@@ -157,65 +180,105 @@ def print_summary(summary: dict) -> None:
         print("  ".join(str(r[c]).ljust(widths[c]) for c in columns))
 
 
-def cmd_sweep(args) -> int:
-    from .evidence import summarize, sweep_records, to_json, verdict
+def print_paragraphs(text: str) -> None:
+    print("\n\n".join(textwrap.fill(p, width=100, break_on_hyphens=False) for p in text.split("\n\n")))
+
+
+class Progress:
+    """Training and measuring progress on stderr: one overwritten line on a terminal, nothing otherwise."""
+
+    def __init__(self, live: bool):
+        self.live = live
+
+    def step(self, batch: int, batches: int, step: int, steps: int) -> None:
+        if self.live:
+            print(f"\r  batch {batch} of {batches}: step {step:,} of {steps:,}", end="", file=sys.stderr, flush=True)
+
+    def measured(self, done: int, total: int) -> None:
+        if self.live:
+            print(f"\r  measured {done} of {total} runs{' ' * 20}", end="", file=sys.stderr, flush=True)
+
+
+def run_lab(args, what: str, run) -> tuple[list[dict], dict]:
+    """Train and measure (run(schedule, **train_and_measure's options)), telling stderr how it goes."""
+    from .lab import Timing
 
     schedule = read_schedule(args.schedule)
-    recipes = [Recipe(p, s, schedule) for s in range(args.seeds) for p in ("pre", "post")]
     talk = not args.json
-    live = talk and sys.stderr.isatty()
-
-    batches = [recipes[i : i + SWEEP_BATCH_MODELS] for i in range(0, len(recipes), SWEEP_BATCH_MODELS)]
-    at = {"batch": 0}  # which batch is training, for the progress line
-
-    def trained(step: int, steps: int, losses: dict) -> None:
-        if live:
-            print(
-                f"\r  batch {at['batch']} of {len(batches)}: step {step:,} of {steps:,}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def measured(done: int, total: int) -> None:
-        if live:
-            print(f"\r  measured {done} of {total} runs", end="", file=sys.stderr, flush=True)
-
+    progress = Progress(talk and sys.stderr.isatty())
     if talk:
         print(
-            f"training {len(recipes)} run(s) (seeds 0..{args.seeds - 1}, both placements) in {len(batches)} "
-            f"batch(es) of up to {SWEEP_BATCH_MODELS}, {schedule.steps} steps ...",
+            f"training {what} in batches of up to {SWEEP_BATCH_MODELS} models, {schedule.steps} steps, "
+            "measuring each batch on the dense grid ...",
             file=sys.stderr,
         )
-    start = time.perf_counter()
-    runs = []
-    for i, batch in enumerate(batches, start=1):
-        at["batch"] = i
-        runs += train(batch, progress=trained)
-    train_s = time.perf_counter() - start
+    timing = Timing()
+    options = {"batch_models": SWEEP_BATCH_MODELS, "on_step": progress.step, "on_measured": progress.measured}
+    records, summary = run(schedule, timing=timing, **options)
     if talk:
         print(
-            ("\n" if live else "") + f"trained in {train_s:.1f} s; measuring each run on the dense grid ...",
+            ("\n" if progress.live else "")
+            + f"trained in {timing.train_seconds:.1f} s, measured in {timing.measure_seconds:.1f} s",
             file=sys.stderr,
         )
-    start = time.perf_counter()
-    records = sweep_records(runs, progress=measured)
-    del runs
-    eval_s = time.perf_counter() - start
-    summary = summarize(records)
+    return records, summary
+
+
+def compare_and_print(args, a: str, b: str) -> int:
+    from .evidence import summary_rows, to_json, verdict
+    from .lab import compare
+
+    if a == b:
+        raise UsageError(f"A and B are the same design ({a}): compare two different designs")
+    what = f"{2 * args.seeds} run(s) (A = {a}, B = {b}, seeds 0..{args.seeds - 1})"
+    records, summary = run_lab(args, what, lambda schedule, **options: compare(a, b, args.seeds, schedule, **options))
     if args.json:
         print(to_json(records, summary))
         return 0
-    print(("\n" if live else "") + f"measured in {eval_s:.1f} s", file=sys.stderr)
-    print_table(records)
+    print_table(records, "design")
     print()
-    print_summary(summary)
+    print_rows(summary_rows(summary))
     print()
-    print(
-        "\n\n".join(
-            textwrap.fill(paragraph, width=100, break_on_hyphens=False) for paragraph in verdict(summary).split("\n\n")
-        )
-    )
+    print_paragraphs(verdict(summary))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    return compare_and_print(args, args.a, args.b)
+
+
+def cmd_sweep(args) -> int:
+    """The notebook's comparison: exactly `compare --a pre --b post`."""
+    return compare_and_print(args, "pre", "post")
+
+
+def cmd_screen(args) -> int:
+    from .evidence import fmt_ci, fmt_p, fmt_signed
+    from .lab import screen, screen_json, screen_rows, screen_verdict
+
+    what = f"the 8 factorial designs x {args.seeds} seed(s) = {8 * args.seeds} run(s)"
+    records, summary = run_lab(args, what, lambda schedule, **options: screen(args.seeds, schedule, **options))
+    if args.json:
+        print(screen_json(records, summary))
+        return 0
+    print_table(records, "design")
+    print()
+    rows = [
+        {
+            "measure": r["measure"],
+            "effect": r["effect"],
+            "median": fmt_signed(r["median"]),
+            "95% CI": fmt_ci([r["lo"], r["hi"]]),
+            "% of pre-norm": fmt_signed(r["median %"]),
+            "post better": r["post better"],
+            "sign test p": fmt_p(r["sign test p"]),
+            "evidence": r["evidence"],
+        }
+        for r in screen_rows(summary)
+    ]
+    print_rows(rows)
+    print()
+    print_paragraphs(screen_verdict(summary))
     return 0
 
 
@@ -255,6 +318,37 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_bench_lab(args) -> int:
+    """The lab's speed bars (issue 10), train + measure, wall and CPU time, on one thread."""
+    from .evidence import measure_run
+    from .lab import Timing, compare, screen
+
+    print(f"threads: {torch.get_num_threads()}")
+    train(Recipe(schedule=parse_dopesheet("STEP,lr\n0,0.01\n50,0.01\n")))  # warm up kernels and imports
+    for label, bar, job in (
+        ("compare pre vs post, 2 designs x 8 seeds (16 models)", 10.0, lambda t: compare("pre", "post", 8, timing=t)),
+        ("screen, 8 designs x 4 seeds (32 models)", 25.0, lambda t: screen(4, timing=t)),
+    ):
+        timing = Timing()
+        wall, cpu = time.perf_counter(), time.process_time()
+        records, _ = job(timing)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        verdict = "within" if wall <= bar else "OVER"
+        print(
+            f"{label}: {wall:.2f} s wall ({verdict} the {bar:.0f} s bar), {cpu:.2f} s CPU; train "
+            f"{timing.train_seconds:.2f} s, measure {timing.measure_seconds:.2f} s "
+            f"({timing.measure_seconds / len(records):.3f} s per run)"
+        )
+    run = train(Recipe())[0]
+    per_run = _timed(lambda: measure_run(run), repeat=5)
+    print(f"measure one run (dense grid, 2 interventions, selectivity, hue peaks, validation): {per_run:.3f} s")
+    return 0
+
+
+def cmd_bench_any(args) -> int:
+    return cmd_bench_lab(args) if args.lab else cmd_bench(args)
+
+
 def _class_code(text: str) -> str:
     from .votes import parse_class_code
 
@@ -290,9 +384,11 @@ def cmd_tally(args) -> int:
 
 COMMANDS = {
     "train": cmd_train,
+    "compare": cmd_compare,
     "sweep": cmd_sweep,
+    "screen": cmd_screen,
     "schedule": cmd_schedule,
-    "bench": cmd_bench,
+    "bench": cmd_bench_any,
     "tally": cmd_tally,
 }
 
@@ -302,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except UsageError as err:
+    except (UsageError, DesignError) as err:
         print(f"excolor: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `python -m excolor schedule | head`

@@ -1,10 +1,11 @@
-"""Evidence across seeds: does post-norm placement really beat pre-norm, or was the notebook's one seed lucky?
+"""Evidence across seeds: does design B really beat design A, or was one seed lucky?
 
-Each seed trains the same network twice, once per placement, from the same initial weights and the same
-batches. That makes the runs *paired*: seed s's post-norm run is compared with seed s's pre-norm run, and the
-question becomes "how big is the difference post − pre, and how sure are we of its sign?". We answer it with
-a win count (on how many seeds post-norm came out ahead) and a bootstrap interval for the median paired
-difference. Everything here is plain numpy on small JSON-ready records; the app and the CLI lay it out.
+Each seed trains the same network once per design, from the same initial weights and the same batches. That
+makes the runs *paired*: seed s's B run is compared with seed s's A run, and the question becomes "how big is
+the difference B − A, and how sure are we of its sign?". We answer it with a win count (on how many seeds B came
+out ahead) and its sign-test p-value, and a bootstrap interval for the median paired difference. The notebook's
+own question, pre-norm (A) against post-norm (B), is the default. Everything here is plain numpy on small
+JSON-ready records; the app and the CLI lay it out.
 """
 
 from __future__ import annotations
@@ -15,24 +16,31 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-PLACEMENT_ORDER = ("pre", "post")
-PLACEMENT_LABELS = {"pre": "pre-norm", "post": "post-norm"}
+from .designs import parse_design
+
+SIDES = ("a", "b")
+DEFAULT_A, DEFAULT_B = "pre", "post"  # the notebook's comparison: Ex 2.3 against Ex 2.4
+PRESET_NAMES = {"pre": "pre-norm", "post": "post-norm"}  # short names for sentences
 INTERVENTION_NAMES = ("baseline", "suppression", "repulsion")
 LEVEL = 0.95
 RESAMPLES = 10_000
 MIN_SEEDS_TO_CALL = 5  # with fewer pairs a bootstrap interval is little more than their range: never "clear"
+SIGNIFICANCE = 0.05
+STRENGTHS = ((0.01, "strong"), (0.05, "moderate"))  # sign-test p below the bound -> the word; else "weak"
+PEAK_HUES_DEG = (0, 60, 120, 180, 240, 300)  # primaries and secondaries: the corners of the RGB cube
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One number per run that the sweep compares between placements."""
+    """One number per run that a comparison compares between designs."""
 
     key: str
     label: str  # reads inside a sentence: "post-norm had the lower {label} on 6 of 8 seeds"
-    path: tuple[str, ...]  # where the value sits in a sweep record
+    path: tuple[str, ...]  # where the value sits in a run record
     better: str | None  # "lower", "higher", or None when neither direction is "better"
     group: str
     meaning: str  # one line for a newcomer: what the number says
@@ -62,6 +70,15 @@ MEASURES = (
         "lower",
         "reconstruction",
         "reconstruction loss over the whole training grid, weighted as training samples it",
+    ),
+    Measure(
+        "peak_ratio",
+        "hue-peak unevenness",
+        ("hue_peaks", "ratio"),
+        "lower",
+        "reconstruction",
+        "highest ÷ lowest error of the six pure primaries and secondaries (the spikes of the error-vs-hue "
+        "panel): 1 means all six spikes are equally high",
     ),
     Measure(
         "anchor",
@@ -118,61 +135,139 @@ GROUPS = {
     "structure": "Latent structure",
     "interventions": "Interventions",
 }
-HYPOTHESIS_KEYS = ("baseline_max", "baseline_median", "recon", "anchor", "planar")  # what the notebook predicted
+# What the notebook claimed post-norm improves: the verdict weighs these, and corrects for comparing this many.
+HYPOTHESIS_KEYS = ("baseline_max", "baseline_median", "recon", "peak_ratio", "anchor", "planar")
 HEADLINE_KEY = "baseline_max"  # the notebook's headline number
 
 
 # --------------------------------------------------------------------------------------------------
 # Per-run measurements (the only part that touches a model)
 
+CHUNK = 16_384  # colors per pass: a 16-wide hidden layer of this many rows stays in cache (3x faster than one pass)
+
 
 def measure_run(run) -> dict:
-    """Dense-grid max/median error for the baseline and both default interventions, their selectivity, and
-    the regularizers on a fixed validation set. The evaluation grids are encoded here and then let go:
-    a sweep of 64 runs must not keep 64 encoded dense grids (~20 MB each) alive."""
-    from .evaluate import prepare, standard_metrics, validation_losses
+    """Everything a comparison needs from one trained run (`run.model`), and nothing more: dense-grid max and
+    median error for the baseline and both default interventions, their selectivity on the RGB grid, the six
+    hue peaks, and the regularizers on a fixed validation set.
 
-    probe = prepare(run.model)
-    measured = standard_metrics(probe, INTERVENTION_NAMES)
-    metrics = {name: {"max": m["max"], "median": m["median"]} for name, m in measured.items()}
-    selectivity = {name: m["selectivity"] for name, m in measured.items() if name != "baseline"}
-    validation = validation_losses(run.model)
-    del probe
+    The numbers are exactly evaluate.standard_metrics's (same colors, same per-color arithmetic), but only
+    per-color errors are kept, the grid goes through in cache-sized chunks, and nothing survives the call:
+    a 64-run comparison must not keep 64 encoded dense grids (~20 MB each) alive.
+    """
+    from . import colors
+    from .evaluate import pearson, validation_losses
+
+    model = run.model
+    dense = _errors_under_interventions(model, "dense")
+    rgb = _errors_under_interventions(model, "rgb")
+    metrics = {name: {"max": float(e.max()), "median": float(np.median(e))} for name, e in dense.items()}
+    selectivity = {name: pearson(rgb[name], _red_similarity_sq()) for name in INTERVENTION_NAMES[1:]}
+    heights = peak_heights(dense["baseline"].reshape(colors.dense_grid().shape))
+    validation = validation_losses(model)
+    del dense, rgb
     release_memory()
-    return {"metrics": metrics, "selectivity": selectivity, "validation": validation}
+    return {
+        "metrics": metrics,
+        "selectivity": selectivity,
+        "hue_peaks": {"hues": list(PEAK_HUES_DEG), "heights": heights.tolist(), "ratio": peak_unevenness(heights)},
+        "validation": validation,
+    }
+
+
+def _errors_under_interventions(model, grid: str) -> dict[str, np.ndarray]:
+    """Per-color error of every color of a named grid, without and with each default intervention.
+
+    Like evaluate._apply: only the latents an intervention actually moved are decoded again.
+    """
+    import torch
+
+    from .evaluate import _grid_tensor, per_color_error
+    from .interventions import default_interventions
+    from .model import unit_length
+
+    interventions = default_interventions()
+    x_all = _grid_tensor(grid)
+    out = {name: np.empty(len(x_all), dtype=np.float32) for name in INTERVENTION_NAMES}
+    with torch.no_grad():
+        for start in range(0, len(x_all), CHUNK):
+            x = x_all[start : start + CHUNK]
+            unit = unit_length(model.encode(x)[0])
+            base = per_color_error(model.decode(unit)[0], x)
+            out["baseline"][start : start + len(x)] = base.numpy()
+            for name in INTERVENTION_NAMES[1:]:
+                latents = interventions[name](unit)
+                moved = (latents != unit).any(-1)
+                error = base.clone()
+                if moved.any():
+                    error[moved] = per_color_error(model.decode(latents[moved])[0], x[moved])
+                out[name][start : start + len(x)] = error.numpy()
+    return out
+
+
+@cache
+def _red_similarity_sq() -> np.ndarray:
+    from . import colors
+
+    return colors.similarity_to_red(colors.rgb_grid().flat_hsv) ** 2
+
+
+def peak_heights(error_cube: np.ndarray, hues_deg: Sequence[float] = PEAK_HUES_DEG) -> np.ndarray:
+    """The error of the fully saturated, full-value color at each of `hues_deg`, from a dense-grid error cube
+    shaped (hues, saturations, values) with hue 0 first and S, V ending at 1.
+
+    These are the spikes of the notebook's error-vs-hue panel: the six pure primaries and secondaries sit on
+    the corners of the RGB cube, where the hue circle turns a corner, and the error there is highest. The
+    dense grid samples each of them exactly (hue step 1.5°), so a spike's height is one grid value.
+    """
+    n_hues = error_cube.shape[0]
+    idx = [int(round(h / 360 * n_hues)) % n_hues for h in hues_deg]
+    return np.asarray(error_cube[idx, -1, -1], dtype=np.float64)
+
+
+def peak_unevenness(heights: Sequence[float]) -> float:
+    """max ÷ min of the hue peaks: 1 when all six spikes are equally high, 5 when the tallest is five times the
+    shortest. The notebook saw post-norm's spikes as the tidier; this puts a number on "tidier". NaN when a
+    height is missing or not positive (a ratio to zero says nothing)."""
+    h = np.asarray(heights, dtype=np.float64)
+    if h.size == 0 or not np.all(np.isfinite(h)) or h.min() <= 0:
+        return float("nan")
+    return float(h.max() / h.min())
 
 
 def release_memory() -> None:
     """Hand freed memory back to the operating system (glibc only; elsewhere a no-op).
 
-    Encoding the dense grid allocates and frees ~150 MB of tensors per run. glibc keeps much of that in
-    fragmented heaps, so without a trim a 16-run sweep grows the process by ~40 MB per run although
-    nothing is leaked; with it, the process returns to where it started. Takes about a millisecond.
+    Encoding the dense grid allocates and frees tens of MB of tensors per run. glibc keeps much of that in
+    fragmented heaps, so without a trim a 16-run comparison grows the process per run although nothing is
+    leaked; with it, the process returns to where it started. Takes about a millisecond.
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def sweep_record(run, measured: dict | None = None) -> dict:
-    """One run as a record: the same keys as `python -m excolor train --json` gives, plus `selectivity`
-    (suppression, repulsion) and `validation` (recon, unit, anchor, planar on the fixed validation set)."""
+def run_record(run, measured: dict | None = None) -> dict:
+    """One run as a record: the keys `python -m excolor train --json` gives, the run's canonical `design` text,
+    plus `selectivity` (suppression, repulsion), `hue_peaks` and `validation` (recon, unit, anchor, planar on
+    the fixed validation set)."""
     measured = measure_run(run) if measured is None else measured
-    return {
-        **run.describe(),
-        "metrics": measured["metrics"],
-        "selectivity": measured["selectivity"],
-        "validation": measured["validation"],
-    }
+    return {**run.describe(), "design": canonical(run.recipe.design), **measured}
 
 
-def sweep_records(runs: Sequence, progress: Callable[[int, int], None] | None = None) -> list[dict]:
+sweep_record = run_record  # the name the app's caches know it by
+
+
+def run_records(runs: Sequence, progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """A record per run, measuring one run at a time; `progress(done, total)` after each."""
     records = []
     for i, run in enumerate(runs):
-        records.append(sweep_record(run))
+        records.append(run_record(run))
         if progress is not None:
             progress(i + 1, len(runs))
     return records
+
+
+sweep_records = run_records
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,13 +289,32 @@ def value(record: dict, measure: Measure | str) -> float:
     return x if math.isfinite(x) else float("nan")
 
 
-def paired_differences(records: Sequence[dict], measure: Measure | str) -> tuple[np.ndarray, np.ndarray]:
-    """(seeds, post − pre) for every seed with a finite value for both placements, in seed order."""
-    by_seed: dict[int, dict[str, float]] = {}
+def canonical(design) -> str:
+    """The canonical text of a design given as a Design or as text (raises DesignError for bad text)."""
+    return parse_design(design).text
+
+
+def design_of(record: dict) -> str:
+    """A record's canonical design text (records from before designs existed carry only a placement)."""
+    return canonical(record.get("design") or record["placement"])
+
+
+def values_by_seed(records: Sequence[dict], measure: Measure | str) -> dict[int, dict[str, float]]:
+    """{seed: {canonical design text: value}} for one measure."""
+    table: dict[int, dict[str, float]] = {}
     for r in records:
-        by_seed.setdefault(int(r["seed"]), {})[r["placement"]] = value(r, measure)
-    seeds = sorted(s for s, v in by_seed.items() if all(np.isfinite(v.get(p, np.nan)) for p in PLACEMENT_ORDER))
-    diffs = np.array([by_seed[s]["post"] - by_seed[s]["pre"] for s in seeds], dtype=float)
+        table.setdefault(int(r["seed"]), {})[design_of(r)] = value(r, measure)
+    return table
+
+
+def paired_differences(
+    records: Sequence[dict], measure: Measure | str, a: str = DEFAULT_A, b: str = DEFAULT_B
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, B − A) for every seed with a finite value for both designs, in seed order."""
+    a, b = canonical(a), canonical(b)
+    by_seed = values_by_seed(records, measure)
+    seeds = sorted(s for s, v in by_seed.items() if np.isfinite(v.get(a, np.nan)) and np.isfinite(v.get(b, np.nan)))
+    diffs = np.array([by_seed[s][b] - by_seed[s][a] for s in seeds], dtype=float)
     return np.array(seeds, dtype=int), diffs
 
 
@@ -227,13 +341,84 @@ def bootstrap_ci(
 
 
 def win_counts(diffs: Sequence[float], better: str | None) -> dict[str, int]:
-    """How many differences (post − pre) favour each placement. With no preferred direction, 'post'
-    counts seeds where post-norm is higher."""
+    """How many differences (B − A) favour each side. With no preferred direction, 'b' counts the seeds
+    where B is higher."""
     d = np.asarray(diffs, dtype=float)
-    post_higher, post_lower = int((d > 0).sum()), int((d < 0).sum())
-    post = post_lower if better == "lower" else post_higher
-    pre = post_higher if better == "lower" else post_lower
-    return {"post": post, "pre": pre, "ties": int(d.size - post_higher - post_lower)}
+    b_higher, b_lower = int((d > 0).sum()), int((d < 0).sum())
+    b = b_lower if better == "lower" else b_higher
+    a = b_higher if better == "lower" else b_lower
+    return {"b": b, "a": a, "ties": int(d.size - b_higher - b_lower)}
+
+
+def sign_test_p(wins: int, losses: int) -> float:
+    """Two-sided exact sign test: the chance of a split at least this lopsided if each (untied) seed were a fair
+    coin toss, P(X ≥ max) + P(X ≤ min) for X ~ Binomial(wins + losses, 1/2). Ties carry no sign and are left out.
+
+    Hand check: 8 of 8 gives 2 × (1/2)^8 = 0.0078, the smallest p that 8 seeds can reach; 6 of 8 gives
+    2 × (28 + 8 + 1)/256 = 0.29; 4 of 8 gives 1.
+    """
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = max(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k, n + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
+def strength(p: float | None, clear: bool) -> str:
+    """How strong the evidence for a direction is, in one word: 'strong' (sign test p < 0.01), 'moderate'
+    (p < 0.05), 'weak' (the interval excludes zero but the win count alone could be a coin's luck) or 'none'
+    (the interval includes zero, or too few seeds to call anything)."""
+    if not clear or p is None:
+        return "none"
+    return next((word for bound, word in STRENGTHS if p < bound), "weak")
+
+
+def paired_stats(
+    seeds: np.ndarray,
+    diffs: np.ndarray,
+    better: str | None,
+    scale: float | None = None,
+    n_resamples: int = RESAMPLES,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> dict:
+    """The statistics of one set of paired differences (B − A), as the comparison and the screen report them:
+    median and mean, a bootstrap interval of the median, which side of zero it lies on, the win count with its
+    sign-test p, the strength of the evidence, and (given `scale`) the median and interval as % of |scale|."""
+    lo, hi = bootstrap_ci(diffs, np.median, n_resamples, seed, level)
+    if diffs.size == 0 or not (math.isfinite(lo) and math.isfinite(hi)):
+        direction = "unknown"
+    elif hi < 0:
+        direction = "b lower"
+    elif lo > 0:
+        direction = "b higher"
+    else:
+        direction = "unclear"
+    clear = direction in ("b lower", "b higher") and diffs.size >= MIN_SEEDS_TO_CALL
+    if better is None or not clear:
+        favours = None
+    else:
+        favours = "b" if (direction == "b lower") == (better == "lower") else "a"
+    wins = win_counts(diffs, better)
+    p = sign_test_p(wins["a"], wins["b"]) if diffs.size else None
+    median_diff = float(np.median(diffs)) if diffs.size else float("nan")
+    return {
+        "n_pairs": int(diffs.size),
+        "seeds": np.asarray(seeds).tolist(),
+        "differences": diffs.tolist(),
+        "median_diff": _finite_or_none(median_diff),
+        "mean_diff": _finite_or_none(float(diffs.mean()) if diffs.size else float("nan")),
+        "ci": [_finite_or_none(lo), _finite_or_none(hi)],
+        "relative_median_diff": _percent_of(median_diff, scale),  # % of A's median
+        "relative_ci": [_percent_of(lo, scale), _percent_of(hi, scale)],
+        "wins": wins,
+        "sign_p": p,  # two-sided sign test on the win count
+        "direction": direction,  # which side of zero the interval lies on ("unclear": it includes zero)
+        "clear": clear,  # the interval excludes zero and there are enough seeds to take that seriously
+        "favours": favours,
+        "strength": strength(p, clear),
+    }
 
 
 def _describe(values: np.ndarray) -> dict:
@@ -258,72 +443,66 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
+def design_names(a: str, b: str) -> dict[str, str]:
+    """Short names for sentences: 'pre-norm' / 'post-norm' for the published designs, else 'A' / 'B'."""
+    names = {}
+    for side, text in (("a", a), ("b", b)):
+        preset = parse_design(text).preset
+        names[side] = PRESET_NAMES[preset] if preset else side.upper()
+    if names["a"] == names["b"]:  # the same preset on both sides: letters keep the sentences readable
+        names = {"a": "A", "b": "B"}
+    return names
+
+
 def summarize(
     records: Sequence[dict],
+    a: str = DEFAULT_A,
+    b: str = DEFAULT_B,
     n_resamples: int = RESAMPLES,
     seed: int = 0,
     level: float = LEVEL,
 ) -> dict:
-    """Per measure: each placement's distribution, the paired differences (post − pre) with their median,
-    mean and a bootstrap interval of the median, the win count, and which way the interval points.
+    """Per measure: each design's distribution, the paired differences (B − A) with their median, mean and a
+    bootstrap interval of the median, the win count and its sign-test p, and which way the interval points.
     JSON-ready: undefined numbers are None."""
+    da, db = parse_design(a), parse_design(b)
+    texts = {"a": da.text, "b": db.text}
     measures = {}
     for m in MEASURES:
-        seeds, diffs = paired_differences(records, m)
-        lo, hi = bootstrap_ci(diffs, np.median, n_resamples, seed, level)
-        per_placement = {
-            p: _describe(np.array([value(r, m) for r in records if r["placement"] == p], dtype=float))
-            for p in PLACEMENT_ORDER
+        seeds, diffs = paired_differences(records, m, da.text, db.text)
+        per_side = {
+            side: _describe(np.array([value(r, m) for r in records if design_of(r) == text], dtype=float))
+            for side, text in texts.items()
         }
-        if diffs.size == 0 or not (math.isfinite(lo) and math.isfinite(hi)):
-            direction = "unknown"
-        elif hi < 0:
-            direction = "post lower"
-        elif lo > 0:
-            direction = "post higher"
-        else:
-            direction = "unclear"
-        clear = direction in ("post lower", "post higher") and diffs.size >= MIN_SEEDS_TO_CALL
-        if m.better is None or not clear:
-            favours = None
-        else:
-            favours = "post" if (direction == "post lower") == (m.better == "lower") else "pre"
-        scale = per_placement["pre"]["median"]
-        median_diff = float(np.median(diffs)) if diffs.size else float("nan")
         measures[m.key] = {
             "label": m.label,
             "group": m.group,
             "better": m.better,
-            "pre": per_placement["pre"],
-            "post": per_placement["post"],
-            "n_pairs": int(diffs.size),
-            "seeds": seeds.tolist(),
-            "differences": diffs.tolist(),
-            "median_diff": _finite_or_none(median_diff),
-            "mean_diff": _finite_or_none(float(diffs.mean()) if diffs.size else float("nan")),
-            "ci": [_finite_or_none(lo), _finite_or_none(hi)],
-            "relative_median_diff": _percent_of(median_diff, scale),  # % of pre-norm's median
-            "relative_ci": [_percent_of(lo, scale), _percent_of(hi, scale)],
-            "wins": win_counts(diffs, m.better),
-            "direction": direction,  # which side of zero the interval lies on ("unclear": it includes zero)
-            "clear": clear,  # the interval excludes zero and there are enough seeds to take that seriously
-            "favours": favours,
+            "a": per_side["a"],
+            "b": per_side["b"],
+            **paired_stats(seeds, diffs, m.better, per_side["a"]["median"], n_resamples, seed, level),
         }
     seeds_all = sorted({int(r["seed"]) for r in records})
     diverged = [
-        {"placement": r["placement"], "seed": int(r["seed"]), "diverged": r["diverged"]}
+        {"design": design_of(r), "seed": int(r["seed"]), "diverged": r["diverged"]}
         for r in records
         if r.get("diverged")
     ]
     n_pairs = max((m["n_pairs"] for m in measures.values()), default=0)
+    names = design_names(da.text, db.text)
     return {
+        "a": da.text,
+        "b": db.text,
+        "labels": {"a": da.label, "b": db.label},
+        "names": names,
         "n_seeds": len(seeds_all),
         "n_pairs": n_pairs,
         "seeds": seeds_all,
-        "statistic": "median of paired differences (post − pre)",
+        "statistic": f"median of paired differences ({names['b']} − {names['a']})",
         "level": level,
         "resamples": n_resamples,
         "bootstrap_seed": seed,
+        "hypothesis_measures": list(HYPOTHESIS_KEYS),
         "train_seconds": round(float(sum(r.get("train_seconds", 0.0) for r in records)), 3),
         "diverged": diverged,
         "measures": measures,
@@ -360,34 +539,50 @@ def fmt_ci(ci: Sequence[float | None]) -> str:
     return f"[{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
+def fmt_p(p: float | None) -> str:
+    """'p = 0.0078', 'p = 0.29', 'p = 1', 'p < 0.001'."""
+    if p is None or not math.isfinite(p):
+        return "p n/a"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}".rstrip("0").rstrip(".")
+
+
 def _pct(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "n/a"
     return f"{abs(x):.0f}%" if abs(x) >= 10 else f"{abs(x):.1f}%"
 
 
-def lower_higher(m: dict, placement: str) -> str:
-    """'lower' or 'higher': the word for the side a placement wins on for this measure."""
+def lower_higher(m: dict, side: str) -> str:
+    """'lower' or 'higher': the word for the side a design wins on for this measure."""
     if m["better"] is None:
-        return "higher" if placement == "post" else "lower"
+        return "higher" if side == "b" else "lower"
     return m["better"]
 
 
-def measure_sentence(m: dict) -> str:
-    """'post-norm had the lower baseline max error on 6 of 8 seeds; median difference (post − pre) −3.1e-4,
-    95% CI [−5.2e-4, −4e-5].'"""
+def difference_label(summary: dict) -> str:
+    """'post − pre' for the published pair, else 'B − A' with the sentence names."""
+    names = summary["names"]
+    if (summary["a"], summary["b"]) == (DEFAULT_A, DEFAULT_B):
+        return "post − pre"
+    return f"{names['b']} − {names['a']}"
+
+
+def measure_sentence(m: dict, summary: dict) -> str:
+    """'post-norm had the lower baseline max error on 6 of 8 seeds (sign test p = 0.29); median difference
+    (post − pre) −3.1e-4, 95% CI [−5.2e-4, −4e-5].'"""
     n = m["n_pairs"]
     if n == 0:
-        return f"No seed has a finite {m['label']} for both placements, so there is nothing to compare."
+        return f"No seed has a finite {m['label']} for both designs, so there is nothing to compare."
     wins = m["wins"]
-    leader = "post" if wins["post"] >= wins["pre"] else "pre"
+    leader = "b" if wins["b"] >= wins["a"] else "a"
     word = lower_higher(m, leader)
-    count = wins[leader]
-    ties = f" ({wins['ties']} tied)" if wins["ties"] else ""
+    ties = f", {wins['ties']} tied" if wins["ties"] else ""
     return (
-        f"{PLACEMENT_LABELS[leader]} had the {word} {m['label']} on {count} of {n} seeds{ties}; "
-        f"median difference (post − pre) {fmt(m['median_diff'])}, "
-        f"95% CI {fmt_ci(m['ci'])}."
+        f"{summary['names'][leader]} had the {word} {m['label']} on {wins[leader]} of {n} seeds "
+        f"(sign test {fmt_p(m['sign_p'])}{ties}); median difference ({difference_label(summary)}) "
+        f"{fmt(m['median_diff'])}, 95% CI {fmt_ci(m['ci'])}."
     )
 
 
@@ -410,73 +605,118 @@ def interval_meaning(m: dict, n_resamples: int = RESAMPLES) -> str:
             f"{how} It includes zero, so with these seeds 'no real difference' is still a reasonable "
             "reading; more seeds would narrow it."
         )
-    side = "below" if m["direction"] == "post lower" else "above"
+    side = "below" if m["direction"] == "b lower" else "above"
     return (
         f"{how} It lies entirely {side} zero: nearly every re-drawing of the seeds gives a difference of the "
         "same sign, so it is unlikely to be just the luck of which seeds we picked (it can still be small)."
     )
 
 
+def _evidence_for(m: dict) -> str:
+    """'baseline max error (strong evidence: 8 of 8 seeds, p = 0.0078)'."""
+    side = m["favours"]
+    return f"{m['label']} ({m['strength']} evidence: {m['wins'][side]} of {m['n_pairs']} seeds, {fmt_p(m['sign_p'])})"
+
+
+def _strongest_possible(n: int) -> str:
+    return f"with {n} seeds the most lopsided result, {n} of {n}, has {fmt_p(sign_test_p(n, 0))}"
+
+
+def multiplicity_note(summary: dict) -> str:
+    """How strong the called differences are once we allow for having compared several measures."""
+    ms = summary["measures"]
+    keys = summary["hypothesis_measures"]
+    called = [ms[k] for k in keys if ms[k]["favours"]]
+    k = len(keys)
+    bar = SIGNIFICANCE / k
+    text = (
+        f"How sure: {k} measures were compared, so one of them can look like a difference by luck alone. A sign "
+        f"test p below {fmt(SIGNIFICANCE)} ÷ {k} = {bar:.2g} allows for that (Bonferroni); "
+        f"{_strongest_possible(summary['n_pairs'])}."
+    )
+    if not called:
+        return text
+    passing = [m["label"] for m in called if m["sign_p"] < bar]
+    failing = [m["label"] for m in called if m["sign_p"] >= bar]
+    if passing:
+        text += f" It is cleared on {_join(passing)}."
+    if failing:
+        text += f" It is not cleared on {_join(failing)}: read {'that' if len(failing) == 1 else 'those'} as a lead "
+        text += "to test with more seeds, not as settled."
+    return text
+
+
 def verdict(summary: dict) -> str:
-    """A plain-language verdict on the hypothesis, written from the numbers in `summarize`'s output:
-    a few short paragraphs, separated by blank lines."""
+    """A plain-language verdict, written from the numbers in `summarize`'s output: a few short paragraphs,
+    separated by blank lines. For the published pair (A = pre-norm, B = post-norm) it reads as a verdict on the
+    notebook's hypothesis; for any other pair it says which design did better on what."""
     ms = summary["measures"]
     n = summary["n_pairs"]
     if n == 0:
         return "No seed produced a usable pair of runs, so there is no evidence either way."
-    hyp = [ms[k] for k in HYPOTHESIS_KEYS]
-    for_post = [m["label"] for m in hyp if m["favours"] == "post"]
-    for_pre = [m["label"] for m in hyp if m["favours"] == "pre"]
+    names = summary["names"]
+    hyp = [ms[k] for k in summary["hypothesis_measures"]]
+    for_b = [_evidence_for(m) for m in hyp if m["favours"] == "b"]
+    for_a = [_evidence_for(m) for m in hyp if m["favours"] == "a"]
     seeds = f"{n} seed" + ("s" if n != 1 else "")
-    if for_post and not for_pre:
+    published = (summary["a"], summary["b"]) == (DEFAULT_A, DEFAULT_B)
+    if for_b and not for_a:
+        lead = "the evidence supports the hypothesis: " if published else ""
         opening = (
-            f"Across {seeds}, the evidence supports the hypothesis: post-norm placement was clearly better on "
-            f"{_join(for_post)}, and pre-norm was not clearly better on anything the hypothesis predicted."
+            f"Across {seeds}, {lead}{names['b']} did better on {_join(for_b)}, and {names['a']} did not do "
+            f"better on any of the {len(hyp)} measures compared."
         )
-    elif for_pre and not for_post:
+    elif for_a and not for_b:
+        lead = "the evidence goes against the hypothesis: " if published else ""
         opening = (
-            f"Across {seeds}, the evidence goes against the hypothesis: pre-norm placement was clearly better on "
-            f"{_join(for_pre)}, and post-norm was not clearly better on anything the hypothesis predicted."
+            f"Across {seeds}, {lead}{names['a']} did better on {_join(for_a)}, and {names['b']} did not do "
+            f"better on any of the {len(hyp)} measures compared."
         )
-    elif for_pre and for_post:
+    elif for_a and for_b:
         opening = (
-            f"Across {seeds}, the evidence is mixed: post-norm was clearly better on {_join(for_post)}, "
-            f"but pre-norm on {_join(for_pre)}."
+            f"Across {seeds}, the evidence is mixed: {names['b']} did better on {_join(for_b)}, "
+            f"but {names['a']} on {_join(for_a)}."
         )
     elif n < MIN_SEEDS_TO_CALL:
         opening = (
-            f"{seeds.capitalize()} cannot settle the hypothesis: a difference is only called clear here with at "
+            f"{seeds.capitalize()} cannot settle the question: a difference is only called here with at "
             f"least {MIN_SEEDS_TO_CALL} seeds."
         )
     else:
+        what = "the hypothesis" if published else f"which of {names['a']} and {names['b']} is better"
         opening = (
-            f"Across {seeds}, the evidence does not settle the hypothesis: on every measure it predicted "
-            "(reconstruction error, anchor and planarity losses) the interval includes zero."
+            f"Across {seeds}, the evidence does not settle {what}: on each of the {len(hyp)} measures compared "
+            "(reconstruction error, hue-peak evenness, anchor and planarity losses) the interval includes zero."
         )
+    if not published:
+        opening = f"A is {summary['labels']['a']}; B is {summary['labels']['b']}. " + opening
     head = ms[HEADLINE_KEY]
     parts = [
-        opening + " On the notebook's headline number, " + measure_sentence(head),
+        opening + " On the notebook's headline number, " + measure_sentence(head, summary),
         interval_meaning(head, summary["resamples"]),
     ]
-    others = [m for k, m in ms.items() if k != HEADLINE_KEY and m["clear"]]
+    if n >= MIN_SEEDS_TO_CALL:
+        parts.append(multiplicity_note(summary))
+    others = [m for k, m in ms.items() if k not in summary["hypothesis_measures"] and m["clear"]]
     if others:
-        clauses = [_clear_clause(m) for m in others]
+        clauses = [_clear_clause(m, summary) for m in others]
         parts.append("Other clear differences: " + " ".join([clauses[0], *map(_capitalized, clauses[1:])]))
     if summary["diverged"]:
         parts.append(f"{len(summary['diverged'])} run(s) diverged and were left out of the comparison.")
     return "\n\n".join(parts)
 
 
-def _clear_clause(m: dict) -> str:
-    lower = m["direction"] == "post lower"
+def _clear_clause(m: dict, summary: dict) -> str:
+    lower = m["direction"] == "b lower"
     d = np.asarray(m["differences"], dtype=float)
     count = int((d < 0).sum() if lower else (d > 0).sum())
     judged = ""
     if m["favours"]:
-        judged = " (better)" if m["favours"] == "post" else " (worse)"
+        judged = " (better)" if m["favours"] == "b" else " (worse)"
+    names = summary["names"]
     return (
-        f"post-norm's {m['label']} was {'lower' if lower else 'higher'}{judged} on {count} of {m['n_pairs']} seeds, "
-        f"by {_pct(m['relative_median_diff'])} of pre-norm's median "
+        f"{names['b']}'s {m['label']} was {'lower' if lower else 'higher'}{judged} on {count} of {m['n_pairs']} "
+        f"seeds ({fmt_p(m['sign_p'])}), by {_pct(m['relative_median_diff'])} of {names['a']}'s median "
         f"(median difference {fmt(m['median_diff'])}, 95% CI {fmt_ci(m['ci'])})."
     )
 
@@ -493,20 +733,21 @@ def _join(items: Sequence[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Captions (every figure on the evidence page gets one, written from the same numbers)
+# Captions (every figure of a comparison gets one, written from the same numbers)
 
 
 def distribution_caption(summary: dict, key: str) -> str:
     m = summary["measures"][key]
     meaning = MEASURE_BY_KEY[key].meaning
-    pre, post = m["pre"], m["post"]
+    names = summary["names"]
+    a, b = m["a"], m["b"]
     text = (
-        f"{m['label'].capitalize()} ({meaning}), one dot per run: pre-norm median {fmt(pre['median'])} "
-        f"(range {fmt(pre['min'])} to {fmt(pre['max'])}, {pre['n']} runs), post-norm median {fmt(post['median'])} "
-        f"(range {fmt(post['min'])} to {fmt(post['max'])}, {post['n']} runs)."
+        f"{m['label'].capitalize()} ({meaning}), one dot per run: {names['a']} median {fmt(a['median'])} "
+        f"(range {fmt(a['min'])} to {fmt(a['max'])}, {a['n']} runs), {names['b']} median {fmt(b['median'])} "
+        f"(range {fmt(b['min'])} to {fmt(b['max'])}, {b['n']} runs)."
     )
     if m["n_pairs"]:
-        text += " Grey lines join the two runs of the same seed. " + _capitalized(measure_sentence(m))
+        text += " Grey lines join the two runs of the same seed. " + _capitalized(measure_sentence(m, summary))
     return text
 
 
@@ -514,16 +755,17 @@ def differences_caption(summary: dict, key: str) -> str:
     m = summary["measures"][key]
     if not m["n_pairs"]:
         return f"No paired differences for {m['label']}."
+    names = summary["names"]
     d = np.array(m["differences"])
     text = (
-        f"Each dot is one seed's {m['label']} difference, post-norm minus pre-norm ({m['n_pairs']} seeds, from "
-        f"{fmt(d.min())} to {fmt(d.max())}); left of zero means post-norm was lower. The tick is the median "
+        f"Each dot is one seed's {m['label']} difference, {names['b']} minus {names['a']} ({m['n_pairs']} seeds, "
+        f"from {fmt(d.min())} to {fmt(d.max())}); left of zero means {names['b']} was lower. The tick is the median "
         f"difference, {fmt(m['median_diff'])}, and the bar its 95% bootstrap interval {fmt_ci(m['ci'])}, which "
     )
     if m["direction"] == "unclear":
         text += "includes zero."
     else:
-        text += f"lies entirely {'below' if m['direction'] == 'post lower' else 'above'} zero."
+        text += f"lies entirely {'below' if m['direction'] == 'b lower' else 'above'} zero."
         if not m["clear"]:
             text += f" With fewer than {MIN_SEEDS_TO_CALL} seeds that is not yet enough to call it."
     return text
@@ -541,10 +783,11 @@ def overview_caption(summary: dict) -> str:
         lo, hi = m["relative_ci"]
         zero = "includes 0" if m["direction"] == "unclear" else "excludes 0"
         bits.append(f"{m['label']} {_pct(rel)} {side} (interval {fmt(lo)}% to {fmt(hi)}%, {zero})")
+    names = summary["names"]
     return (
-        f"Median paired difference (post − pre) for each measure across {summary['n_pairs']} seeds, as a "
-        "percentage of pre-norm's median, with its 95% bootstrap interval; left of the zero line means post-norm "
-        "was lower. " + "; ".join(bits) + "."
+        f"Median paired difference ({difference_label(summary)}) for each measure across {summary['n_pairs']} "
+        f"seeds, as a percentage of {names['a']}'s median, with its 95% bootstrap interval; left of the zero line "
+        f"means {names['b']} was lower. " + "; ".join(bits) + "."
     )
 
 
@@ -560,18 +803,30 @@ def json_ready(obj):
 
 
 def to_json(records: Sequence[dict], summary: dict) -> str:
-    """The sweep as one JSON object, {"runs": [...], "summary": {...}}: what `excolor sweep --json` prints."""
-    return json.dumps(json_ready({"runs": list(records), "summary": summary}), allow_nan=False)
+    """A comparison as one JSON object, {"a": ..., "b": ..., "runs": [...], "summary": {...}}: what
+    `excolor compare --json` (and `sweep --json`) prints."""
+    out = {"a": summary["a"], "b": summary["b"], "runs": list(records), "summary": summary}
+    return json.dumps(json_ready(out), allow_nan=False)
 
 
-def long_rows(records: Sequence[dict]) -> list[dict]:
-    """One row per (run, measure): placement, seed, measure key/label, value. For plotting."""
+def side_of(record: dict, summary: dict) -> str | None:
+    """'a', 'b' or None: which side of the comparison a record belongs to."""
+    design = design_of(record)
+    return next((side for side in SIDES if summary[side] == design), None)
+
+
+def long_rows(records: Sequence[dict], summary: dict) -> list[dict]:
+    """One row per (run, measure): side (A/B), design name, seed, measure key/label, value. For plotting."""
     rows = []
     for r in records:
+        side = side_of(r, summary)
+        if side is None:
+            continue
         for m in MEASURES:
             rows.append(
                 {
-                    "placement": PLACEMENT_LABELS[r["placement"]],
+                    "side": side.upper(),
+                    "design": summary["names"][side],
                     "seed": int(r["seed"]),
                     "measure": m.key,
                     "label": m.label,
@@ -581,33 +836,33 @@ def long_rows(records: Sequence[dict]) -> list[dict]:
     return rows
 
 
+def outcome(m: dict, names: dict[str, str]) -> str:
+    """A measure's outcome in a few words: 'post-norm better (strong)', 'too close to call', ..."""
+    if m["favours"]:
+        return f"{names[m['favours']]} better ({m['strength']})"
+    if m["clear"]:
+        return f"{names['b']} {m['direction'].split()[1]} ({m['strength']})"
+    if m["direction"] in ("b lower", "b higher"):
+        return f"too few seeds (< {MIN_SEEDS_TO_CALL})"
+    return {"unclear": "too close to call", "unknown": "no data"}[m["direction"]]
+
+
 def summary_rows(summary: dict) -> list[dict]:
-    """One row per measure for a table: medians, median difference, interval, wins, outcome."""
+    """One row per measure for a table: medians, median difference, interval, wins with sign-test p, outcome."""
+    names = summary["names"]
     rows = []
-    for key, m in summary["measures"].items():
-        if m["favours"]:
-            outcome = f"{m['favours']}-norm better"
-        elif m["clear"]:
-            outcome = m["direction"].replace("post", "post-norm")
-        elif m["direction"] in ("post lower", "post higher"):
-            outcome = f"too few seeds (< {MIN_SEEDS_TO_CALL})"
-        else:
-            outcome = {"unclear": "too close to call", "unknown": "no data"}[m["direction"]]
+    for m in summary["measures"].values():
         rows.append(
             {
                 "measure": m["label"],
                 "better": m["better"] or "neither",
-                "pre median": fmt(m["pre"]["median"]),
-                "post median": fmt(m["post"]["median"]),
-                "post − pre": fmt_signed(m["median_diff"]),
+                f"{names['a']} median": fmt(m["a"]["median"]),
+                f"{names['b']} median": fmt(m["b"]["median"]),
+                difference_label(summary): fmt_signed(m["median_diff"]),
                 "95% CI": fmt_ci(m["ci"]),
-                "post-norm was": _ahead(m, key),
-                "outcome": outcome,
+                f"{names['b']} was": f"{lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']}",
+                "sign test p": fmt_p(m["sign_p"]).removeprefix("p = ").removeprefix("p "),
+                "outcome": outcome(m, names),
             }
         )
     return rows
-
-
-def _ahead(m: dict, key: str) -> str:
-    word = lower_higher(m, "post")
-    return f"{word} on {m['wins']['post']} of {m['n_pairs']}"

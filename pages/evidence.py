@@ -92,7 +92,7 @@ st.caption(
 if summary["diverged"]:
     st.warning(
         "Some runs diverged and are left out of the paired comparison: "
-        + "; ".join(f"{d['placement']}-norm seed {d['seed']}: {d['diverged']}" for d in summary["diverged"])
+        + "; ".join(f"{d['design']} seed {d['seed']}: {d['diverged']}" for d in summary["diverged"])
     )
 
 st.header("All measures at a glance")
@@ -109,7 +109,7 @@ st.markdown(
     "the two runs of one seed). Right: each seed's difference post − pre, the median difference (tick) and its "
     "95% bootstrap interval (bar). Hover over a dot to see its seed."
 )
-rows = pd.DataFrame(ev.long_rows(records))
+rows = pd.DataFrame(ev.long_rows(records, summary))
 tabs = st.tabs(list(ev.GROUPS.values()))
 for tab, group in zip(tabs, ev.GROUPS):
     with tab:
@@ -122,7 +122,7 @@ for tab, group in zip(tabs, ev.GROUPS):
                 text = ev.distribution_caption(summary, m.key)
                 chart, _ = caches.frozen_chart(
                     f"evidence.distribution|{sweep_key}|{m.key}",
-                    lambda m=m, text=text: (distribution_chart(rows, m.key), text),
+                    lambda m=m, text=text: (distribution_chart(rows, m.key, summary["names"]), text),
                 )
                 caches.show_chart(chart, width="stretch")
                 st.caption(text)
@@ -166,7 +166,7 @@ with st.expander("How to read this: pairs, medians, bootstrap intervals"):
 with st.expander("Every run"):
     small = {"baseline_max", "baseline_median", "recon"}
     st.dataframe(
-        runs_table(records),
+        runs_table(records, summary),
         hide_index=True,
         width="stretch",
         column_config={

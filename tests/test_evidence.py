@@ -1,4 +1,4 @@
-"""Evidence across seeds: paired statistics, verdict text and the `sweep` command."""
+"""Evidence across seeds: per-run measures, paired statistics (B − A), verdict text and the `sweep` command."""
 
 from __future__ import annotations
 
@@ -26,13 +26,15 @@ BASE = {
     "repulsion_max": 0.12,
     "suppression_r": 0.9,
     "repulsion_r": 0.9,
+    "peak_ratio": 3.0,
 }
 
 
 def record(placement: str, seed: int, v: dict[str, float]) -> dict:
-    """A sweep record shaped like evidence.sweep_record's, from one value per measure."""
+    """A run record shaped like evidence.run_record's, from one value per measure."""
     return {
         "placement": placement,
+        "design": placement,
         "seed": seed,
         "train_seconds": 1.0,
         "final_recon": v["recon"],
@@ -44,6 +46,7 @@ def record(placement: str, seed: int, v: dict[str, float]) -> dict:
         },
         "selectivity": {"suppression": v["suppression_r"], "repulsion": v["repulsion_r"]},
         "validation": {"recon": v["recon"], "unit": 0.01, "anchor": v["anchor"], "planar": v["planar"]},
+        "hue_peaks": {"hues": [0, 60, 120, 180, 240, 300], "heights": [1e-4] * 6, "ratio": v["peak_ratio"]},
     }
 
 
@@ -102,9 +105,45 @@ def test_bootstrap_ci_of_nothing_is_nan():
 
 def test_win_counts_follow_the_better_direction():
     d = [-2.0, -1.0, 0.0, 1.0, -0.5]
-    assert ev.win_counts(d, "lower") == {"post": 3, "pre": 1, "ties": 1}
-    assert ev.win_counts(d, "higher") == {"post": 1, "pre": 3, "ties": 1}
-    assert ev.win_counts(d, None) == {"post": 1, "pre": 3, "ties": 1}  # 'post' = post-norm higher
+    assert ev.win_counts(d, "lower") == {"b": 3, "a": 1, "ties": 1}
+    assert ev.win_counts(d, "higher") == {"b": 1, "a": 3, "ties": 1}
+    assert ev.win_counts(d, None) == {"b": 1, "a": 3, "ties": 1}  # 'b' = B higher
+
+
+@pytest.mark.parametrize(
+    ("wins", "losses", "p"),
+    [
+        (8, 0, 2 / 256),  # 2 x (1/2)^8: the strongest 8 seeds can give
+        (0, 8, 2 / 256),
+        (7, 1, 2 * 9 / 256),  # 2 x (C(8,7) + C(8,8)) / 2^8 = 0.0703
+        (6, 2, 2 * 37 / 256),  # 2 x (28 + 8 + 1) / 256 = 0.289
+        (4, 4, 1.0),
+        (24, 8, 2 * sum(__import__("math").comb(32, i) for i in range(24, 33)) / 2**32),  # 0.0070
+        (0, 0, 1.0),  # only ties: no evidence
+    ],
+)
+def test_sign_test_p_by_hand(wins, losses, p):
+    assert ev.sign_test_p(wins, losses) == pytest.approx(p, rel=1e-12)
+
+
+def test_sign_test_on_the_32_seed_sweep_counts():
+    assert ev.sign_test_p(24, 8) == pytest.approx(0.00701, abs=1e-5)  # post-norm's 24 of 32 on max error
+    assert ev.sign_test_p(9, 23) == pytest.approx(0.02006, abs=1e-5)  # its 9 of 32 on planarity
+    assert ev.sign_test_p(9, 23) == ev.sign_test_p(23, 9)  # two-sided
+
+
+def test_strength_words_follow_the_p_value_and_the_interval():
+    assert ev.strength(0.0078, clear=True) == "strong"
+    assert ev.strength(0.035, clear=True) == "moderate"
+    assert ev.strength(0.29, clear=True) == "weak"
+    assert ev.strength(0.0078, clear=False) == "none"
+
+
+def test_fmt_p():
+    assert ev.fmt_p(2 / 256) == "p = 0.0078"
+    assert ev.fmt_p(0.2890625) == "p = 0.29"
+    assert ev.fmt_p(1.0) == "p = 1"
+    assert ev.fmt_p(1e-9) == "p < 0.001"
 
 
 def test_paired_differences_pair_by_seed_and_skip_unusable_pairs():
@@ -115,6 +154,17 @@ def test_paired_differences_pair_by_seed_and_skip_unusable_pairs():
     assert seeds.tolist() == [0, 2]
     by_key = {(r["placement"], r["seed"]): r["metrics"]["baseline"]["max"] for r in records}
     assert diffs.tolist() == [by_key["post", s] - by_key["pre", s] for s in (0, 2)]
+    seeds, swapped = ev.paired_differences(records, "baseline_max", a="post", b="pre")  # B − A, whichever B is
+    assert swapped.tolist() == (-diffs).tolist()
+
+
+def test_pairs_match_designs_by_canonical_text():
+    records = make_records(-0.3, n=3)
+    for r in records:
+        if r["placement"] == "post":
+            r["design"] = "post,anchor=post,unit=on"  # a redundant spelling of post-norm
+    seeds, diffs = ev.paired_differences(records, "recon", "pre", "post")
+    assert seeds.tolist() == [0, 1, 2] and (diffs < 0).all()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -125,11 +175,14 @@ def test_summary_counts_wins_and_reads_the_interval():
     summary = ev.summarize(make_records(-0.3))
     m = summary["measures"]["baseline_max"]
     assert summary["n_pairs"] == 8 and m["n_pairs"] == 8
-    assert m["wins"] == {"post": 8, "pre": 0, "ties": 0}
-    assert m["direction"] == "post lower" and m["clear"] and m["favours"] == "post"
+    assert (summary["a"], summary["b"]) == ("pre", "post")
+    assert summary["names"] == {"a": "pre-norm", "b": "post-norm"}
+    assert m["wins"] == {"b": 8, "a": 0, "ties": 0}
+    assert m["sign_p"] == pytest.approx(2 / 256) and m["strength"] == "strong"
+    assert m["direction"] == "b lower" and m["clear"] and m["favours"] == "b"
     assert m["ci"][1] < 0
     assert m["median_diff"] == pytest.approx(np.median(m["differences"]))
-    assert m["relative_median_diff"] == pytest.approx(m["median_diff"] / m["pre"]["median"] * 100)
+    assert m["relative_median_diff"] == pytest.approx(m["median_diff"] / m["a"]["median"] * 100)
     r = summary["measures"]["suppression_max"]  # no better side: a clear shift favours nobody
     assert r["clear"] and r["favours"] is None
 
@@ -139,7 +192,9 @@ def test_verdict_when_post_norm_is_clearly_better():
     text = ev.verdict(summary)
     m = summary["measures"]["baseline_max"]
     assert "supports the hypothesis" in text
-    assert "post-norm had the lower baseline max error on 8 of 8 seeds" in text
+    assert "post-norm had the lower baseline max error on 8 of 8 seeds (sign test p = 0.0078)" in text
+    assert "baseline max error (strong evidence: 8 of 8 seeds, p = 0.0078)" in text
+    assert "clearly" not in text  # the strength is said in words tied to the sign test, not asserted
     assert f"median difference (post − pre) {ev.fmt(m['median_diff'])}" in text
     assert f"95% CI {ev.fmt_ci(m['ci'])}" in text
     assert "entirely below zero" in text
@@ -149,7 +204,7 @@ def test_verdict_when_pre_norm_is_clearly_better():
     summary = ev.summarize(make_records(+0.3))
     text = ev.verdict(summary)
     assert "goes against the hypothesis" in text
-    assert "pre-norm had the lower baseline max error on 8 of 8 seeds" in text
+    assert "pre-norm had the lower baseline max error on 8 of 8 seeds (sign test p = 0.0078)" in text
     assert "entirely above zero" in text
     assert ev.fmt_ci(summary["measures"]["baseline_max"]["ci"]) in text
 
@@ -159,7 +214,7 @@ def test_verdict_when_the_seeds_disagree():
     text = ev.verdict(summary)
     assert "does not settle the hypothesis" in text
     assert "includes zero" in text
-    assert "on 4 of 8 seeds" in text
+    assert "on 4 of 8 seeds (sign test p = 1)" in text
     assert all(not m["clear"] for m in summary["measures"].values())
 
 
@@ -181,7 +236,8 @@ def test_verdict_with_few_seeds_calls_nothing_clear():
     text = ev.verdict(summary)
     assert "cannot settle" in text and "at least 5 seeds" in text
     assert all(not m["clear"] and m["favours"] is None for m in summary["measures"].values())
-    assert summary["measures"]["baseline_max"]["direction"] == "post lower"  # the interval alone would say so
+    assert all(m["strength"] == "none" for m in summary["measures"].values())
+    assert summary["measures"]["baseline_max"]["direction"] == "b lower"  # the interval alone would say so
 
 
 def test_verdict_with_no_usable_pairs():
@@ -204,12 +260,14 @@ def test_captions_are_written_from_the_numbers():
     summary = ev.summarize(make_records(-0.3))
     m = summary["measures"]["planar"]
     dist = ev.distribution_caption(summary, "planar")
-    assert ev.fmt(m["pre"]["median"]) in dist and ev.fmt(m["post"]["median"]) in dist
+    assert ev.fmt(m["a"]["median"]) in dist and ev.fmt(m["b"]["median"]) in dist
     diff = ev.differences_caption(summary, "planar")
     assert ev.fmt_ci(m["ci"]) in diff and "below zero" in diff
     overview = ev.overview_caption(summary)
     assert all(m["label"] in overview for m in summary["measures"].values())
-    assert len(ev.summary_rows(summary)) == len(ev.MEASURES)
+    rows = ev.summary_rows(summary)
+    assert len(rows) == len(ev.MEASURES)
+    assert rows[0]["sign test p"] == "0.0078" and rows[0]["outcome"] == "post-norm better (strong)"
 
 
 def test_fmt_is_compact():
@@ -217,6 +275,75 @@ def test_fmt_is_compact():
     assert ev.fmt(0.16) == "0.16"
     assert ev.fmt(8e-5) == "8.0e-5"
     assert ev.fmt(None) == "n/a" and ev.fmt(float("nan")) == "n/a"
+
+
+def test_multiplicity_note_says_which_calls_clear_the_corrected_bar():
+    strong = ev.summarize(make_records(-0.3))  # 8 of 8 on every measure: p = 0.0078 < 0.05 / 6
+    note = ev.multiplicity_note(strong)
+    assert "6 measures were compared" in note and "0.05 ÷ 6 = 0.0083" in note
+    assert "It is cleared on baseline max error" in note and "not cleared" not in note
+    records = make_records(-0.3)
+    for r in records:  # seed 0 now goes the other way on max error: 7 of 8, p = 2 x 9/256 = 0.07
+        if r["placement"] == "post" and r["seed"] == 0:
+            r["metrics"]["baseline"]["max"] *= 3
+    mixed = ev.summarize(records)
+    m = mixed["measures"]["baseline_max"]
+    assert m["wins"]["b"] == 7 and m["sign_p"] == pytest.approx(18 / 256)
+    assert m["favours"] == "b" and m["strength"] == "weak"  # the interval still excludes zero
+    note = ev.multiplicity_note(mixed)
+    assert "It is not cleared on baseline max error: read that as a lead" in note
+    assert "It is cleared on baseline median error" in note
+    assert "baseline max error (weak evidence: 7 of 8 seeds, p = 0.07)" in ev.verdict(mixed)
+
+
+def test_verdict_of_a_custom_pair_names_the_designs_and_reads_b_minus_a():
+    records = make_records(-0.3)
+    for r in records:
+        r["design"] = {"pre": "post,anchor=pre", "post": "post"}[r["placement"]]
+    summary = ev.summarize(records, a="post,anchor=pre", b="post")
+    assert summary["names"] == {"a": "A", "b": "post-norm"}
+    text = ev.verdict(summary)
+    assert text.startswith("A is post-norm, but anchor on the raw latent; B is post-norm (Ex 2.4). Across 8 seeds,")
+    assert "hypothesis" not in text.split("\n\n")[0]  # only the published pair is the notebook's hypothesis
+    assert "post-norm did better on baseline max error" in text
+    assert "median difference (post-norm − A)" in text
+    flipped = ev.verdict(ev.summarize(records, a="post", b="post,anchor=pre"))  # the same runs, sides swapped
+    assert "Across 8 seeds, post-norm did better on baseline max error" in flipped
+    assert "B did not do better on any of the 6 measures compared" in flipped
+    assert "post-norm had the lower baseline max error on 8 of 8 seeds" in flipped
+
+
+def test_peak_heights_read_the_six_pure_hues_of_the_dense_grid():
+    cube = np.zeros((240, 48, 48))
+    heights = [4e-4, 1e-4, 2e-4, 8e-4, 3e-4, 5e-4]
+    for i, h in enumerate(heights):
+        cube[i * 40, -1, -1] = h  # hue 60° x i sits at index 40 i of 240 (1.5° steps), S = V = 1 last
+    cube[20, -1, -1] = 1.0  # orange (30°) is not one of the six
+    cube[0, -2, -1] = 1.0  # nor is a less saturated red
+    assert ev.peak_heights(cube).tolist() == heights
+    assert ev.peak_unevenness(heights) == pytest.approx(8.0)  # 8e-4 / 1e-4
+    assert ev.peak_unevenness([2e-4] * 6) == 1.0
+    assert np.isnan(ev.peak_unevenness([2e-4, 0.0, 1e-4, 1e-4, 1e-4, 1e-4]))
+
+
+def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
+    from excolor.evaluate import prepare, standard_metrics, validation_losses
+    from excolor.schedule import parse_dopesheet
+    from excolor.train import Recipe, train
+
+    run = train(Recipe("post", 3, parse_dopesheet(SHORT)))[0]
+    measured = ev.measure_run(run)
+    probe = prepare(run.model)
+    expected = standard_metrics(probe)
+    for name, m in expected.items():
+        assert measured["metrics"][name] == {"max": m["max"], "median": m["median"]}
+        if name != "baseline":
+            assert measured["selectivity"][name] == m["selectivity"]
+    assert measured["validation"] == validation_losses(run.model)
+    cube = probe.dense.error.numpy().reshape(240, 48, 48)
+    assert measured["hue_peaks"]["heights"] == [float(cube[i, -1, -1]) for i in (0, 40, 80, 120, 160, 200)]
+    record = ev.run_record(run, measured)
+    assert record["design"] == "post" and record["seed"] == 3
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,8 +358,9 @@ def test_cli_sweep_json_has_the_train_records_plus_a_summary(tmp_path, capsys, m
     sheet.write_text(SHORT)
     assert cli.main(["sweep", "--seeds", "2", "--schedule", str(sheet), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)  # exactly one JSON object
-    assert set(out) == {"runs", "summary"}
-    assert [(r["placement"], r["seed"]) for r in out["runs"]] == [("pre", 0), ("post", 0), ("pre", 1), ("post", 1)]
+    assert list(out) == ["a", "b", "runs", "summary"] and (out["a"], out["b"]) == ("pre", "post")
+    assert [(r["design"], r["seed"]) for r in out["runs"]] == [("pre", 0), ("post", 0), ("pre", 1), ("post", 1)]
+    assert [r["placement"] for r in out["runs"]] == ["pre", "post"] * 2  # today's field, kept
     assert set(out["summary"]["measures"]) == {m.key for m in ev.MEASURES}
     assert out["summary"]["n_pairs"] == 2
 
@@ -245,6 +373,8 @@ def test_cli_sweep_json_has_the_train_records_plus_a_summary(tmp_path, capsys, m
         assert r["final_recon"] == t["final_recon"]
         assert set(r["selectivity"]) == {"suppression", "repulsion"}
         assert set(r["validation"]) == {"recon", "unit", "anchor", "planar"}
+        assert len(r["hue_peaks"]["heights"]) == 6
+        assert r["hue_peaks"]["ratio"] == max(r["hue_peaks"]["heights"]) / min(r["hue_peaks"]["heights"])
 
 
 def test_cli_sweep_end_to_end_with_the_real_schedule():

@@ -1,4 +1,4 @@
-"""Charts of the evidence across seeds: per-placement distributions, paired differences, an overview.
+"""Charts of a comparison across seeds: per-design distributions, paired differences (B − A), an overview.
 
 Pure builders (no Streamlit), like charts.py: the page lays them out and excolor.app.caches freezes their specs.
 """
@@ -11,10 +11,13 @@ import pandas as pd
 
 from .. import evidence as ev
 
-PLACEMENT_COLORS = {"pre-norm": "#E8873A", "post-norm": "#4A8FD9"}  # orange / blue: legible on light and dark
+SIDE_COLORS = {"a": "#E8873A", "b": "#4A8FD9"}  # A orange, B blue (pre-norm, post-norm by default): light and dark
 NEUTRAL = "#8c8c8c"
-FAVOUR_COLORS = {**PLACEMENT_COLORS, "tie": NEUTRAL, "no better side": NEUTRAL}
-COLOR_SCALE = alt.Scale(domain=list(PLACEMENT_COLORS), range=list(PLACEMENT_COLORS.values()))
+
+
+def side_scale(names: dict[str, str]) -> alt.Scale:
+    """Design names (pre-norm/post-norm, or A/B) to their side's color."""
+    return alt.Scale(domain=[names["a"], names["b"]], range=[SIDE_COLORS["a"], SIDE_COLORS["b"]])
 
 
 def axis(values: np.ndarray, **kwargs) -> alt.Axis:
@@ -25,13 +28,13 @@ def axis(values: np.ndarray, **kwargs) -> alt.Axis:
     return alt.Axis(format="~g", **kwargs)
 
 
-def distribution_chart(rows: pd.DataFrame, key: str) -> alt.Chart:
-    """Box plot per placement, one dot per run, grey lines joining the two runs of each seed."""
+def distribution_chart(rows: pd.DataFrame, key: str, names: dict[str, str]) -> alt.Chart:
+    """Box plot per design, one dot per run, grey lines joining the two runs of each seed."""
     data = rows[rows["measure"] == key].dropna(subset=["value"])
     label = ev.MEASURE_BY_KEY[key].label
-    x = alt.X("placement:N", sort=list(PLACEMENT_COLORS), title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X("design:N", sort=[names["a"], names["b"]], title=None, axis=alt.Axis(labelAngle=0))
     y = alt.Y("value:Q", title=label, scale=alt.Scale(zero=False), axis=axis(data["value"].to_numpy()))
-    color = alt.Color("placement:N", scale=COLOR_SCALE, legend=None)
+    color = alt.Color("design:N", scale=side_scale(names), legend=None)
     base = alt.Chart(data)
     box = base.mark_boxplot(size=44, opacity=0.35, outliers=False, median={"strokeWidth": 2, "color": NEUTRAL}).encode(
         x=x, y=y, color=color
@@ -43,7 +46,7 @@ def distribution_chart(rows: pd.DataFrame, key: str) -> alt.Chart:
         color=color,
         tooltip=[
             alt.Tooltip("seed:N", title="seed"),
-            alt.Tooltip("placement:N"),
+            alt.Tooltip("design:N"),
             alt.Tooltip("value:Q", title=label, format=".3~e"),
         ],
     )
@@ -51,15 +54,22 @@ def distribution_chart(rows: pd.DataFrame, key: str) -> alt.Chart:
 
 
 def differences_chart(summary: dict, key: str) -> alt.Chart:
-    """Each seed's post − pre difference, with the median and its bootstrap interval, against zero."""
+    """Each seed's B − A difference, with the median and its bootstrap interval, against zero."""
     m = summary["measures"][key]
+    names = summary["names"]
+    favour_colors = {
+        names["b"]: SIDE_COLORS["b"],
+        names["a"]: SIDE_COLORS["a"],
+        "tie": NEUTRAL,
+        "no better side": NEUTRAL,
+    }
     d = np.asarray(m["differences"], dtype=float)
     if m["better"] is None:
         side = np.full(d.size, "no better side")
     else:
-        post_better = d < 0 if m["better"] == "lower" else d > 0
-        side = np.where(post_better, "post-norm", np.where(d == 0, "tie", "pre-norm"))
-    present = [f for f in FAVOUR_COLORS if f in set(side)]  # legend entries only for what is drawn
+        b_better = d < 0 if m["better"] == "lower" else d > 0
+        side = np.where(b_better, names["b"], np.where(d == 0, "tie", names["a"]))
+    present = [f for f in favour_colors if f in set(side)]  # legend entries only for what is drawn
     seeds = np.asarray(m["seeds"], dtype=int)
     data = pd.DataFrame(
         {
@@ -70,7 +80,7 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
         }
     )
     extent = np.concatenate([d, [v for v in m["ci"] if v is not None]])
-    x = alt.X("difference:Q", title=f"post − pre, {m['label']}", axis=axis(extent))
+    x = alt.X("difference:Q", title=f"{ev.difference_label(summary)}, {m['label']}", axis=axis(extent))
     y = alt.Y("row:Q", axis=None, scale=alt.Scale(domain=[-1, 1]))
     points = (
         alt.Chart(data)
@@ -81,12 +91,12 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
             color=alt.Color(
                 "favours:N",
                 title="seed favours",
-                scale=alt.Scale(domain=present, range=[FAVOUR_COLORS[f] for f in present]),
+                scale=alt.Scale(domain=present, range=[favour_colors[f] for f in present]),
                 legend=alt.Legend(orient="top") if m["better"] else None,
             ),
             tooltip=[
                 alt.Tooltip("seed:N"),
-                alt.Tooltip("difference:Q", title="post − pre", format=".3~e"),
+                alt.Tooltip("difference:Q", title=ev.difference_label(summary), format=".3~e"),
                 alt.Tooltip("favours:N", title="seed favours"),
             ],
         )
@@ -117,13 +127,15 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
 
 
 def overview_chart(summary: dict) -> alt.Chart:
-    """Every measure's median difference as a percentage of pre-norm's median, with its interval."""
+    """Every measure's median difference (B − A) as a percentage of A's median, with its interval."""
+    names = summary["names"]
+    better = {side: f"{names[side]} better" for side in ev.SIDES}
     rows = []
     for m in summary["measures"].values():
         if m["relative_median_diff"] is None:
             continue
         if m["favours"]:
-            outcome = f"{m['favours']}-norm better"
+            outcome = better[m["favours"]]
         elif m["clear"]:
             outcome = "clear, no better side"
         else:
@@ -136,7 +148,8 @@ def overview_chart(summary: dict) -> alt.Chart:
                 "hi": m["relative_ci"][1],
                 "outcome": outcome,
                 "absolute": f"{ev.fmt(m['median_diff'])}, 95% CI {ev.fmt_ci(m['ci'])}",
-                "ahead": f"post-norm {ev.lower_higher(m, 'post')} on {m['wins']['post']} of {m['n_pairs']} seeds",
+                "ahead": f"{names['b']} {ev.lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']} seeds "
+                f"(sign test {ev.fmt_p(m['sign_p'])})",
             }
         )
     data = pd.DataFrame(rows)
@@ -145,20 +158,15 @@ def overview_chart(summary: dict) -> alt.Chart:
         "outcome:N",
         title=None,
         scale=alt.Scale(
-            domain=[
-                "post-norm better",
-                "pre-norm better",
-                "clear, no better side",
-                "no clear difference",
-            ],
-            range=[PLACEMENT_COLORS["post-norm"], PLACEMENT_COLORS["pre-norm"], "#9467bd", NEUTRAL],
+            domain=[better["b"], better["a"], "clear, no better side", "no clear difference"],
+            range=[SIDE_COLORS["b"], SIDE_COLORS["a"], "#9467bd", NEUTRAL],
         ),
         legend=alt.Legend(orient="bottom", columns=2, labelLimit=400),
     )
     y = alt.Y("measure:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
     tooltip = [
         alt.Tooltip("measure:N"),
-        alt.Tooltip("median:Q", title="median difference, % of pre-norm", format=".1f"),
+        alt.Tooltip("median:Q", title=f"median difference, % of {names['a']}", format=".1f"),
         alt.Tooltip("lo:Q", title="interval from (%)", format=".1f"),
         alt.Tooltip("hi:Q", title="interval to (%)", format=".1f"),
         alt.Tooltip("absolute:N", title="median difference"),
@@ -167,7 +175,7 @@ def overview_chart(summary: dict) -> alt.Chart:
     ]
     base = alt.Chart(data)
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("lo:Q", title="median difference post − pre, % of pre-norm's median"),
+        x=alt.X("lo:Q", title=f"median difference {ev.difference_label(summary)}, % of {names['a']}'s median"),
         x2="hi:Q",
         y=y,
         color=color,
@@ -178,10 +186,16 @@ def overview_chart(summary: dict) -> alt.Chart:
     return alt.layer(zero, bars, points).properties(height=34 * len(data) + 120)  # legend and axis included
 
 
-def runs_table(records: list[dict]) -> pd.DataFrame:
+def runs_table(records: list[dict], summary: dict) -> pd.DataFrame:
+    """One row per run: its design (name and canonical text), seed and every measure."""
     rows = []
     for r in records:
-        row = {"placement": ev.PLACEMENT_LABELS[r["placement"]], "seed": r["seed"]}
+        side = ev.side_of(r, summary)
+        row = {
+            "design": summary["names"][side] if side else ev.design_of(r),
+            "text": ev.design_of(r),
+            "seed": r["seed"],
+        }
         for m in ev.MEASURES:
             row[m.label] = ev.value(r, m)
         row["diverged"] = r["diverged"] or ""
