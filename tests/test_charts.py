@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -148,8 +149,10 @@ def test_curve_frames_carry_the_curves(synthetic_eval):
     curves = synthetic_eval.curves
     frames = charts.curves_frames(curves)
     hue = frames["hue"]
-    assert sorted(hue["series"].unique()) == sorted(f"V = {v:.2f}" for v in curves.values)
-    assert len(hue) == 5 * 240
+    assert sorted(hue["series"].unique()) == sorted([*(f"V = {v:.2f}" for v in curves.values), "V = 0 (black)"])
+    assert len(hue) == 5 * 240 + 2
+    black = hue[hue["series"] == "V = 0 (black)"]  # one color at every hue: a flat line across the panel
+    assert black["x"].tolist() == [0.0, 360.0] and (black["error"] == curves.by_value[0, 0]).all()
     top = hue[hue["series"] == "V = 1.00"]
     np.testing.assert_allclose(top["error"].to_numpy(), curves.by_hue[0])
     assert top["error"].max() == pytest.approx(PEAK)
@@ -173,8 +176,16 @@ def test_error_curves_chart_draws_each_hue_in_its_hue(synthetic_eval):
     assert colors_by_hue["0° red"] == "#ff0000"
     assert colors_by_hue["300° magenta"] == "#ff00ff"
     assert panels[0]["encoding"]["y"]["title"] == "mean squared error"
-    assert sum(len(rows) for rows in _datasets(spec)) == 5 * 240 + 2 * 6 * 48  # a few thousand marks at most
+    assert sum(len(rows) for rows in _datasets(spec)) == 5 * 240 + 2 + 2 * 6 * 48  # a few thousand marks at most
     assert spec["description"] == text
+    # five value levels plus black: each its own color and dash pattern, the blues ordered light (V = 1) to dark
+    value = panels[0]["encoding"]
+    assert value["color"]["scale"]["domain"][-1] == "V = 0 (black)"
+    ramp = value["color"]["scale"]["range"]
+    assert len(set(ramp)) == len(ramp) == 6 and len({str(d) for d in value["strokeDash"]["scale"]["range"]}) == 6
+    lum = [float(charts._srgb_to_linear(np.array([int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)])) @ [0.2126, 0.7152,
+           0.0722]) for h in ramp[:5]]  # fmt: skip
+    assert lum == sorted(lum, reverse=True) and lum[0] > 3 * lum[-1]
 
 
 def test_curves_description_reports_peak_and_falloff(synthetic_eval):
@@ -184,6 +195,7 @@ def test_curves_description_reports_peak_and_falloff(synthetic_eval):
     assert "from 304° to 56°" in text
     assert "Error vs saturation (V = 1): highest for 0° red (0.16 at saturation 1.00)" in text
     assert "All lines start together at value 0, where every hue is the same color (black), error 0" in text
+    assert "the flat grey line is black (V = 0), one color whatever the hue, so its error (0)" in text
 
 
 def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
@@ -193,6 +205,62 @@ def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
     assert min(r["error"] for r in rows) == 0
     assert min(r["plotted"] for r in rows) == charts.LOG_FLOOR
     assert spec["hconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def curves_with_peaks(heights: dict[int, float], median: float = 1e-5, black: float = 4e-4) -> ev.Curves:
+    """Curves whose brightest error-vs-hue line is `median` everywhere except a one-sample peak of the given
+    height at each listed hue (hue step 1.5°, as the dense grid)."""
+    hue = np.arange(240) * 1.5
+    row = np.full(240, median)
+    for h, height in heights.items():
+        row[int(h / 1.5)] = height
+    by_value = np.full((6, 48), 1e-5)
+    by_value[:, 0] = black
+    return ev.Curves(
+        hue_deg=hue,
+        by_hue=np.stack([row, row / 10]),
+        values=np.array([1.0, 0.5]),
+        levels=np.linspace(0, 1, 48),
+        by_saturation=np.full((6, 48), 1e-5),
+        by_value=by_value,
+        hues_deg=np.array([0.0, 60, 120, 180, 240, 300]),
+    )
+
+
+EVEN = {h: 5e-4 for h in (0, 60, 120, 180, 240, 300)}
+UNEVEN_NO_RED = {0: 1e-5, 60: 8e-4, 120: 6e-4, 180: 3e-4, 240: 1.6e-4, 300: 9e-4}
+
+
+def test_hue_spikes_find_the_peaks_that_stand_out():
+    spikes = charts.hue_spikes(curves_with_peaks(UNEVEN_NO_RED))
+    assert spikes[0] == (1e-5, False)  # no higher than the line around it: not a spike
+    assert spikes[300] == (9e-4, True) and all(spikes[h][1] for h in (60, 120, 180, 240))
+    assert charts.spike_unevenness(curves_with_peaks(UNEVEN_NO_RED)) == pytest.approx(90)
+    assert charts.spike_unevenness(curves_with_peaks(EVEN)) == pytest.approx(1)
+
+
+def test_look_for_follows_the_measured_spikes_and_says_whether_the_seed_agrees():
+    # post-norm even, pre-norm uneven: as in the notebook
+    agree = charts.look_for({"post": curves_with_peaks(EVEN), "pre": curves_with_peaks(UNEVEN_NO_RED)}, "post")
+    assert "all six stand out as spikes" in agree[0] and "span 1.0×" in agree[0]
+    assert "post-norm's are the more even, as in the notebook" in agree[0]
+    # the other way round: post-norm has no spike at red and its six span 90×: the seed disagrees
+    disagree = charts.look_for({"post": curves_with_peaks(UNEVEN_NO_RED), "pre": curves_with_peaks(EVEN)}, "post")
+    assert "spikes at yellow, green, cyan, blue and magenta, but none at red (1e-5)" in disagree[0]
+    assert "post-norm's six span 90.0× and pre-norm's 1.0×, so this seed disagrees" in disagree[0]
+    assert "tallest magenta 0.0009, lowest red 1e-5" in disagree[0]
+    # the black line and the scale come from the numbers too
+    assert "at 0.0004" in agree[1] and "at 0.0007" in charts.look_for({"post": curves_with_peaks(EVEN, black=7e-4)},
+                                                                     "post")[1]  # fmt: skip
+    assert "stays below 0.001 (the highest point is 0.0005)" in agree[2]
+    loud = charts.look_for({"post": curves_with_peaks({60: 3e-3})}, "post")
+    assert "the highest point (0.003) passes 0.001" in loud[2] and "notebook saw six" not in loud[0]
+
+
+def test_visible_error_basis_is_eight_levels_of_255():
+    text = charts.visible_error_basis()
+    assert "0.032" in text and "8 of 255 levels" in text and "rule of thumb" in text
+    assert round(math.sqrt(charts.VISIBLE_ERROR) * 255) == 8
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,6 +293,16 @@ def test_suppression_gate_is_zero_below_a_and_b_at_one():
     assert "at d = 0.5 (60°) the gate is 0.25" in default_text
 
 
+def test_whole_hemisphere_is_said_only_when_a_is_zero():
+    wide = charts.mapping_description(Suppression(BoundedFalloff(0.0, 1.0, 2.0)))
+    assert "the cone is the whole hemisphere facing red" in wide
+    assert "only the gate's shape (p = 2) spares the distant ones (the gate is 0.25 at 60°, 0.03 at 80°)" in wide
+    assert "hemisphere" not in charts.mapping_description(Suppression(BoundedFalloff(0.5, 1.0, 2.0)))
+    wide = charts.mapping_description(Repulsion(BezierMapper(0.0, 0.5)))
+    assert "whole hemisphere" in wide and "a latent at 80° is turned to 81°" in wide
+    assert "hemisphere" not in charts.mapping_description(Repulsion(BezierMapper(0.3, 0.5)))
+
+
 def test_mapping_chart_refuses_ablation():
     with pytest.raises(TypeError):
         charts.mapping_chart(Ablation())
@@ -247,6 +325,96 @@ def test_named_colors_frame_and_chart(synthetic_eval):
     assert spec["resolve"]["scale"]["color"] == "independent"
     assert "suppression: visibly wrong red (0.2), orange (0.002), pink (0.002); the other 9 stay below 0.001" in text
     assert "baseline: none visibly wrong" in text
+
+
+def test_notebook_reference_only_for_the_notebooks_own_settings():
+    source = "(one seed of the original pipeline)"
+    assert charts.notebook_reference("post", "baseline", "max") == f"Notebook: 0.0011 {source}"
+    assert charts.notebook_reference("pre", "baseline", "median") == f"Notebook: 1.6e-5 {source}"
+    rep = Repulsion(BezierMapper(0.0, math.cos(math.pi / 3)))
+    assert charts.notebook_reference("pre", "repulsion", "max", rep).startswith("Notebook: 0.12 ")
+    assert charts.notebook_reference("pre", "repulsion", "max", Repulsion(BezierMapper(0.0, 0.6))) == ""
+    assert charts.notebook_reference("post", "suppression", "max", Suppression(BoundedFalloff(0, 1, 2))) != ""
+    assert charts.notebook_reference("post", "suppression", "max", Suppression(BoundedFalloff(0, 1, 3))) == ""
+    assert charts.notebook_reference("post,anchor=pre", "baseline", "max") == ""
+
+
+def _latent_scene(tilt: str, out_red: tuple[float, float, float]):
+    """Red 13° from c, tilted toward black's latent (+dim 3) or white's (-dim 3); cyan 166° from red. Plain
+    namespaces stand in for evaluations: the notes read only latents, true and reconstructed colors."""
+    sign = 1.0 if tilt == "black" else -1.0
+    t = math.radians(13)
+    rgb = np.array([(1, 0, 0), (0, 0, 0), (1, 1, 1), (0, 1, 1), (0, 1, 0)], dtype=float)
+    latents = np.array(
+        [
+            (math.cos(t), 0, 0, sign * math.sin(t)),
+            (0, 0.1, 0, 1.0),
+            (0, -0.1, 0, -1.0),
+            (-math.cos(math.radians(14)), 0, math.sin(math.radians(14)), 0),
+            (0, 1, 0, 0),
+        ]
+    )
+    baseline = SimpleNamespace(latents=latents, rgb_true=rgb, rgb_out=rgb)
+    moved = latents.copy()
+    moved[0] = (0.5, 0, 0, sign * math.sqrt(0.75))
+    out = rgb.copy()
+    out[0] = out_red
+    return baseline, SimpleNamespace(latents=moved, rgb_true=rgb, rgb_out=out)
+
+
+def test_repulsion_red_note_follows_where_the_model_tilted_red():
+    baseline, repelled = _latent_scene("black", (0.47, 0, 0))
+    dark = charts.repulsion_red_note(baseline, repelled)
+    assert "Pure red comes back as #780000, dark red" in dark
+    assert "sits 13.0° from c, tilted toward where the model keeps black (cosine 1.00" in dark
+    assert "turned to 60° from c" in dark and "a tilt toward white would do that" in dark
+    baseline, repelled = _latent_scene("white", (1.0, 0.55, 0.55))
+    pale = charts.repulsion_red_note(baseline, repelled)
+    assert "tilted toward where the model keeps white" in pale and "pale red" in pale
+    assert "The notebook's red came back pink too." in pale
+
+
+def test_ablation_note_names_the_worst_hue_and_the_red_cyan_axis():
+    baseline, _ = _latent_scene("black", (0.5, 0, 0))
+    cyan_first = {n: 1e-5 for n in colors.NAMED_HUES} | {"cyan": 0.33, "red": 0.29}
+    text = charts.ablation_note(baseline, cyan_first)
+    assert text.startswith("Ablation's worst named hue is cyan (0.33), then red (0.29)")
+    assert "red–cyan axis" in text and "cyan 166° from red, almost exactly at −c" in text and "is -0.97" in text
+    red_first = {n: 1e-5 for n in colors.NAMED_HUES} | {"red": 0.34, "orange": 0.2}
+    text = charts.ablation_note(baseline, red_first)
+    assert text == "Ablation's worst named hue is red (0.34), then orange (0.2)."
+
+
+def _angle_scene(inside_after: bool):
+    """Twenty latents 0° to 38° from red (in the plane of dims 0 and 1), moved to 60°+ or only halfway there."""
+    before = np.radians(np.linspace(0, 38, 20))
+    after = np.radians(60 + np.linspace(0, 38, 20) / 2) if not inside_after else before + np.radians(10)
+    rgb = np.linspace(0, 1, 60).reshape(20, 3)
+
+    def latents(a):
+        return np.stack([np.cos(a), np.sin(a), 0 * a, 0 * a], axis=1)
+
+    return SimpleNamespace(latents=latents(before), rgb_true=rgb), SimpleNamespace(latents=latents(after), rgb_true=rgb)
+
+
+def test_angle_strips_show_the_hole_empty_or_not():
+    before, after = _angle_scene(inside_after=False)
+    chart, text = charts.angle_shift_chart({"baseline": before, "repulsion": after}, cones={"cone": 90, "hole": 60})
+    assert "for the 20 of 20 RGB-grid colors it turns" in text
+    assert "Before, 20 latents lay within the hole's 60° of red; after, 0 do (the closest is 60.0° away): the " in text
+    assert text.count("the hole is empty.") == 1
+    assert "three of the four dimensions" in text
+    frame = charts.angle_shift_frame(before, after)
+    assert sorted(frame["row"].unique()) == ["after", "before"] and len(frame) == 40
+    assert frame[frame["row"] == "after"]["angle"].min() == pytest.approx(60.0)
+    spec = chart.to_dict()
+    assert {r["encoding"]["x"]["field"] for r in spec["layer"]} == {"angle"}
+    before, after = _angle_scene(inside_after=True)
+    _, text = charts.angle_shift_chart({"baseline": before, "repulsion": after}, cones={"cone": 90, "hole": 60})
+    assert "after, 20 do (the closest is 10.0° away)." in text and "empty" not in text
+    assert "three of the four dimensions" not in text  # dots inside the cone really are inside
+    few = charts.angle_shift_frame(before, after, max_colors=5)
+    assert len(few) == 10  # five colors, each before and after
 
 
 def test_error_summary(synthetic_eval):

@@ -11,6 +11,7 @@ and the dark Streamlit background. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from fractions import Fraction
 
@@ -25,9 +26,13 @@ from ..interventions import Repulsion, Suppression
 
 # An error this large is a visible difference: RMS 0.032 per channel is about 8 of 255 levels.
 VISIBLE_ERROR = 1e-3
-# Value levels in the error-vs-hue panel: brightest level in the strongest blue. Blues between relative
-# luminance ~0.1 and ~0.45 stay legible on the white and on the near-black Streamlit background.
-VALUE_BLUES = ["#1565c0", "#1e88e5", "#42a5f5", "#64b5f6", "#90caf9", "#bbdefb"]
+# Value levels in the error-vs-hue panel, an ordered light-to-dark ramp (V = 1 lightest) with a dash pattern per
+# level, so five lines that often overlap stay apart even where the blues look alike (or for color-blind eyes).
+# Relative luminance runs from ~0.5 to ~0.05: the ends still read on the white and on the near-black background.
+VALUE_BLUES = ["#8fc1ea", "#5a9fd8", "#2f7cc2", "#1d5ca3", "#143f7a", "#0c2a55"]
+VALUE_DASHES = [[1, 0], [8, 3], [4, 3], [2, 2], [1, 2], [1, 3]]
+BLACK_SERIES = "V = 0 (black)"  # the flat line: at V = 0 every hue is black, so its error is one number
+BLACK_DASH = [8, 3, 2, 3]
 NEUTRAL_INK = "#888888"  # annotation text that reads on the light and the dark background
 LOG_FLOOR = 1e-7  # errors below this are drawn at this height on a log axis (a log axis cannot show 0)
 SATURATION_PANEL_HEADER = "S = {}"
@@ -256,13 +261,22 @@ def swatch_chart(
 # The three error panels
 
 
+def black_error(curves: Curves) -> float:
+    """The error of black: the value panel's lines all start there (S = 1, V = 0 is black at every hue)."""
+    return float(np.mean(curves.by_value[:, 0]))
+
+
 def curves_frames(curves: Curves) -> dict[str, pd.DataFrame]:
-    """Long-form frames for the three panels: 'hue' (one series per value), 'saturation' and 'value'
-    (one series per hue). Each has columns x, series, error, plus the series' numeric key."""
+    """Long-form frames for the three panels: 'hue' (one series per value, plus the flat line of black at V = 0),
+    'saturation' and 'value' (one series per hue). Each has columns x, series, error, plus the series' numeric key.
+    """
     hue_rows = [
         pd.DataFrame({"x": curves.hue_deg, "series": f"V = {v:.2f}", "level": float(v), "error": row.astype(float)})
         for v, row in zip(curves.values, curves.by_hue, strict=True)
     ]
+    # Black is one color, whatever the hue: two points make its flat line across the whole panel.
+    black = {"x": [0.0, 360.0], "series": BLACK_SERIES, "level": 0.0, "error": black_error(curves)}
+    hue_rows.append(pd.DataFrame(black))
     frames = {"hue": pd.concat(hue_rows, ignore_index=True)}
     for key, table in (("saturation", curves.by_saturation), ("value", curves.by_value)):
         rows = [
@@ -321,7 +335,11 @@ def curves_description(curves: Curves) -> str:
             listed = ", ".join(f"{curves.hue_deg[i]:.0f}° ({fmt(row[i])})" for i in others[:5])
             text += f"; other peaks above that line: {listed}"
     dark = int(np.argmin(curves.values))
-    text += f". The darkest line (V = {curves.values[dark]:.2f}) stays below {fmt(curves.by_hue[dark].max())}."
+    text += (
+        f". The darkest line (V = {curves.values[dark]:.2f}) stays below {fmt(curves.by_hue[dark].max())}; the flat "
+        f"grey line is black (V = 0), one color whatever the hue, so its error ({fmt(black_error(curves))}) is the "
+        "same all the way across."
+    )
     parts.append(text)
     for key, table, other, start in (
         ("saturation", curves.by_saturation, "V = 1", "white"),
@@ -347,6 +365,114 @@ def curves_description(curves: Curves) -> str:
     return " ".join(parts)
 
 
+PEAK_HUES = (0, 60, 120, 180, 240, 300)  # the primaries and secondaries: the corners of the RGB cube
+SPIKE_WINDOW_DEG = 6.0  # a spike is the highest point within this many degrees either side
+SPIKE_OVER_MEDIAN = 2.0  # ... and at least this many times the line's median
+
+
+def hue_spikes(curves: Curves) -> dict[int, tuple[float, bool]]:
+    """{hue: (error, is it a spike)} at the six primaries and secondaries on the brightest line (S = V = 1).
+
+    A spike is a local peak that stands out: the highest error within ±6° and at least twice the line's median.
+    The notebook saw one at each of the six; a model can have fewer (seed 0 post-norm has none at red).
+    """
+    top = int(np.argmax(curves.values))
+    row, hues = np.asarray(curves.by_hue[top], dtype=float), np.asarray(curves.hue_deg, dtype=float)
+    step = 360.0 / len(hues)
+    reach = max(1, int(round(SPIKE_WINDOW_DEG / step)))
+    median = float(np.median(row))
+    out = {}
+    for h in PEAK_HUES:
+        i = int(round(h / step)) % len(hues)
+        window = row[(np.arange(i - reach, i + reach + 1)) % len(row)]
+        out[h] = (float(row[i]), bool(row[i] >= window.max() and row[i] >= SPIKE_OVER_MEDIAN * median))
+    return out
+
+
+def spike_unevenness(curves: Curves) -> float:
+    """Tallest ÷ shortest error of the six primaries and secondaries (1 = all equal; the notebook's 'regular')."""
+    heights = np.array([e for e, _ in hue_spikes(curves).values()])
+    return float(heights.max() / heights.min()) if heights.min() > 0 else float("inf")
+
+
+def _hue_list(hues: list[int]) -> str:
+    names = [hue_name(h) for h in hues]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def spikes_advice(curves_by_placement: Mapping[str, Curves], shown: str) -> str:
+    """'What to look for' about the hue spikes, from the measured heights of the placement shown, and whether
+    this seed agrees with the notebook (six spikes of about the same height, post-norm's tidier than pre-norm's).
+    """
+    curves = curves_by_placement[shown]
+    spikes = hue_spikes(curves)
+    present = [h for h, (_, spike) in spikes.items() if spike]
+    absent = [h for h in PEAK_HUES if h not in present]
+    tall = max(spikes, key=lambda h: spikes[h][0])
+    short = min(spikes, key=lambda h: spikes[h][0])
+    name = f"{shown}-norm" if shown in ("pre", "post") else shown
+    if not present:
+        found = f"Here ({name}, S = V = 1) none of the six stands out as a spike"
+    elif not absent:
+        found = f"Here ({name}, S = V = 1) all six stand out as spikes"
+    else:
+        found = f"Here ({name}, S = V = 1) there are spikes at {_hue_list(present)}, but none at " + ", ".join(
+            f"{hue_name(h)} ({fmt(spikes[h][0])})" for h in absent
+        )
+    text = (
+        f"{found} (a spike: the highest error within {SPIKE_WINDOW_DEG:g}° either side and at least "
+        f"{SPIKE_OVER_MEDIAN:g}× the line's median); the six errors span {spike_unevenness(curves):.1f}× "
+        f"(tallest {hue_name(tall)} {fmt(spikes[tall][0])}, lowest {hue_name(short)} {fmt(spikes[short][0])})."
+    )
+    if {"pre", "post"} <= set(curves_by_placement):
+        post, pre = (spike_unevenness(curves_by_placement[p]) for p in ("post", "pre"))
+        tidier = post < pre
+        verdict = "post-norm's are the more even, as in the notebook." if tidier else "this seed disagrees with it."
+        text += (
+            " The notebook saw six spikes of about the same height post-norm, more even than pre-norm's; on this "
+            f"seed post-norm's six span {post:.1f}× and pre-norm's {pre:.1f}×, so {verdict}"
+        )
+    return text
+
+
+def look_for(curves_by_placement: Mapping[str, Curves], shown: str) -> list[str]:
+    """The reconstruction page's 'What to look for' bullets, each sentence that depends on numbers computed from
+    the curves of the placement shown (and, for the comparison, the other one)."""
+    curves = curves_by_placement[shown]
+    highest = float(max(np.nanmax(t) for t in (curves.by_hue, curves.by_saturation, curves.by_value)))
+    scale = (
+        f"all of this stays below {fmt(VISIBLE_ERROR)} (the highest point is {fmt(highest)}), the rule-of-thumb "
+        "threshold of a visible difference"
+        if highest < VISIBLE_ERROR
+        else f"the highest point ({fmt(highest)}) passes {fmt(VISIBLE_ERROR)}, the rule-of-thumb threshold of a "
+        "visible difference"
+    )
+    return [
+        "**Spikes at the primaries and secondaries** (red 0°, yellow 60°, green 120°, cyan 180°, blue 240°, magenta "
+        "300°). These six are the corners of the RGB cube: at a corner one channel is exactly 1 and another exactly "
+        "0, and the path of fully saturated colors turns sharply. A decoder built from 16 smooth GELU units tends to "
+        "round a corner off, so the colors right at it can be rebuilt least well. When the six spikes have about the "
+        "same height, the model treats the hues evenly: a sign of a regular color wheel in latent space. "
+        + spikes_advice(curves_by_placement, shown),
+        "**The flat line of black.** At value 0 every hue is the same color, black, so its error cannot depend on "
+        "hue: the notebook saw it as an oddly straight line around 4e-4. Here it is the grey dash-dot line of the "
+        f"*error vs hue* panel, at {fmt(black_error(curves))}; every line of the *error vs value* panel starts from "
+        "it, and white does the same at saturation 0 in the middle panel.",
+        f"**Scale.** Here {scale}. On the next page the interventions raise the error near red a hundredfold and "
+        "more: that is the contrast that matters.",
+    ]
+
+
+def visible_error_basis() -> str:
+    """Where the 0.001 threshold comes from: an RMS difference of √0.001 ≈ 0.032 per channel is 8 of 255 levels."""
+    levels = math.sqrt(VISIBLE_ERROR) * 255
+    return (
+        f"An error of {fmt(VISIBLE_ERROR)} means the channels differ by about {math.sqrt(VISIBLE_ERROR):.3f} "
+        f"(root mean square), {levels:.0f} of 255 levels: a rule of thumb for where a difference starts to show "
+        "next to the original, not a measured threshold."
+    )
+
+
 def error_curves_chart(
     curves: Curves, title: str | None = None, log: bool = False, panel_width: int = 170, height: int = 170
 ) -> tuple[alt.HConcatChart, str]:
@@ -364,7 +490,10 @@ def error_curves_chart(
     y_title = "mean squared error" + (" (log)" if log else "")
     hue_domain = [_hue_label(h) for h in curves.hues_deg]
     value_domain = [f"V = {v:.2f}" for v in sorted(curves.values, reverse=True)]
-    widths = list(np.linspace(2.4, 1.2, len(value_domain)))
+    widths = [*np.linspace(2.4, 1.2, len(value_domain)), 1.5]
+    value_colors = [*VALUE_BLUES[: len(value_domain)], NEUTRAL_INK]
+    value_dashes = [*VALUE_DASHES[: len(value_domain)], BLACK_DASH]
+    value_domain.append(BLACK_SERIES)
     hue_range = [line_color(h) for h in curves.hues_deg]
     error_tip = alt.Tooltip("error:Q", title="error", format=".2e")
 
@@ -382,9 +511,10 @@ def error_curves_chart(
             color=alt.Color(
                 "series:O",
                 title="value (S = 1)",
-                scale=alt.Scale(domain=value_domain, range=VALUE_BLUES[: len(value_domain)]),
+                scale=alt.Scale(domain=value_domain, range=value_colors),
                 legend=alt.Legend(orient="bottom", direction="vertical"),
             ),
+            strokeDash=alt.StrokeDash("series:O", scale=alt.Scale(domain=value_domain, range=value_dashes)),
             strokeWidth=alt.StrokeWidth("series:O", scale=alt.Scale(domain=value_domain, range=widths), legend=None),
             tooltip=[
                 alt.Tooltip("x:Q", title="hue (°)", format=".1f"),
@@ -444,6 +574,33 @@ def mapping_frame(intervention: Suppression | Repulsion, n: int = 201) -> pd.Dat
     return pd.DataFrame({"d": d, "y": y, "angle": np.degrees(np.arccos(d))})
 
 
+HEMISPHERE_PROBES_DEG = (60.0, 80.0)  # how much a whole-hemisphere intervention still does far from red
+
+
+def hemisphere_note(intervention: Suppression | Repulsion) -> str:
+    """With a = 0 the 'cone' is the whole hemisphere facing red (90°): say so, and that only the curve's shape then
+    spares distant colors, with what it still does at 60° and 80°. Empty for a narrower cone."""
+    a = intervention.falloff.a if isinstance(intervention, Suppression) else intervention.mapper.a
+    if a > 1e-9:
+        return ""
+    d = torch.tensor([math.cos(math.radians(x)) for x in HEMISPHERE_PROBES_DEG], dtype=torch.float64)
+    with torch.no_grad():
+        if isinstance(intervention, Suppression):
+            g = intervention.falloff(d).numpy()
+            shape = f"the gate's shape (p = {intervention.falloff.p:g})"
+            effect = ", ".join(f"{fmt(v)} at {x:.0f}°" for x, v in zip(HEMISPHERE_PROBES_DEG, g, strict=True))
+            effect = f"the gate is {effect}"
+        else:
+            t = intervention.mapper(d).numpy()
+            shape = "the mapper's shape"
+            turned = zip(HEMISPHERE_PROBES_DEG, t, strict=True)
+            effect = "; ".join(f"a latent at {x:.0f}° is turned to {_angle(v):.0f}°" for x, v in turned)
+    return (
+        "With a = 0 the cone is the whole hemisphere facing red: every latent less than 90° from red is touched, "
+        f"and only {shape} spares the distant ones ({effect})."
+    )
+
+
 def mapping_description(intervention: Suppression | Repulsion) -> str:
     if isinstance(intervention, Suppression):
         a, b, p = intervention.falloff.a, intervention.falloff.b, intervention.falloff.p
@@ -453,8 +610,9 @@ def mapping_description(intervention: Suppression | Repulsion) -> str:
             f"It is 0 up to a = {a:.2f} (latents more than {_angle(a):.0f}° from red are left alone) and rises "
             f"to b = {b:.2f} at d = 1 (exact red, whose red component is {'removed' if b >= 1 else 'scaled by'}"
             f"{'' if b >= 1 else f' {1 - b:.2f}'}). With p = {p:g} the rim is "
-            f"{'soft' if p > 1 else 'sharp' if p < 1 else 'linear'}: at d = 0.5 (60°) the gate is {fmt(mid)}."
-        )
+            f"{'soft' if p > 1 else 'sharp' if p < 1 else 'linear'}: at d = 0.5 (60°) the gate is {fmt(mid)}. "
+            + hemisphere_note(intervention)
+        ).rstrip()
     if isinstance(intervention, Repulsion):
         a, b = intervention.mapper.a, intervention.mapper.b
         probe = torch.tensor([0.9, 0.99], dtype=torch.float64)
@@ -468,8 +626,9 @@ def mapping_description(intervention: Suppression | Repulsion) -> str:
             f"Repulsion mapper: output alignment against input alignment d = cos θ with red. "
             f"It follows the identity (dashed) up to a = {a:.2f} ({_angle(a):.0f}°), then bends down to "
             f"b = {b:.2f} at d = 1: exact red is rotated to {_angle(b):.0f}° from the red direction, leaving a "
-            f"hole of half-angle {_angle(b):.0f}° around it. " + (f"For example {moves}." if moves else "")
-        )
+            f"hole of half-angle {_angle(b):.0f}° around it. " + (f"For example {moves}. " if moves else "")
+            + hemisphere_note(intervention)
+        ).rstrip()
     raise TypeError(f"only suppression and repulsion have a mapping curve, not {type(intervention).__name__}")
 
 
@@ -530,6 +689,113 @@ def mapping_chart(
     chart = alt.layer(rules, hrule, *layers, curve, dots, *labels).properties(
         width=width, height=height, title=title or "", description=text
     )
+    return chart, text
+
+
+# --------------------------------------------------------------------------------------------------
+# Angle from red, before and after an intervention (the hole without the 3-D view's projection)
+
+HOLE_INK = "#ffc828"  # the 3-D view's hole color (latents3d.CONE_COLORS["hole"])
+
+
+ANGLE_STRIP_COLORS = 1500  # colors drawn in the angle strips: enough to see the hole, small enough to send
+
+
+def angle_shift_frame(
+    before: Evaluation, after: Evaluation, max_colors: int = ANGLE_STRIP_COLORS, tolerance_deg: float = 0.05
+) -> pd.DataFrame:
+    """Long table (row 'before' or 'after', angle from red, true color, jitter) of the RGB-grid colors whose latent
+    the intervention turned; at most `max_colors` of them, evenly spaced through the grid, so the chart stays
+    small. A latent shortened to length 0 has no angle after and is left out of the 'after' row."""
+    a0, a1 = _angle_from_red(before.latents), _angle_from_red(after.latents)
+    moved = np.flatnonzero(~np.isfinite(a1) | (np.abs(a1 - a0) > tolerance_deg))
+    if moved.size > max_colors:
+        moved = moved[np.linspace(0, moved.size - 1, max_colors).round().astype(int)]
+    hexes = colors.to_hex(np.asarray(before.rgb_true)[moved])
+    jitter = (np.arange(moved.size) * 0.6180339887) % 1.0  # evenly spread, the same on every run
+    rows = [
+        pd.DataFrame({"row": row, "angle": np.round(angles[moved], 1), "color": hexes, "jitter": np.round(jitter, 3)})
+        for row, angles in (("before", a0), ("after", a1))
+    ]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame[np.isfinite(frame["angle"])].reset_index(drop=True)
+
+
+def angle_shift_description(before: Evaluation, after: Evaluation, name: str, cones: Mapping[str, float]) -> str:
+    """The hole (or the squash) in numbers, from every color, not just the ones the chart draws."""
+    a0, a1 = _angle_from_red(before.latents), _angle_from_red(after.latents)
+    n = len(a0)
+    moved = int((~np.isfinite(a1) | (np.abs(a1 - a0) > 0.05)).sum())
+    lost = int((~np.isfinite(a1)).sum())
+    parts = [
+        f"Angle from red of each color's latent before (top row) and after (bottom row) the {name}, for the "
+        f"{moved:,} of {n:,} RGB-grid colors it turns ({min(moved, ANGLE_STRIP_COLORS):,} drawn), each dot in its "
+        "true color."
+    ]
+    if lost:
+        parts.append(f"{lost:,} latents are squashed to length 0 and have no angle left.")
+    hole = cones.get("hole")
+    closest = float(np.nanmin(a1)) if np.isfinite(a1).any() else float("nan")
+    if hole is not None:
+        inside0, inside1 = int((a0 < hole).sum()), int((a1 < hole - 1e-6).sum())
+        parts.append(
+            f"Before, {inside0:,} latents lay within the hole's {hole:.0f}° of red; after, {inside1:,} do (the closest "
+            f"is {closest:.1f}° away)" + (": the hole is empty." if inside1 == 0 else ".")
+        )
+        if inside1 == 0:
+            parts.append(
+                "In the 3-D view some dots seem to sit inside the yellow cone: it shows three of the four dimensions, "
+                "tilted, so a latent turned away from red along the hidden dimension is drawn near the red axis. "
+                "These angles are measured in all four dimensions."
+            )
+    else:
+        short = int((np.linalg.norm(np.asarray(after.latents, dtype=float), axis=1) < 0.5).sum())
+        parts.append(
+            f"Closest to red before: {np.nanmin(a0):.1f}°; after: {closest:.1f}°. Suppression does not turn latents: "
+            f"it shortens their red part, which tilts them away from red too; {short:,} end shorter than 0.5."
+        )
+    return " ".join(parts)
+
+
+def angle_shift_chart(
+    evaluations: Mapping[str, Evaluation], cones: Mapping[str, float] | None = None, width: int = 340, height: int = 150
+) -> tuple[alt.LayerChart, str]:
+    """Two strips of dots, each color's angle from red before and after an intervention, in its true color.
+
+    `evaluations` is {"baseline": ..., name: ...} (the page's caches.figure passes a dict of evaluations); `cones`
+    the intervention's cones (half-angles in degrees), drawn as rules. A repulsion's hole shows as an empty stretch
+    of the 'after' strip, measured in all four dimensions: no projection can put a dot inside it.
+    """
+    (before, after), name = list(evaluations.values())[:2], list(evaluations)[1]
+    cones = dict(cones or {})
+    frame = angle_shift_frame(before, after)
+    text = angle_shift_description(before, after, name, cones)
+    x = alt.X(
+        "angle:Q",
+        title="angle from red (°)",
+        scale=alt.Scale(domain=[0, 180], nice=False),
+        axis=alt.Axis(values=list(range(0, 181, 30))),
+    )
+    y = alt.Y("row:N", title=None, sort=["before", "after"], axis=alt.Axis(labelPadding=4))
+    dots = (
+        alt.Chart(frame)
+        .mark_circle(size=12, opacity=0.9, stroke=NEUTRAL_INK, strokeWidth=0.2)
+        .encode(
+            x=x,
+            y=y,
+            yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[0, 1])),
+            fill=alt.Fill("color:N", scale=None),
+            tooltip=[alt.Tooltip("color:N", title="true color"), alt.Tooltip("angle:Q", format=".1f", title="°")],
+        )
+    )
+    rules = [
+        alt.Chart(pd.DataFrame({"angle": [cones[key]], "label": [f"{key} {cones[key]:.0f}°"]}))
+        .mark_rule(color=ink, strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(x="angle:Q", tooltip=["label:N"])
+        for key, ink in (("cone", NEUTRAL_INK), ("hole", HOLE_INK))
+        if key in cones
+    ]
+    chart = alt.layer(*rules, dots).properties(width=width, height=height, description=text)
     return chart, text
 
 
@@ -632,6 +898,99 @@ def named_colors_chart(
         .properties(title=title or "", description=text)
     )
     return chart, text
+
+
+SELECTIVITY_DEFINITION = (
+    "Selectivity r is the correlation, over the 8,000 colors of a 20 × 20 × 20 RGB grid, between a color's error and "
+    "its squared similarity to pure red (in hue, saturation and value): near 1 when the damage falls on red and its "
+    "close neighbours only. Without an intervention it only says where the model's small errors happen to fall."
+)
+ANCHOR_LANDMARKS = {"black": (0, 0, 0), "white": (1, 1, 1), "yellow": (1, 1, 0), "green": (0, 1, 0),
+                    "cyan": (0, 1, 1), "blue": (0, 0, 1), "magenta": (1, 0, 1)}  # fmt: skip
+
+
+def _grid_index(rgb: np.ndarray, color: tuple[float, float, float]) -> int | None:
+    hit = np.flatnonzero(np.all(np.isclose(np.asarray(rgb, dtype=float), color, atol=1e-6), axis=1))
+    return int(hit[0]) if hit.size else None
+
+
+def _angle_from_red(z: np.ndarray) -> np.ndarray:
+    """Degrees between each latent and the red direction c = (1, 0, 0, 0), whatever the latent's length."""
+    z = np.atleast_2d(np.asarray(z, dtype=float))
+    length = np.linalg.norm(z, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.degrees(np.arccos(np.clip(z[:, 0] / length, -1.0, 1.0)))
+
+
+def tone(rgb) -> str:
+    """A plain name for a reconstructed color: 'dark red', 'pale red', 'grey', 'near black'."""
+    h, sat, val = colors.rgb_to_hsv(np.clip(np.asarray(rgb, dtype=float), 0, 1))
+    if val < 0.15:
+        return "near black"
+    if sat < 0.15:
+        return "white" if val > 0.9 else "grey"
+    return ("dark " if val < 0.6 else "") + ("pale " if sat < 0.6 else "") + hue_name(h * 360)
+
+
+def repulsion_red_note(baseline, repelled) -> str:
+    """Why repulsion turns pure red the color it does (dark red on seed 0; the notebook saw pink).
+
+    Repulsion rotates a latent z within the plane of c and z's own off-red part u, to alignment t = mapper(d). So
+    red lands on the side it already leaned toward: the answer depends on where this model put pure red. Both
+    arguments need .latents, .rgb_true and .rgb_out on the RGB grid (an Evaluation, or anything shaped like one).
+    """
+    i = _grid_index(baseline.rgb_true, (1, 0, 0))
+    if i is None:
+        return ""
+    z = np.asarray(baseline.latents[i], dtype=float)
+    z = z / np.linalg.norm(z)
+    lean = z.copy()
+    lean[0] = 0.0
+    out_hex = str(colors.to_hex(np.asarray(repelled.rgb_out[i])))
+    head = f"Pure red comes back as {out_hex}, {tone(repelled.rgb_out[i])}, under repulsion."
+    if np.linalg.norm(lean) < 1e-6:
+        return head + " This model put pure red exactly on c, so repulsion may turn it any way."
+    lean /= np.linalg.norm(lean)
+    toward, cosine = None, -2.0
+    for name, color in ANCHOR_LANDMARKS.items():
+        j = _grid_index(baseline.rgb_true, color)
+        if j is None:
+            continue
+        other = np.asarray(baseline.latents[j], dtype=float).copy()
+        other[0] = 0.0
+        if np.linalg.norm(other) > 1e-6 and float(lean @ other / np.linalg.norm(other)) > cosine:
+            toward, cosine = name, float(lean @ other / np.linalg.norm(other))
+    after = float(_angle_from_red(repelled.latents[i])[0])
+    text = (
+        f"{head} Repulsion turns each latent away from red within the plane of c and the latent's own off-red lean, "
+        f"so red ends up on whichever side this model tilted it. Here pure red sits {_angle_from_red(z)[0]:.1f}° "
+        f"from c"
+    )
+    if toward is not None:
+        text += f", tilted toward where the model keeps {toward} (cosine {cosine:.2f} between their off-red parts)"
+    color = tone(repelled.rgb_out[i])
+    text += f"; turned to {after:.0f}° from c along that tilt, it decodes as {color}."
+    if "pale" in color:
+        return text + " The notebook's red came back pink too."
+    return text + " The notebook's red came back pink instead: a tilt toward white would do that."
+
+
+def ablation_note(baseline, ablated) -> str:
+    """Which named hue ablation breaks most, and why cyan suffers with red: dimension 0 is the red–cyan axis."""
+    errors = _named_errors(ablated)
+    order = sorted(errors, key=errors.get, reverse=True)
+    first, second = order[0], order[1]
+    text = f"Ablation's worst named hue is {first} ({fmt(errors[first])}), then {second} ({fmt(errors[second])})"
+    j = _grid_index(baseline.rgb_true, (0, 1, 1))
+    if j is None or "cyan" not in (first, second):
+        return text + "."
+    cyan = float(_angle_from_red(baseline.latents[j])[0])
+    where = "almost exactly at −c" if cyan >= 150 else "on the far side of the sphere" if cyan > 90 else "beside red"
+    return (
+        f"{text}: deleting dimension 0 deletes the whole red–cyan axis, not just red. This model keeps cyan "
+        f"{cyan:.0f}° from red, {where}: its unit latent's dimension 0 is {math.cos(math.radians(cyan)):+.2f}, and "
+        "ablation zeroes it."
+    )
 
 
 def is_notebook_setting(intervention) -> bool:
