@@ -115,6 +115,33 @@ def test_cones_in_the_deck(cube):
     assert "The hole (half-angle 60° around red, drawn dashed)" in text
 
 
+def _tilted(angle_deg: float, hidden: int) -> np.ndarray:
+    """A unit latent at angle_deg from red, turned away from it along dimension `hidden` only."""
+    z = np.zeros(4)
+    z[0], z[hidden] = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    return z
+
+
+def test_latents_that_only_look_inside_the_hole_are_counted_with_the_hidden_dimension():
+    rgb = np.array([(1, 0, 0), (0, 1, 0), (0, 0, 1)], dtype=float)
+    # three latents 61° from red, turned along dimension 3: (1, 0, 2) leaves it out and shows them on the red axis
+    along_hidden = np.stack([_tilted(61, 3)] * 3)
+    text = l3.latent_description(along_hidden, rgb, (1, 0, 2), {"hole": 60.0})
+    assert "The hole (half-angle 60° around red, drawn dashed) contains 0 latents (0%); 3 latents outside it" in text
+    assert "leaves out dimension 3" in text
+    # the same angle, turned along a shown dimension: drawn where they are, nothing looks inside
+    along_shown = np.stack([_tilted(61, 2)] * 3)
+    text = l3.latent_description(along_shown, rgb, (1, 0, 2), {"hole": 60.0})
+    assert text.endswith("contains 0 latents (0%).") and "look inside" not in text
+
+
+def test_a_ninety_degree_cone_is_called_the_whole_hemisphere(cube):
+    latents, rgb, _, _ = cube
+    wide = l3.latent_description(latents, rgb, (1, 0, 2), {"cone": 90.0})
+    assert "a 90° cone is the whole hemisphere facing red" in wide
+    assert "hemisphere" not in l3.latent_description(latents, rgb, (1, 0, 2), {"cone": 60.0})
+
+
 def test_no_cone_without_the_red_dimension(cube):
     latents, rgb, recon, _ = cube
     assert l3.cone_ring(60, (1, 2, 3)) is None

@@ -215,13 +215,24 @@ def latent_description(
     if cones:
         unit = latents / np.maximum(length, 1e-12)[:, None]
         angles = np.degrees(np.arccos(np.clip(unit[:, RED_DIM], -1, 1)))
+        shown = pos / np.maximum(np.linalg.norm(pos, axis=1), 1e-12)[:, None]
+        hidden = next(d for d in range(latents.shape[1]) if d not in dims)
         for name, half in cones.items():
             inside = int(((angles < half) & (length > 1e-6)).sum())
             drawn = "drawn dashed" if RED_DIM in dims else "not drawn in this view"
-            parts.append(
-                f"The {name} (half-angle {half:.0f}° around red, {drawn}) contains {inside:,} latents "
-                f"({inside / n:.0%})."
-            )
+            text = f"The {name} (half-angle {half:.0f}° around red, {drawn}) contains {inside:,} latents "
+            text += f"({inside / n:.0%})"
+            if half > 89.5:
+                text += ": a 90° cone is the whole hemisphere facing red"
+            if RED_DIM in dims and half < 89.5:
+                seen = np.degrees(np.arccos(np.clip(shown[:, dims.index(RED_DIM)], -1, 1)))
+                looks = int(((angles >= half) & (seen < half) & (length > 1e-6)).sum())
+                if looks:
+                    text += (
+                        f"; {looks:,} latents outside it look inside here, because this view leaves out dimension "
+                        f"{hidden}: without it they point closer to red than they are"
+                    )
+            parts.append(text + ".")
     return " ".join(parts)
 
 
