@@ -836,6 +836,15 @@ def long_rows(records: Sequence[dict], summary: dict) -> list[dict]:
     return rows
 
 
+def prediction_answer(summary: dict, key: str = HEADLINE_KEY) -> str | None:
+    """The measured answer to "which design will do better on this measure across the seeds?": 'a' or 'b' when
+    the comparison calls a better side, 'same' when it does not (or cannot yet), None when nothing was paired."""
+    m = summary["measures"][key]
+    if not m["n_pairs"]:
+        return None
+    return m["favours"] or "same"
+
+
 def outcome(m: dict, names: dict[str, str]) -> str:
     """A measure's outcome in a few words: 'post-norm better (strong)', 'too close to call', ..."""
     if m["favours"]:

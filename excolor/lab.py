@@ -373,3 +373,25 @@ def screen_json(records: Sequence[dict], summary: dict) -> str:
 
     out = {"designs": summary["designs"], "runs": list(records), "summary": summary}
     return json.dumps(ev.json_ready(out), allow_nan=False)
+
+
+def effects_caption(summary: dict, key: str) -> str:
+    """The text of evidence_charts.effects_chart, from the same numbers: each row's median and interval."""
+    m = summary["measures"][key]
+    bits = []
+    for name, s in {**m["effects"], "post-norm − pre-norm": m["total"]}.items():
+        lo, hi = s["relative_ci"]
+        zero = "includes 0" if s["direction"] == "unclear" else "excludes 0"
+        if s["relative_median_diff"] is None:
+            bits.append(f"{name}: n/a")
+        else:
+            bits.append(
+                f"{name} {ev.fmt_signed(s['relative_median_diff'])}% (interval {ev.fmt(lo)}% to {ev.fmt(hi)}%, {zero})"
+            )
+    return (
+        f"Main effect of each term on {m['label']} across {m['n_seeds']} seeds: the change from moving that term "
+        "alone from the raw latent (pre) to the unit latent (post), averaged over the other two terms' settings, as "
+        "a percentage of pre-norm's median, with its 95% bootstrap interval; left of zero means post lowers it. "
+        + "; ".join(bits)
+        + "."
+    )

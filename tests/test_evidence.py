@@ -231,6 +231,14 @@ def test_verdict_is_written_from_the_numbers():
     assert "supports the hypothesis" in after
 
 
+def test_prediction_answer_follows_the_called_side():
+    assert ev.prediction_answer(ev.summarize(make_records(-0.3))) == "b"
+    assert ev.prediction_answer(ev.summarize(make_records(+0.3))) == "a"
+    assert ev.prediction_answer(ev.summarize(make_records(0.3, alternate=True))) == "same"
+    assert ev.prediction_answer(ev.summarize(make_records(-0.3, n=2))) == "same"  # too few seeds to call
+    assert ev.prediction_answer(ev.summarize([record("pre", 0, BASE)])) is None
+
+
 def test_verdict_with_few_seeds_calls_nothing_clear():
     summary = ev.summarize(make_records(-0.3, n=2))
     text = ev.verdict(summary)

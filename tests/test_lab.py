@@ -4,6 +4,7 @@ them, and the train-and-measure loop shared by compare, sweep and screen."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -223,3 +224,28 @@ def test_train_and_measure_in_batches_gives_the_numbers_of_one_batch(monkeypatch
     for x, y in zip(batched, whole):
         assert x["metrics"] == y["metrics"] and x["validation"] == y["validation"]
     assert batched[4] == batched[0]
+
+
+def test_effects_caption_follows_the_numbers():
+    one = lab.summarize_screen(screen_records(anchor_drives))  # no noise: the other terms' effects are exactly 0
+    other = lab.summarize_screen(screen_records(planar_drives))
+    a_text, p_text = lab.effects_caption(one, "baseline_max"), lab.effects_caption(other, "baseline_max")
+    anchor = one["measures"]["baseline_max"]["effects"]["anchor"]
+    assert f"anchor {ev.fmt_signed(anchor['relative_median_diff'])}%" in a_text
+    assert "anchor −" in a_text and "anchor −" not in p_text
+
+    def segment(text: str, name: str) -> str:
+        return re.search(rf"\b{name} [−+]?[\d.]+% \(interval [^)]*\)", text).group(0)
+
+    assert segment(a_text, "anchor").endswith("excludes 0)") and segment(p_text, "anchor").endswith("includes 0)")
+    assert segment(p_text, "planar").endswith("excludes 0)") and segment(a_text, "planar").endswith("includes 0)")
+
+
+def test_the_effects_chart_draws_one_row_per_term_and_the_total():
+    from excolor.figures.evidence_charts import effects_chart
+
+    spec = effects_chart(lab.summarize_screen(screen_records(anchor_drives, noise=0.01)), "planar").to_dict()
+    rows = next(d for d in spec["datasets"].values() if "effect" in d[0])
+    assert [r["effect"] for r in rows] == ["anchor", "separate", "planar", "post-norm − pre-norm"]
+    assert {r["effect"]: r["outcome"] for r in rows}["planar"] == "pre better"  # planar post raises the loss
+    assert {r["effect"]: r["outcome"] for r in rows}["separate"] == "no clear effect"

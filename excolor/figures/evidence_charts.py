@@ -201,3 +201,56 @@ def runs_table(records: list[dict], summary: dict) -> pd.DataFrame:
         row["diverged"] = r["diverged"] or ""
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+EFFECT_COLORS = {"post better": SIDE_COLORS["b"], "pre better": SIDE_COLORS["a"], "no clear effect": NEUTRAL}
+
+
+def effects_chart(screen: dict, key: str) -> alt.Chart:
+    """The factorial screen on one measure: one row per term, its main effect (moving that term alone from pre
+    to post, averaged over the other two) as % of pre-norm's median, with its 95% interval; the last row is
+    post-norm − pre-norm, which the main effects split among the terms."""
+    m = screen["measures"][key]
+    rows = []
+    named = {**m["effects"], "post-norm − pre-norm": m["total"]}
+    for name, s in named.items():
+        if s["relative_median_diff"] is None:
+            continue
+        if s["favours"] is not None:
+            outcome = "post better" if s["favours"] == "b" else "pre better"
+        else:
+            outcome = "no clear effect"
+        rows.append(
+            {
+                "effect": name,
+                "median": s["relative_median_diff"],
+                "lo": s["relative_ci"][0],
+                "hi": s["relative_ci"][1],
+                "outcome": outcome,
+                "absolute": f"{ev.fmt_signed(s['median_diff'])}, 95% CI {ev.fmt_ci(s['ci'])}",
+                "seeds": f"post better on {s['wins']['b']} of {s['n_pairs']} ({ev.fmt_p(s['sign_p'])})",
+            }
+        )
+    data = pd.DataFrame(rows, columns=["effect", "median", "lo", "hi", "outcome", "absolute", "seeds"])
+    present = [o for o in EFFECT_COLORS if o in set(data["outcome"])]
+    color = alt.Color(
+        "outcome:N",
+        title=None,
+        scale=alt.Scale(domain=present, range=[EFFECT_COLORS[o] for o in present]),
+        legend=alt.Legend(orient="bottom"),
+    )
+    y = alt.Y("effect:N", sort=list(named), title=None, axis=alt.Axis(labelLimit=200))
+    tooltip = [
+        alt.Tooltip("effect:N"),
+        alt.Tooltip("median:Q", title="median effect, % of pre-norm", format=".1f"),
+        alt.Tooltip("lo:Q", title="interval from (%)", format=".1f"),
+        alt.Tooltip("hi:Q", title="interval to (%)", format=".1f"),
+        alt.Tooltip("absolute:N", title="median effect"),
+        alt.Tooltip("seeds:N", title="seeds"),
+    ]
+    base = alt.Chart(data)
+    x = alt.X("lo:Q", title=f"{m['label']}: effect, % of pre-norm's median")
+    bars = base.mark_rule(strokeWidth=3).encode(x=x, x2="hi:Q", y=y, color=color, tooltip=tooltip)
+    points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
+    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 90)
