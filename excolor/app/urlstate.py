@@ -20,7 +20,7 @@ from excolor.train import MAX_SEED
 
 from .board import DEFAULT_SEED
 
-MAX_PARAM_CHARS = 40  # longer than any valid value: a 5,000-character value is refused before parsing
+MAX_PARAM_CHARS = 64  # longer than any valid value (the longest design text has 48): a 5,000-character value is refused
 _UNSET = object()
 
 
