@@ -1,8 +1,8 @@
 """Page 2 · Regularizer placement: pre-norm (Ex 2.3) and post-norm (Ex 2.4) trained together, side by side.
 
 Layout only: the numbers and figures come from excolor.figures.training_charts and excolor.figures.latents3d, the runs
-from excolor.app. Each interactive section is a fragment, so moving the replay slider redraws two small
-scatter plots, not the two 8,000-point latent views (about 0.5 MB each) as well.
+from excolor.app. Each interactive section is a fragment, so moving a control redraws its own section, not the two
+8,000-point latent views (about 0.5 MB each) as well; the training replay scrubs in the browser, with no rerun.
 """
 
 from excolor.app import shell
@@ -24,7 +24,6 @@ from excolor.schedule import EX24, EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleEr
 # mirrored in the URL (urlstate.bind / publish): a link opens this very view
 WEIGHTED = urlstate.UrlParam("weighted", False, urlstate.parse_bool, key="placement_weighted")
 VIEW = urlstate.view_param("placement_view")
-STEP = urlstate.UrlParam("step", None, urlstate.parse_int(0, 10**6), key="placement_step")
 COLUMNS = ("STEP", *PARAMS)
 
 
@@ -279,36 +278,21 @@ def latent_views() -> None:
 latent_views()
 
 
-@st.fragment
-def training_replay() -> None:
-    st.subheader("Training replay: watch the color wheel form")
-    steps = [int(s) for s in by["post"].replay.steps]
-    urlstate.bind(STEP, default=steps[-1], valid=lambda s: s in steps)
-    step = st.select_slider(
-        "Training step (updates applied so far)",
-        options=steps,
-        key="placement_step",
-        format_func=lambda s: f"{s:,}",
-        help=f"The latents of the same {len(by['post'].replay.rgb)} probe colors, saved every "
-        f"{steps[1] - steps[0] if len(steps) > 1 else 0} training steps.",
-    )
-    st.markdown(
-        "Latent dimension 1 across, dimension 0 up: red's chosen direction points to the top. At step 0 the "
-        "colors huddle together; slide to see them spread around the circle and red climb to the top."
-    )
-    urlstate.publish(STEP, step)
-    for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
-        index = min(steps.index(step), len(run.replay.steps) - 1)
-        chart, caption = caches.frozen_chart(
-            f"placement.replay|{board.recipe_key(run.recipe)}|{index}",
-            lambda run=run, index=index: tc.replay_chart(run.replay, index),
-        )
-        with col:
-            st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-            caches.show_chart(chart, width="content", alt=caption)
-            st.caption(f"{PLACEMENT_NAMES[p]}: {caption}")
-
-
-training_replay()
+# The training replay scrubs in the browser: the snapshots of both placements are sent once and the chart's own
+# slider (a Vega-Lite parameter) picks the one drawn, so scrubbing never reruns this script; the URL has no `step`.
+st.subheader("Training replay: watch the color wheel form")
+st.markdown(
+    "Latent dimension 1 across, dimension 0 up: red's chosen direction points to the top. At step 0 the "
+    "colors huddle together; drag the slider under the chart back and forth to see them spread around the "
+    "circle and red climb to the top, in both placements at once."
+)
+chart, caption = caches.frozen_chart(
+    "placement.replay|" + "|".join(board.recipe_key(run.recipe) for run in by.values()),
+    lambda: tc.replay_scrub_chart({p: run.replay for p, run in by.items()}),
+)
+caches.show_chart(chart, width="stretch", alt=caption)
+st.caption(caption)
+if "step" in st.query_params:  # an older link's replay step: the slider is in the chart now
+    del st.query_params["step"]
 
 frame.finish()

@@ -364,22 +364,48 @@ def leaves(spec: dict):
         yield from leaves(layer) if "layer" in layer else [layer]
 
 
-def test_replay_chart_fills_points_with_their_true_color_and_draws_the_unit_circle():
+def test_replay_snapshots_send_every_snapshot_of_both_placements_once_in_int16():
     replay = wheel_replay()
-    frame = tc.replay_frame(replay, 1)
-    assert frame.loc[0, "color"] == "#ff0000" and frame.loc[0, "y"] == pytest.approx(1.0)  # red at the top
-    assert frame.loc[6, "x"] == pytest.approx(1.0)  # hue 90° (chartreuse) along dim 1, to the right
-    chart, caption = tc.replay_chart(replay, 1)
+    tables = tc.replay_snapshots({"pre": replay, "post": replay})
+    points, probes = tables["points"], tables["probes"]
+    assert len(points) == 2 * 25 and list(tables["steps"]["step"]) == [0, 50]
+    assert all(points[c].dtype == np.int16 for c in ("pre_x", "pre_y", "post_x", "post_y"))
+    last = points[points["snap"] == 1].set_index("probe")
+    assert probes.loc[0, "color"] == "#ff0000" and last.loc[0, "post_y"] == tc.COORD_SCALE  # red at the top
+    assert last.loc[6, "post_x"] == tc.COORD_SCALE  # hue 90° (chartreuse) along dim 1, to the right
+    assert last.loc[6, "post_y"] == 0
+
+
+def test_replay_snapshots_repeat_a_short_runs_last_snapshot_and_mark_missing_values():
+    replay = wheel_replay()
+    broken = Replay(replay.steps[:1], replay.latents[:1].copy(), replay.rgb)  # diverged after one snapshot
+    broken.latents[0, 3] = np.nan
+    points = tc.replay_snapshots({"pre": broken, "post": replay})["points"]
+    first, second = (points[points["snap"] == i].set_index("probe") for i in (0, 1))
+    assert (first["pre_x"] == second["pre_x"]).all()  # the last snapshot it has, repeated
+    assert first.loc[3, "pre_x"] == tc.NO_VALUE and first.loc[3, "post_x"] != tc.NO_VALUE
+
+
+def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
+    replay = wheel_replay()
+    chart, caption = tc.replay_scrub_chart({"pre": replay, "post": replay})
     spec = chart.to_dict()
+    (slider,) = [p for p in spec["params"] if "bind" in p]
+    assert slider["bind"] == {"input": "range", "min": 0, "max": 1, "step": 1, "name": slider["bind"]["name"]}
+    assert slider["value"] == 1  # starts at the end of training, as the caption describes
     marks = list(leaves(spec))
     points = [layer for layer in marks if layer["mark"]["type"] == "circle"]
-    assert points[0]["encoding"]["fill"] == {"field": "color", "scale": None, "type": "nominal"}
+    assert len(points) == 2
+    for layer in points:
+        assert layer["encoding"]["fill"] == {"field": "color", "scale": None, "type": "nominal"}
+        assert {"filter": f"(datum.snap === {slider['name']})"} in layer["transform"]
     (ring,) = [layer for layer in marks if "order" in layer["encoding"]]
-    assert np.allclose([math.hypot(p["x"], p["y"]) for p in spec["datasets"][ring["data"]["name"]]], 1.0)
-    assert spec["width"] == spec["height"]
-    assert spec["padding"]["bottom"] == spec["padding"]["top"]  # a round circle under Streamlit's theme
-    assert "step 50." in caption and "Pure red points 0° away" in caption and "cover 345°" in caption
-    assert "keep 100% of their length" in caption
+    rows = spec["datasets"][ring["data"]["name"]]
+    for panel, centre in ((0, 0.0), (1, tc.REPLAY_OFFSET)):
+        assert np.allclose([math.hypot(r["x"] - centre, r["y"]) for r in rows if r["panel"] == panel], 1.0)
+    assert spec["width"] == "container" and spec["padding"]["bottom"] == spec["padding"]["top"]
+    assert caption.count("step 50.") == 2 and "Pure red points 0° away" in caption and "cover 345°" in caption
+    assert "through the 2 snapshots (every 50 training steps" in caption
 
 
 def test_builders_accept_a_real_training_run(short_pair):
@@ -389,8 +415,7 @@ def test_builders_accept_a_real_training_run(short_pair):
         assert chart.to_dict() and "pre-norm (Ex 2.3)" in caption and "post-norm (Ex 2.4)" in caption
     replay = short_pair["post"].replay
     assert replay.steps[0] == 0 and replay.latents.shape[1] == len(replay.rgb)
-    for index in (0, len(replay.steps) - 1):
-        chart, caption = tc.replay_chart(replay, index)
-        assert chart.to_dict() and f"step {int(replay.steps[index]):,}." in caption
+    chart, caption = tc.replay_scrub_chart({p: run.replay for p, run in short_pair.items()})
+    assert chart.to_dict() and caption.count(f"step {int(replay.steps[-1]):,}.") == 2
     final = tc.final_terms(short_pair["post"].history)
     assert final["recon"] == pytest.approx(short_pair["post"].final_recon, rel=1e-6)

@@ -858,23 +858,6 @@ def _unit_circle(n: int = 121) -> pd.DataFrame:
     return pd.DataFrame({"x": np.cos(t), "y": np.sin(t), "order": np.arange(n)})
 
 
-def replay_frame(replay: Replay, index: int, dims: tuple[int, int] = (1, 0)) -> pd.DataFrame:
-    """Probe colors at snapshot `index`: screen x/y = latent dims `dims`, true color as hex, HSV for tooltips."""
-    z = replay.latents[index]
-    hsv = colors.rgb_to_hsv(replay.rgb)
-    return pd.DataFrame(
-        {
-            "x": z[:, dims[0]],
-            "y": z[:, dims[1]],
-            "color": colors.to_hex(replay.rgb),
-            "hue": np.round(hsv[:, 0] * 360),
-            "saturation": np.round(hsv[:, 1], 2),
-            "value": np.round(hsv[:, 2], 2),
-            "out of view": np.round(np.linalg.norm(np.delete(z, list(dims), axis=1), axis=1), 3),
-        }
-    )
-
-
 def replay_stats(replay: Replay, index: int, dims: tuple[int, int] = (1, 0)) -> dict[str, float]:
     """The numbers a student should see change: where pure red points, how the vivid hues spread.
 
@@ -906,58 +889,169 @@ def replay_stats(replay: Replay, index: int, dims: tuple[int, int] = (1, 0)) -> 
     }
 
 
-def replay_chart(
-    replay: Replay, index: int, dims: tuple[int, int] = (1, 0), size: int = 360
-) -> tuple[alt.LayerChart, str]:
-    """Scatter of two latent dims at one snapshot, each point filled with its true color, with the unit circle.
+# The replay scrubs in the browser: the snapshots of both placements are sent once, and a Vega-Lite parameter bound
+# to a range input picks the one drawn, so moving the slider never reruns the page. Both panels share one plot:
+# x holds the pre-norm circle on the left and the post-norm one REPLAY_OFFSET to the right. The width follows the
+# container and the axis domains follow the width (expressions on Vega's `width` signal), so one data unit is as
+# many pixels across as up: circles stay round at any width, side by side on a projector and on a 390 px phone.
+REPLAY_HEIGHT = 340  # px: the panels' size on a wide screen (on a phone they shrink with the width)
+REPLAY_RADIUS = 1.2  # data units from a panel's centre to its edge
+REPLAY_OFFSET = 2 * REPLAY_RADIUS + 0.25  # from the left panel's centre to the right one's
+REPLAY_TITLE = 0.3  # data units above each panel for its title
+REPLAY_PARAM = "snapshot"
+# Coordinates travel as int16 (value × COORD_SCALE, 1e-4 units: far below a pixel), half the bytes of float32;
+# a point with no finite value (a diverged run) is NO_VALUE and is not drawn.
+COORD_SCALE = 10_000
+NO_VALUE = -32768
+REPLAY_PANELS = ("pre", "post")
 
-    x = dims[0], y = dims[1]: with (1, 0) the red direction points up. The chart has no axes or title (the
-    circle, two labels and the caption carry the scale), so its plot area is exactly `size` square whatever
-    Streamlit's theme does with axes; the page should draw it at width="content". A thin grey outline keeps
-    black and white points visible on either theme.
+
+def replay_snapshots(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> dict[str, pd.DataFrame]:
+    """The replay as three compact tables, sent to the browser once.
+
+    points: one row per (snapshot, probe color), both placements' screen coordinates (latent dims `dims`) as
+      int16 columns `<placement>_x`, `<placement>_y` holding value × COORD_SCALE, NO_VALUE where not finite; a
+      run with fewer snapshots (it diverged) repeats its last one.
+    probes: each probe color's hex and HSV, joined in the browser by `probe`.
+    steps: the training step of each snapshot.
     """
-    frame = replay_frame(replay, index, dims)
-    scale = alt.Scale(domain=[-1.2, 1.2], nice=False)
-    x = alt.X("x:Q", scale=scale, axis=None)
-    y = alt.Y("y:Q", scale=scale, axis=None)
-    circle = (
-        alt.Chart(_unit_circle())
-        .mark_line(color=NEUTRAL, strokeDash=[3, 3], strokeWidth=1)
-        .encode(x=x, y=y, order="order:Q")
+    first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))  # the one that did not diverge
+    n_snaps, n_probes = len(first.steps), len(first.rgb)
+    snap = np.repeat(np.arange(n_snaps, dtype=np.int16), n_probes)
+    points = pd.DataFrame({"snap": snap, "probe": np.tile(np.arange(n_probes, dtype=np.int16), n_snaps)})
+    for p in REPLAY_PANELS:
+        latents = replays[p].latents[np.minimum(np.arange(n_snaps), len(replays[p].steps) - 1)]  # (S, P, 4)
+        for axis, dim in zip("xy", dims):
+            values = np.clip(latents[:, :, dim].reshape(-1) * COORD_SCALE, NO_VALUE + 1, -NO_VALUE - 1)
+            points[f"{p}_{axis}"] = np.where(np.isfinite(values), np.round(values), NO_VALUE).astype(np.int16)
+    hsv = colors.rgb_to_hsv(first.rgb)
+    probes = pd.DataFrame(
+        {
+            "probe": np.arange(n_probes, dtype=np.int16),
+            "color": colors.to_hex(first.rgb),
+            "hue": np.round(hsv[:, 0] * 360).astype(np.int16),
+            "saturation": np.round(hsv[:, 1], 2).astype(np.float32),
+            "value": np.round(hsv[:, 2], 2).astype(np.float32),
+        }
     )
-    cross = (
-        alt.Chart(pd.DataFrame({"x": [-1, 1, 0, 0], "y": [0, 0, -1, 1], "axis": ["h", "h", "v", "v"]}))
-        .mark_line(color=NEUTRAL, strokeWidth=0.5, opacity=0.5)
-        .encode(x=x, y=y, detail="axis:N")
+    steps = pd.DataFrame({"snap": np.arange(n_snaps, dtype=np.int16), "step": first.steps.astype(np.int32)})
+    return {"points": points, "probes": probes, "steps": steps}
+
+
+def _replay_scales() -> tuple[alt.Scale, alt.Scale, alt.Parameter]:
+    """x and y scales whose domains follow the chart's width so that x and y pixels per unit are equal (`ppu`)."""
+    span_x = REPLAY_OFFSET + 2 * REPLAY_RADIUS
+    span_y = 2 * REPLAY_RADIUS + REPLAY_TITLE
+    ppu = alt.param(name="ppu", expr=f"max(1, min(width / {span_x}, height / {span_y}))")  # pixels per data unit
+    centre_x = REPLAY_OFFSET / 2
+    x = alt.Scale(
+        domainMin=alt.ExprRef(f"{centre_x} - width / ppu / 2"),
+        domainMax=alt.ExprRef(f"{centre_x} + width / ppu / 2"),
+        nice=False,
+        zero=False,
     )
-    up = f"↑ dim {dims[1]}" + (" (red direction)" if dims[1] == 0 else "")
+    top = REPLAY_RADIUS + REPLAY_TITLE  # panels hang from the top: on a narrow screen the spare height is below
+    y = alt.Scale(domainMin=alt.ExprRef(f"{top} - height / ppu"), domainMax=top, nice=False, zero=False)
+    return x, y, ppu
 
-    def label(text: str, at: tuple[float, float], align: str) -> alt.Chart:
-        spot = pd.DataFrame({"x": [at[0]], "y": [at[1]], "text": [text]})
-        text_mark = alt.Chart(spot).mark_text(color=NEUTRAL, fontSize=11, align=align, baseline="middle")
-        return text_mark.encode(x=x, y=y, text="text:N")
 
-    labels = label(up, (0.0, 1.12), "center") + label(f"dim {dims[0]} →", (1.19, -1.14), "right")
-    points = (
-        alt.Chart(frame)
-        .mark_circle(size=55, opacity=1, stroke=NEUTRAL, strokeWidth=0.6)
-        .encode(
-            x=x,
-            y=y,
-            fill=alt.Fill("color:N", scale=None),
-            tooltip=[
-                alt.Tooltip("color:N", title="true color"),
-                "hue:Q",
-                "saturation:Q",
-                "value:Q",
-                alt.Tooltip("out of view:Q", title="length in the other dims"),
-            ],
+def _replay_guides(x: alt.X, y: alt.Y, dims: tuple[int, int]) -> alt.LayerChart:
+    """The static parts of both panels: unit circles, cross-hairs and axis labels."""
+    ring = _unit_circle()
+    rings = pd.concat([ring.assign(x=ring.x + i * REPLAY_OFFSET, panel=i) for i in range(2)], ignore_index=True)
+    cross = pd.DataFrame(
+        [
+            {"x": i * REPLAY_OFFSET + dx, "y": dy, "line": f"{i}{axis}"}
+            for i in range(2)
+            for axis, ends in (("h", ((-1, 0), (1, 0))), ("v", ((0, -1), (0, 1))))
+            for dx, dy in ends
+        ]
+    )
+    up = f"↑ dim {dims[1]}" + (" (red)" if dims[1] == 0 else "")
+    labels = pd.DataFrame(
+        [
+            {"x": i * REPLAY_OFFSET + dx, "y": dy, "text": text, "align": align}
+            for i in range(2)
+            for dx, dy, text, align in ((0.0, 1.1, up, "center"), (1.18, -1.12, f"dim {dims[0]} →", "right"))
+        ]
+    )
+    circle = alt.Chart(rings).mark_line(color=NEUTRAL, strokeDash=[3, 3], strokeWidth=1)
+    circle = circle.encode(x=x, y=y, detail="panel:N", order="order:Q")
+    hairs = alt.Chart(cross).mark_line(color=NEUTRAL, strokeWidth=0.5, opacity=0.5).encode(x=x, y=y, detail="line:N")
+    text = [
+        alt.Chart(labels[labels["align"] == a]).mark_text(color=NEUTRAL, fontSize=11, align=a, baseline="middle")
+        .encode(x=x, y=y, text="text:N")
+        for a in ("center", "right")
+    ]
+    return alt.layer(hairs, circle, *text)
+
+
+def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> tuple[alt.LayerChart, str]:
+    """Both placements' probe colors at one snapshot, side by side, each point filled with its true color; a
+    range input under the chart (a Vega-Lite parameter) picks the snapshot in the browser. Starts at the last.
+
+    Width "container" (the page draws it at width="stretch"); see the comment above REPLAY_HEIGHT."""
+    tables = replay_snapshots(replays, dims)
+    n_snaps = len(tables["steps"])
+    snapshot = alt.param(
+        name=REPLAY_PARAM,
+        value=n_snaps - 1,
+        bind=alt.binding_range(min=0, max=n_snaps - 1, step=1, name="Training snapshot (0 = untrained) "),
+    )
+    xs, ys, ppu = _replay_scales()
+    x = alt.X("x:Q", scale=xs, axis=None)
+    y = alt.Y("y:Q", scale=ys, axis=None)
+    at_snapshot = alt.datum.snap == snapshot
+    colors_of = alt.LookupData(tables["probes"], key="probe", fields=["color", "hue", "saturation", "value"])
+    tooltip = [
+        alt.Tooltip("color:N", title="true color"),
+        alt.Tooltip("hue:Q", title="hue (°)"),
+        alt.Tooltip("saturation:Q"),
+        alt.Tooltip("value:Q"),
+    ]
+    base = alt.Chart(tables["points"]).transform_filter(at_snapshot).transform_lookup(lookup="probe", from_=colors_of)
+    # point area follows the scale: ~55 px² at 140 px per unit, smaller on a phone
+    dots = base.mark_circle(opacity=1, stroke=NEUTRAL, strokeWidth=0.6, size=alt.ExprRef("pow(ppu / 19, 2)"))
+    panels = [
+        dots.transform_filter(f"datum.{p}_x != {NO_VALUE} && datum.{p}_y != {NO_VALUE}")
+        .transform_calculate(
+            x=f"datum.{p}_x / {COORD_SCALE} + {i * REPLAY_OFFSET}", y=f"datum.{p}_y / {COORD_SCALE}"
         )
+        .encode(x=x, y=y, fill=alt.Fill("color:N", scale=None), tooltip=tooltip)
+        for i, p in enumerate(REPLAY_PANELS)
+    ]
+    names = {p: PLACEMENT_NAMES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
+    titles = alt.Chart(tables["steps"]).transform_filter(at_snapshot)
+    titles = titles.mark_text(fontSize=13, fontWeight="bold", baseline="middle", color=NEUTRAL)
+    heading = [
+        titles.transform_calculate(
+            label=f"'{names[p]} · step ' + format(datum.step, ',')",
+            x=f"{i * REPLAY_OFFSET}",
+            y=f"{REPLAY_RADIUS + 0.16}",
+        ).encode(x=x, y=y, text="label:N")
+        for i, p in enumerate(REPLAY_PANELS)
+    ]
+    chart = (
+        alt.layer(_replay_guides(x, y, dims), *panels, *heading)
+        .add_params(snapshot, ppu)
+        .properties(width="container", height=REPLAY_HEIGHT, padding=SQUARE_PADDING)
     )
-    # Equal padding on all sides: Streamlit adds 20 px at the bottom of any chart that does not set it, which
-    # would squash the circle into an ellipse.
-    chart = (cross + circle + labels + points).properties(width=size, height=size, padding=SQUARE_PADDING)
-    return chart, replay_description(replay, index, "", dims)
+    return chart, replay_scrub_description(replays, dims)
+
+
+def replay_scrub_description(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> str:
+    """The caption: both placements at their final snapshot, in numbers, and what the slider does."""
+    first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))
+    every = int(first.steps[1] - first.steps[0]) if len(first.steps) > 1 else 0
+    finals = " ".join(
+        replay_description(replays[p], len(replays[p].steps) - 1, PLACEMENT_NAMES.get(p, p), dims)
+        for p in REPLAY_PANELS
+    )
+    return (
+        f"{finals} The slider under the chart moves both placements through the {len(first.steps)} snapshots "
+        f"(every {every:,} training steps, from the untrained network at step 0); it runs in your browser, so "
+        "scrubbing never reloads the page."
+    )
 
 
 def replay_description(replay: Replay, index: int, title: str = "", dims: tuple[int, int] = (1, 0)) -> str:
