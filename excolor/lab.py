@@ -275,32 +275,38 @@ def measure_reading(entry: dict) -> str:
 
 def separate_check(summary: dict) -> str:
     """SPEC §10's pipeline check: separate normalizes its inputs itself, so its tap cannot change its value or
-    gradient, and its main effect should be about zero with an interval around 0 on every measure."""
-    ms = summary["measures"].values()
-    effects_ = [(m["label"], m["effects"]["separate"], m["pre_median"]) for m in ms if m["n_seeds"]]
-    if not effects_:
+    gradient, and its main effect should be about zero with an interval around 0 on every measure.
+
+    Single seeds still differ: the two taps agree only to float rounding (~1e-6 relative at the first step), and
+    training grows those last digits into visible differences in either direction (measured: weights ~1% apart
+    after 3,001 steps), which the sentence reports so that nobody mistakes one seed's gap for an effect."""
+    ms = [m for m in summary["measures"].values() if m["n_seeds"]]
+    if not ms:
         return ""
-    clear = [label for label, s, _ in effects_ if s["clear"]]
+    clear = [m["label"] for m in ms if m["effects"]["separate"]["clear"]]
     if clear:
         return (
             f"Unexpected: separate reads only the directions of the latents, so its tap should not matter, yet its "
             f"effect on {ev._join(clear)} is clear. That points at a fault somewhere in the pipeline (or at "
             "rounding grown large): worth checking before trusting the rest."
         )
-    largest = max(
-        (
-            abs(s["median_diff"]) / abs(scale) * 100
-            for _, s, scale in effects_
-            if scale and s["median_diff"] is not None
-        ),
-        default=float("nan"),
+    medians = [abs(m["effects"]["separate"]["relative_median_diff"] or 0.0) for m in ms]
+    head = ms[0]
+    per_seed = np.asarray(head["effects"]["separate"]["differences"]) / abs(head["pre_median"] or np.nan) * 100
+    text = (
+        f"Separate's effect is about zero on every measure: its median is within {ev._pct(max(medians))} of "
+        "pre-norm's median and each interval includes 0. That is what should happen: separate compares only the "
+        "directions of the latents (cosines of unit vectors), so it has the same value and gradient on either "
+        "tap, and seeing it come out so is a check on the whole pipeline."
     )
-    size = f" (at most {ev._pct(largest)} of pre-norm's median)" if math.isfinite(largest) else ""
-    return (
-        f"Separate's effect is about zero on every measure, each interval around 0{size}. That is what should "
-        "happen: separate compares only the directions of the latents (cosines of unit vectors), so it has the "
-        "same value and gradient on either tap. Seeing it come out so is a check on the whole pipeline."
-    )
+    if per_seed.size and np.isfinite(per_seed).all() and np.abs(per_seed).max() >= 1:
+        text += (
+            f" Single seeds still differ ({head['label']} by {ev.fmt_signed(per_seed.min())}% to "
+            f"{ev.fmt_signed(per_seed.max())}% of pre-norm's median): the two taps agree only up to float rounding, "
+            "and 3,000 training steps grow those last digits into visible differences, in both directions, that "
+            "average out across seeds."
+        )
+    return text
 
 
 def screen_verdict(summary: dict) -> str:

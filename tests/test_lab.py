@@ -168,6 +168,14 @@ def test_separate_check_both_ways():
     quiet = lab.summarize_screen(screen_records(anchor_drives, noise=0.01))
     assert "Separate's effect is about zero on every measure" in lab.separate_check(quiet)
     assert "check on the whole pipeline" in lab.screen_verdict(quiet)
+    assert "Single seeds still differ" not in lab.separate_check(quiet)  # 1% noise: no seed moves by 1%
+    noisy = lab.summarize_screen(screen_records(anchor_drives, noise=0.05))
+    d = np.asarray(noisy["measures"]["baseline_max"]["effects"]["separate"]["differences"])
+    d = d / noisy["measures"]["baseline_max"]["pre_median"] * 100
+    assert not any(m["effects"]["separate"]["clear"] for m in noisy["measures"].values())
+    assert f"by {ev.fmt_signed(d.min())}% to {ev.fmt_signed(d.max())}% of pre-norm's median" in (
+        lab.separate_check(noisy)
+    )
 
     def separate_matters(s, a, sep, p):
         return base(s) * (1 - 0.2 * sep), 4e-5, 0.1
