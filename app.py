@@ -12,7 +12,7 @@ frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heav
 
 import streamlit as st
 
-from excolor.app import board, caches, visitor
+from excolor.app import board, caches, classroom, visitor
 from excolor.figures import training_charts as tc
 
 st.title("Anchoring red: before or after the normalization?")
@@ -119,15 +119,7 @@ st.markdown(
 )
 
 st.header("Make your prediction")
-st.radio(
-    "Which placement will reconstruct colors better (lower maximum error over half a million colors)?",
-    options=list(tc.PREDICTIONS),
-    format_func=tc.PREDICTIONS.get,
-    index=None,
-    key="prediction",
-    persist_state="session",
-    help="Your answer is kept for this session and checked on the next page.",
-)
+classroom.ask("placement")  # in a class (?class=…), also one anonymous vote in the class's tally
 if st.session_state.get("prediction"):
     st.page_link("pages/placement.py", label="See whether you were right: Regularizer placement", icon="📍")
 else:

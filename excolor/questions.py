@@ -95,13 +95,16 @@ def share_ranges(n: int) -> dict[str, tuple[int, int] | None]:
 
 
 def lab_answer_labels(n: int) -> dict[str, str]:
-    """The lab answers worded for `n` seeds, e.g. 'Most: 6–7 of 8'; answers no count can reach are left out."""
+    """The lab answers worded for `n` seeds, e.g. 'Most: 6–7 of 8'. All four are always offered (a class may
+    mix seed counts); one that no count of `n` seeds can reach says so."""
     words = {"all": "All", "most": "Most", "half": "About half", "few": "Few"}
     labels = {}
     for answer, span in share_ranges(n).items():
         if span is None:
-            continue
-        low, high = span
-        counts = f"{low}" if low == high else f"{low}–{high}"
-        labels[answer] = f"All {n} of {n}" if answer == "all" else f"{words[answer]}: {counts} of {n}"
+            labels[answer] = f"{words[answer]}: no count of {n} seeds"
+        elif answer == "all":
+            labels[answer] = f"All {n} of {n}"
+        else:
+            low, high = span
+            labels[answer] = f"{words[answer]}: {low if low == high else f'{low}–{high}'} of {n}"
     return labels

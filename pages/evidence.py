@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from excolor import evidence as ev
-from excolor.app import board, caches, urlstate, visitor
+from excolor.app import board, caches, classroom, urlstate, visitor
 from excolor.figures.evidence_charts import differences_chart, distribution_chart, overview_chart, runs_table
 
 DEFAULT_SEEDS = 8
@@ -81,6 +81,7 @@ measuring.empty()
 measure_seconds = time.perf_counter() - start
 summary = ev.summarize(records)
 
+classroom.lab_question(n_seeds, summary)  # predict, then the measured count (and, in a class, its live split)
 st.header("Verdict")
 with st.container(border=True):
     st.markdown(ev.verdict(summary))  # paragraphs separated by blank lines

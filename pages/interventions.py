@@ -12,7 +12,7 @@ import math
 
 import streamlit as st
 
-from excolor.app import board, caches, downloads, urlstate, visitor
+from excolor.app import board, caches, classroom, downloads, urlstate, visitor
 from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
@@ -55,6 +55,7 @@ st.markdown(
     "**repulsion** rotates them out of a hole around $c$, so they stay on the sphere but no longer point at red. "
     "A good intervention breaks red and leaves every other color alone."
 )
+classroom.ask("interventions")  # predict before the numbers below; revealed at the end of the page
 
 placement = urlstate.placement_control(
     URL["placement"], "Which of the two models trained for your seed to intervene on."
@@ -224,5 +225,8 @@ st.download_button(
     help="Max and median error over 552,960 colors and selectivity r, for pre- and post-norm under the baseline, "
     "this page's suppression and repulsion settings, and ablation.",
 )
+
+st.subheader("Your prediction")
+classroom.interventions_reveal(run)  # at the notebook's settings; in a class, with the class's live split
 
 frame.finish()

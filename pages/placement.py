@@ -15,7 +15,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from excolor.app import board, caches, downloads, urlstate, visitor
+from excolor.app import board, caches, classroom, downloads, urlstate, visitor
 from excolor.figures import training_charts as tc
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
@@ -205,6 +205,7 @@ st.markdown(
     "One seed is one sample: a different seed can reverse a small gap. The *Evidence across seeds* page trains "
     "many seeds of both placements to settle it."
 )
+classroom.tally("placement", tc.measured_outcome(pre.max_error, post.max_error))  # in a class: how it voted
 
 table = tc.comparison_table(
     by,

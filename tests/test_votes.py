@@ -174,7 +174,12 @@ def test_lab_answers_are_worded_for_the_number_of_seeds():
         "half": "About half: 3–5 of 8",
         "few": "Few: 0–2 of 8",
     }
-    assert "most" not in questions.lab_answer_labels(2)  # 2 seeds: 0 few, 1 half, 2 all
+    assert questions.lab_answer_labels(2) == {  # 2 seeds: 0 few, 1 half, 2 all
+        "all": "All 2 of 2",
+        "most": "Most: no count of 2 seeds",
+        "half": "About half: 1 of 2",
+        "few": "Few: 0 of 2",
+    }
     assert questions.share_answer(3, 2) is None and questions.share_answer(0, 0) is None
 
 

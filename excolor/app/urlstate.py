@@ -121,9 +121,9 @@ def bind(param: UrlParam, default=_UNSET, valid: Callable[[object], bool] | None
                     raise ValueError("a value this view offers")
             except ValueError as err:
                 value = default
+                instead = "ignoring it" if default is None else f"using {param.name} = {_fmt_value(default)} instead"
                 notices[key] = (
-                    f"The link's `{param.name}={_quoted(raw)[1:-1]}` is not valid (expected {err}); "
-                    f"using {param.name} = {_fmt_value(default)} instead.",
+                    f"The link's `{param.name}={_quoted(raw)[1:-1]}` is not valid (expected {err}); {instead}.",
                     default,
                 )
         ss[key] = value

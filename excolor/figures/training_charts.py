@@ -22,6 +22,7 @@ import pandas as pd
 from .. import colors
 from ..losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
 from ..model import LATENT_DIMS
+from ..questions import QUESTIONS
 from ..schedule import PARAMS, Schedule
 from ..train import Replay, TrainedRun
 from .charts import NOTEBOOK, NOTEBOOK_SOURCE, fmt
@@ -741,11 +742,7 @@ def reconstruction_rows_note(table: pd.DataFrame, histories: Mapping[str, Mappin
     return text
 
 
-PREDICTIONS = {
-    "post": "Post-norm (Ex 2.4) will reconstruct better",
-    "pre": "Pre-norm (Ex 2.3) will reconstruct better",
-    "same": "No real difference",
-}
+PREDICTIONS = QUESTIONS["placement"].answers  # the hypothesis page's question (excolor.questions)
 
 
 def measured_outcome(pre_max: float, post_max: float, tolerance: float = SAME_TOLERANCE) -> str:

@@ -1,0 +1,212 @@
+"""Class mode: a class code in the URL, one anonymous vote per visitor per question, and the class's live split.
+
+A teacher shares `/?class=<code>`; every page's sidebar then shows the code and a link carrying it, and each of the
+three predict-before-reveal questions (excolor.questions) becomes a vote: the visitor's random token (made once per
+session, never shown) plus the code, the question and the answer, kept by excolor.votes. After the reveal a page
+draws the class's split in a fragment that re-reads the counts every TALLY_EVERY_S seconds, so votes coming in
+from other devices appear without rerunning the page. Without a class the questions work exactly as before: the
+answer stays in the session and the reveal says whether it was right.
+
+The vote store can fail (read-only disk, corrupt file): then the question still works, and the tally says so in
+one line.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+from excolor import questions, votes
+from excolor.figures.class_charts import tally_chart
+
+from . import caches, urlstate
+
+CLASS = urlstate.UrlParam("class", None, votes.parse_class_code, key="class_code")
+TALLY_EVERY_S = 15  # a few times a minute: ~2 light queries a second for a class of 30
+KEYS = {"placement": "prediction", "interventions": "prediction_interventions", "lab": "prediction_lab"}
+_TOKEN = "_visitor_token"
+_STORE_PROBLEM = "_vote_store_problem"
+
+
+# --------------------------------------------------------------------------------------------------
+# The class code (drawn by the shell in every page's sidebar)
+
+
+def class_code() -> str | None:
+    return st.session_state.get(CLASS.state_key)
+
+
+def class_link(code: str) -> str:
+    """The landing page's address with the class code: what the teacher shares."""
+    url = urlsplit(st.context.url or "")
+    origin = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
+    return f"{origin}/?{urlencode({'class': code})}"
+
+
+def sidebar() -> str | None:
+    """Bind the URL's `class` (an invalid one gets the link notice and is dropped), keep it in the URL, and show
+    it with a link that carries it. Returns the code, or None outside a class."""
+    code = urlstate.bind(CLASS)
+    if code is None:
+        if "class" in st.query_params:
+            del st.query_params["class"]
+        return None
+    urlstate.publish(CLASS, code)
+    st.markdown(f"🏫 Class **{code}**: predictions here count, anonymously, in the class's tally.")
+    st.code(class_link(code), language=None, wrap_lines=True)
+    return code
+
+
+def visitor_token() -> str:
+    """This session's random token: a vote's only link to its voter, so a changed answer moves the vote."""
+    return st.session_state.setdefault(_TOKEN, votes.new_token())
+
+
+# --------------------------------------------------------------------------------------------------
+# Asking
+
+
+def _vote(question: str) -> None:
+    """The radio's on_change: cast (or move) this visitor's vote; a store failure is remembered for one line."""
+    code, answer = class_code(), st.session_state.get(KEYS[question])
+    if code is None or answer is None:
+        return
+    try:
+        result = votes.cast(code, question, visitor_token(), answer)
+    except votes.VoteStoreError as err:
+        st.session_state[_STORE_PROBLEM] = str(err)
+        return
+    st.session_state.pop(_STORE_PROBLEM, None)
+    st.session_state[f"_vote_status_{question}"] = result.status
+
+
+def ask(question: str, labels: dict[str, str] | None = None) -> str | None:
+    """The question as a radio (no answer preselected), kept for the session; in a class, each change is a vote."""
+    q = questions.QUESTIONS[question]
+    labels = labels or q.answers
+    code = class_code()
+    where = f" and counted, anonymously, in class {code}'s tally" if code else ""
+    answer = st.radio(
+        q.prompt,
+        options=list(labels),
+        format_func=labels.get,
+        index=None,
+        key=KEYS[question],
+        persist_state="session",
+        on_change=_vote,
+        args=(question,),
+        help=f"Your answer is kept for this session{where}; the measurement below or on the next page checks it.",
+    )
+    if code and answer is not None:
+        _vote_note(question)
+    return answer
+
+
+def _vote_note(question: str) -> None:
+    problem = st.session_state.get(_STORE_PROBLEM)
+    status = st.session_state.get(f"_vote_status_{question}")
+    if problem:
+        st.caption(f"⚠️ Not counted in the class tally (the vote store is unavailable): {problem}")
+    elif status == "full":
+        st.caption(f"⚠️ Class {class_code()}'s tally is full ({votes.MAX_VOTES_PER_CLASS:,} votes): not counted.")
+    elif status:
+        st.caption(f"🗳️ Counted in class {class_code()}'s tally. Changing your answer moves your vote.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Revealing
+
+
+def verdict(answer: str | None, measured: str | None, found: str, labels: dict[str, str]) -> None:
+    """Whether the visitor's answer matches the measured one, with what was measured (`found`, one sentence);
+    `labels` words the answers. Any predict-before-reveal question can use it, class or not."""
+    if measured is None:
+        st.info(found, icon="🔬")
+    elif answer is None:
+        st.info(f"{found} (Make your prediction above first next time.)", icon="🔮")
+    elif answer == measured:
+        st.success(f"Your prediction was right: {labels[answer]}. {found}", icon="🎯")
+    else:
+        st.warning(f"Not this time: you predicted {labels.get(answer, answer)}. {found}", icon="🔄")
+
+
+def tally(question: str, measured: str | None, labels: dict[str, str] | None = None) -> None:
+    """In a class: the class's split on `question`, live. Outside a class: nothing."""
+    if class_code() is None:
+        return
+    labels = labels or questions.QUESTIONS[question].answers
+    st.markdown(f"**How class {class_code()} predicted**")
+    _live_tally(question, measured, tuple(labels.items()))
+
+
+@st.fragment(run_every=TALLY_EVERY_S)
+def _live_tally(question: str, measured: str | None, labels: tuple[tuple[str, str], ...]) -> None:
+    code = class_code()
+    try:
+        counts = votes.tally(code)[question]
+    except votes.VoteStoreError as err:
+        st.caption(f"⚠️ The class tally is unavailable ({err}); the questions still work.")
+        return
+    chart, caption = _chart(question, tuple(counts.items()), measured, labels, code)
+    caches.show_chart(chart, width="stretch", alt=caption)
+    st.caption(f"{caption} Updates every {TALLY_EVERY_S} s.")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _chart(question: str, counts: tuple, measured: str | None, labels: tuple, code: str):
+    """One frozen chart per distinct split, shared by every session polling the same class."""
+    chart, caption = tally_chart(dict(counts), dict(labels), measured, code)
+    return caches.FrozenChart(chart), caption
+
+
+def reveal(question: str, measured: str | None, found: str, labels: dict[str, str] | None = None) -> None:
+    """The reveal: this visitor's verdict, then (in a class) the class's live split with the measured answer."""
+    labels = labels or questions.QUESTIONS[question].answers
+    verdict(st.session_state.get(KEYS[question]), measured, found, labels)
+    tally(question, measured, labels)
+
+
+# --------------------------------------------------------------------------------------------------
+# The questions whose measurement this module works out from the pages' runs and summaries
+
+
+def interventions_reveal(run) -> None:
+    """Suppression vs repulsion at the notebook's settings on `run`: lower median error and higher selectivity."""
+    from excolor.interventions import default_interventions
+
+    names = ("suppression", "repulsion")
+    notebook = default_interventions()
+    evs = {n: caches.evaluation(run, notebook[n]) for n in names}
+    medians = {n: evs[n].median_error for n in names}
+    selectivity = {n: evs[n].selectivity for n in names}
+    measured = questions.interventions_outcome(medians, selectivity)
+    found = (
+        f"Measured at the notebook's settings on this model: median error suppression {medians['suppression']:.2g}, "
+        f"repulsion {medians['repulsion']:.2g}; selectivity r suppression {selectivity['suppression']:.2f}, "
+        f"repulsion {selectivity['repulsion']:.2f}"
+    )
+    if measured is None:
+        found += ": no verdict (a number is missing; the model may have diverged)."
+    else:
+        found += f", so the answer is: {questions.QUESTIONS['interventions'].answers[measured]}."
+    reveal("interventions", measured, found)
+
+
+def lab_question(n_seeds: int, summary: dict | None = None) -> None:
+    """The lab's question for `n_seeds` seeds and, once `summary` (excolor.evidence.summarize) compares pre-norm
+    with post-norm, its reveal: on how many seeds post-norm had the lower max error."""
+    labels = questions.lab_answer_labels(n_seeds)
+    st.subheader("Predict first")
+    ask("lab", labels)
+    if summary is None:
+        return
+    sides = {summary.get("a"): "a", summary.get("b"): "b"}
+    m = summary.get("measures", {}).get("baseline_max")
+    if m is None or set(sides) != {"pre", "post"}:
+        st.caption("This question is about pre-norm against post-norm; the comparison below is between other designs.")
+        return
+    wins, n = m["wins"][sides["post"]], m["n_pairs"]
+    labels = questions.lab_answer_labels(n)
+    measured = questions.share_answer(wins, n)
+    reveal("lab", measured, f"Measured: post-norm had the lower max error on {wins} of {n} seeds.", labels)
