@@ -13,6 +13,7 @@ frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heav
 import streamlit as st
 
 from excolor.app import board, caches, classroom, visitor
+from excolor.figures import charts
 from excolor.figures import training_charts as tc
 
 st.title("Anchoring red: before or after the normalization?")
@@ -78,7 +79,10 @@ with right:
     st.latex(
         r"R_\text{separate} = \operatorname{mean}_i \sum_{j \ne i} \Bigl(\frac{1 + \cos\theta_{ij}}{2}\Bigr)^{100}"
     )
-    st.markdown("Pushes latents that point almost the same way apart, so colors spread over the sphere.")
+    st.markdown(
+        "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
+        "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
+    )
     chart, caption = caches.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
     caches.show_chart(chart, alt=caption)
     st.caption(caption)
@@ -102,19 +106,24 @@ with right:
 
 st.header("The claim being tested")
 st.markdown(
-    "Anchor, separate and planarity are really about **angles**: which way a latent points. Before the "
-    "normalization (the encoder tap) they also see the latent's length, which the decoder throws away — the "
-    "anchor chart above shows a short latent pointing straight at red still paying a penalty. After the "
-    "normalization (the bottleneck tap) they see exactly what the decoder sees."
+    "Anchor, separate and planarity are meant to be about **angles**: which way a latent points. Separate already "
+    "is: it uses only cosines, so it computes the same value, and pushes the same way, on either tap. Anchor and "
+    "planarity are not: before the normalization (the encoder tap) they also see the latent's length, which the "
+    "decoder throws away — the anchor chart above shows a short latent pointing straight at red still paying a "
+    "penalty. After the normalization (the bottleneck tap) they see exactly what the decoder sees. So the real "
+    "difference between the two placements is where **anchor and planarity** look."
 )
 st.info(
     "**Hypothesis (Ex 2.4):** moving anchor, separate and planarity *after* the normalization shapes the latent "
     "space better than applying them *before* it (Ex 2.3): lower reconstruction error and a more regular "
-    "layout of colors.",
+    "layout of colors. (Separate moves too, but it gives the same value on either tap: in practice this tests "
+    "anchor and planarity.)",
     icon="🧪",
 )
 st.markdown(
-    "The original notebook found a small improvement on one training run and called it hard to be sure. Here "
+    "The original notebook found a small improvement on one training run (max error "
+    f"{charts.fmt(charts.NOTEBOOK[('post', 'baseline')]['max'])} post-norm against "
+    f"{charts.fmt(charts.NOTEBOOK[('pre', 'baseline')]['max'])} pre-norm) and called it hard to be sure. Here "
     "both versions train on the same seed, with the same batches and labels, so placement is the only difference."
 )
 

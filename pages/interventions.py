@@ -150,6 +150,9 @@ for i, (name, ev) in enumerate(evs.items()):
         border=True,
         help="A typical color. Close to the baseline's means most colors are left alone.",
     )
+for i, (name, iv) in enumerate(interventions.items()):
+    for j, stat in enumerate(("max", "median")):  # SPEC §8, beside ours, when the settings are the notebook's
+        cols[2 * i + j].caption(charts.notebook_reference(placement, name, stat, iv))
 st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
 
 st.subheader("True vs reconstructed colors")
@@ -158,6 +161,8 @@ for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), st
         chart, caption = caches.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
         caches.show_chart(chart, width="content")
         st.caption(caption)
+red_note = charts.repulsion_red_note(baseline, evs["repulsion"])
+st.markdown(f"**Where does red go under repulsion?** {red_note}")
 
 st.subheader("Error curves")
 log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
@@ -183,6 +188,12 @@ for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), st
         st.markdown(f"**{name.capitalize()}**")
         deck, caption = caches.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
         st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
+        st.caption(caption)
+        # the same latents without the projection: angle from red in all four dimensions, before and after
+        chart, caption = caches.figure(
+            charts.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
+        )
+        caches.show_chart(chart)
         st.caption(caption)
         st.download_button(
             f"⬇ Latent coordinates under {name} (CSV)",
@@ -215,6 +226,10 @@ chart, caption = caches.figure(
 )
 caches.show_chart(chart, width="content")
 st.caption(caption)
+st.markdown(
+    f"{charts.ablation_note(baseline, caches.evaluation(run, Ablation()))} Under repulsion pure red comes back as "
+    f"{charts.pure_red_after(baseline, evs['repulsion'])}: *Where does red go under repulsion?* above says why."
+)
 st.download_button(
     "⬇ Metrics of both placements (CSV)",
     data=downloads.metrics_file(runs, compared),

@@ -15,7 +15,9 @@ import io
 import pandas as pd
 import streamlit as st
 
+from excolor import evidence
 from excolor.app import board, caches, classroom, downloads, urlstate, visitor
+from excolor.figures import charts
 from excolor.figures import training_charts as tc
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
@@ -51,6 +53,20 @@ def table_sheet(table: pd.DataFrame) -> str:
     for _, row in table.iterrows():
         writer.writerow([row[c].strip() for c in columns])
     return out.getvalue()
+
+
+def across_seeds() -> dict[int, tuple[float, float]] | None:
+    """(pre, post) max error per seed from the largest pre- vs post-norm comparison already trained on this server
+    (by the Evidence page), or None. Asks the trainer for nothing; the records are the Evidence page's, cached."""
+    for n in range(visitor.MAX_SWEEP_SEEDS, 1, -1):
+        recipes = visitor.sweep_recipes(n)
+        if board.is_trained(recipes):
+            runs = board.trained(recipes, label="Evidence across seeds")
+            if runs is None:
+                return None
+            by_seed = evidence.values_by_seed([caches.sweep_record(r) for r in runs], "baseline_max")
+            return {s: (v.get("pre", float("nan")), v.get("post", float("nan"))) for s, v in by_seed.items()}
+    return None
 
 
 def reset_schedule() -> None:
@@ -119,8 +135,9 @@ def schedule_editor() -> None:
 st.title("Regularizer placement: pre-norm vs post-norm")
 st.markdown(
     "Two models, identical in every way — same initial weights, same batches, same labels, same schedule — "
-    "except for **which tap three of the regularizers read**. Pre-norm (Ex 2.3) computes anchor, separate and "
-    "planarity on the raw latent; post-norm (Ex 2.4) computes them on the unit latent the decoder actually uses."
+    "except for **which tap anchor and planarity read**. Pre-norm (Ex 2.3) computes anchor, separate and "
+    "planarity on the raw latent; post-norm (Ex 2.4) computes them on the unit latent the decoder actually uses. "
+    "Separate moves too, but it divides its inputs by their length itself, so it gives the same value on either tap."
 )
 
 st.subheader("Where each term looks")
@@ -189,6 +206,8 @@ cols[3].metric(
     delta_color="inverse",
     border=True,
 )
+for col, (p, stat) in zip(cols, [("pre", "max"), ("post", "max"), ("pre", "median"), ("post", "median")], strict=True):
+    col.caption(charts.notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
 st.caption(
     "Per-color error is the mean squared difference over R, G and B between a color and its reconstruction, "
     "over a dense grid of 552,960 colors; the maximum is the worst color, the median a typical one."
@@ -201,10 +220,7 @@ elif right:
     st.success("Your prediction was right. " + text, icon="🎯")
 else:
     st.warning("Not this time. " + text, icon="🔄")
-st.markdown(
-    "One seed is one sample: a different seed can reverse a small gap. The *Evidence across seeds* page trains "
-    "many seeds of both placements to settle it."
-)
+st.markdown(tc.seed_context(recipes[0].seed, pre.max_error, post.max_error, across_seeds()))
 classroom.tally("placement", tc.measured_outcome(pre.max_error, post.max_error))  # in a class: how it voted
 
 table = tc.comparison_table(
@@ -212,7 +228,7 @@ table = tc.comparison_table(
     {p: caches.validation(run) for p, run in by.items()},
     {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
 )
-caption = tc.comparison_description(table)
+caption = tc.comparison_description(table, {p: run.history for p, run in by.items()})
 number = st.column_config.NumberColumn(format="%.2e")
 st.dataframe(
     table,
@@ -221,6 +237,10 @@ st.dataframe(
         PLACEMENT_NAMES["pre"]: number,
         PLACEMENT_NAMES["post"]: number,
         "post ÷ pre": st.column_config.NumberColumn(format="%.2f", help="Below 1: post-norm is lower (better)."),
+        "tests the hypothesis": st.column_config.TextColumn(
+            help="What the row tests: reconstruction error, or the layout the regularizers ask for (measured on the "
+            "unit latent for both). Training-batch rows are a record of training, not a test."
+        ),
     },
     height=35 * (len(table) + 1) + 3,  # every row visible: no inner scrolling for a projected screen
     alt=caption,

@@ -25,8 +25,7 @@ st.title("Reconstruction error")
 st.markdown(
     "Before we intervene on red, we need to know how well the model works *without* any intervention. "
     "Every color goes in, through the 4-number bottleneck, and comes back out; the error of a color is the mean "
-    "squared difference over R, G and B between what went in and what came out. A difference of about 0.001 is "
-    "where most people start to notice it."
+    "squared difference over R, G and B between what went in and what came out. " + charts.visible_error_basis()
 )
 
 urlstate.bind(PLACEMENT)
@@ -62,7 +61,15 @@ cols[1].metric(
     border=True,
     help="A typical color: half of the 552,960 colors are reconstructed better than this.",
 )
-st.caption(charts.error_summary(ev, PLACEMENT_NAMES[placement]) + " " + charts.error_summary(other, other_name))
+for col, stat in zip(cols, ("max", "median"), strict=True):
+    col.caption(charts.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
+st.caption(
+    charts.error_summary(ev, PLACEMENT_NAMES[placement])
+    + " "
+    + charts.error_summary(other, other_name)
+    + " "
+    + charts.SELECTIVITY_DEFINITION
+)
 
 st.subheader("True vs reconstructed colors")
 chart, caption = caches.figure(charts.swatch_chart, run, step=16)  # big cells: it is projected in class
@@ -87,19 +94,8 @@ chart, caption = caches.figure(charts.error_curves_chart, run, of="curves", log=
 caches.show_chart(chart, width="content")
 st.caption(caption)
 with st.expander("What to look for", expanded=True):
-    st.markdown(
-        "- **Spikes at the primaries and secondaries** (red 0°, yellow 60°, green 120°, cyan 180°, blue 240°, "
-        "magenta 300°). These six are the corners of the RGB cube: at a corner one channel is exactly 1 and another "
-        "exactly 0, and the path of fully saturated colors turns sharply. A decoder built from 16 smooth GELU units "
-        "rounds that corner off a little, so the colors right at it are rebuilt least well. When the six spikes "
-        "have about the same height, the model treats the hues evenly: a sign of a regular color wheel in latent "
-        "space.\n"
-        "- **The flat line of black.** At value 0 every hue is the same color, black, so its error cannot depend "
-        "on hue: the notebook saw it as an oddly straight line around 4e-4. Here it is where all lines of the "
-        "*error vs value* panel start together; the same happens for white at saturation 0 in the middle panel.\n"
-        "- **Scale.** All of this happens below about 0.001, the threshold of a visible difference. On the next "
-        "page the interventions raise the error near red a hundredfold and more: that is the contrast that matters."
-    )
+    bullets = charts.look_for({p: caches.evaluation(r).curves for p, r in by.items()}, placement)
+    st.markdown("\n".join(f"- {b}" for b in bullets))
 
 st.subheader("Latent space")
 st.markdown(

@@ -70,6 +70,11 @@ def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_view
     assert sum(c.startswith("Rotatable 3-D view") for c in captions) == 3
     notes = " ".join(m.value for m in at.markdown)
     assert "every hue is the same color" in notes and "corners of the RGB cube" in notes
+    # generated from the measured spikes of both placements, and compared with the notebook's run
+    assert "Here (post-norm, S = V = 1)" in notes and "post-norm's six span" in notes
+    assert "8 of 255 levels" in notes  # the basis of the 0.001 threshold
+    assert any(c == "Notebook: 0.0011 (one seed of the original pipeline)" for c in captions)
+    assert any("Selectivity r is the correlation" in c for c in captions)  # defined where it first appears
 
 
 def test_reconstruction_placement_toggle_switches_the_model(reconstruction):
@@ -89,8 +94,8 @@ def test_interventions_page_shows_both_interventions_side_by_side(interventions)
         assert float(metrics[f"{name} · max error"]) > 0.01  # red is visibly broken
         assert float(metrics[f"{name} · median error"]) < 1e-3  # most colors are not
     assert {f"{n} · selectivity r" for n in ("Baseline", "Suppression", "Repulsion", "Ablation")} <= set(metrics)
-    # two mapping curves, two swatch charts, two error-curve charts, the named-color table
-    assert len(at.get("vega_lite_chart")) == 7
+    # two mapping curves, two swatch charts, two error-curve charts, two angle strips, the named-color table
+    assert len(at.get("vega_lite_chart")) == 9
     assert len(at.get("deck_gl_json_chart")) == 2  # one view at a time, suppression and repulsion side by side
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Suppression gate") for c in captions)
@@ -99,6 +104,12 @@ def test_interventions_page_shows_both_interventions_side_by_side(interventions)
     assert sum("cone (half-angle 90°" in c for c in captions) == 2
     assert any("hole (half-angle 60°" in c for c in captions)
     assert any("a = 0.00 (cone 90°)" in m.value for m in at.markdown)  # angles next to the alignment values
+    assert any("the whole hemisphere facing red" in c for c in captions)  # a = 0
+    assert any("the hole is empty" in c for c in captions)  # the angle strips, without the 3-D projection
+    assert any(c.startswith("Notebook: ") for c in captions)  # the notebook's settings: its numbers beside ours
+    notes = " ".join(m.value for m in at.markdown)
+    assert "Where does red go under repulsion?" in notes and "tilted toward where the model keeps" in notes
+    assert "Ablation's worst named hue is" in notes and "red–cyan axis" in notes
 
 
 @pytest.mark.parametrize(

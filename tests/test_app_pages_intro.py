@@ -81,7 +81,10 @@ def test_hypothesis_shows_network_regularizers_claim_and_prediction(hypothesis):
         assert f"R_\\text{{{name}}}" in formulas
     assert len(elements(at, "vega_lite_chart")) == 2  # anchor penalty and separate kernel
     captions = " ".join(c.value for c in at.caption)
-    assert "halves by 9.5°" in captions and "2 at 90°" in captions and "16 hidden units" in captions
+    assert "halves at about 9.5°" in captions and "2 at 90°" in captions and "16 hidden units" in captions
+    notes = " ".join(m.value for m in at.markdown)
+    assert "same value on either tap" in notes and "where **anchor and planarity** look" in notes  # SPEC §4
+    assert "max error 0.0011 post-norm against 0.0017 pre-norm" in notes  # the notebook's numbers (SPEC §8)
     assert any("Hypothesis (Ex 2.4)" in info.value for info in at.info)
     radio = at.radio(key="prediction")
     assert radio.options == list(tc.PREDICTIONS.values()) and radio.value is None
@@ -109,8 +112,16 @@ def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placem
         "Unitarity reads the encoder tap",
         "Max reconstruction error",
         "step 3,001.",
+        "only anchor and planarity really change with the placement",  # separate is indifferent to its tap
+        "Notebook: 0.0017 (one seed of the original pipeline)",  # beside pre-norm's max error
+        "The rows that test the hypothesis",
     ):
         assert text in captions
+    assert "comparable rows" not in captions  # no tally that counts reconstruction four times
+    assert "tests the hypothesis" in tables[0].value.columns
+    notes = " ".join(m.value for m in at.markdown)
+    assert "On seed 0 post-norm's max error is" in notes and "the notebook's run (post-norm 35% lower" in notes
+    assert "small gap" not in notes
     assert not at.select_slider  # the replay's slider is in the chart: it scrubs in the browser
     assert any("Make a prediction" in info.value for info in at.info)  # none was made in this session
 

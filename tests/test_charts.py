@@ -372,6 +372,7 @@ def test_repulsion_red_note_follows_where_the_model_tilted_red():
     pale = charts.repulsion_red_note(baseline, repelled)
     assert "tilted toward where the model keeps white" in pale and "pale red" in pale
     assert "The notebook's red came back pink too." in pale
+    assert charts.pure_red_after(baseline, repelled) == "#ff8c8c (pale red)"
 
 
 def test_ablation_note_names_the_worst_hue_and_the_red_cyan_axis():

@@ -478,9 +478,10 @@ def error_curves_chart(
 ) -> tuple[alt.HConcatChart, str]:
     """The notebook's three panels side by side, on one shared error axis so their heights compare.
 
-    Left: error vs hue for fully saturated colors, one line per value level (blues, strongest for V = 1).
-    Middle and right: error vs saturation (V = 1) and vs value (S = 1), one line per hue, each drawn in its
-    own hue (adjusted in lightness to read on both themes). `log=True` uses a log axis; errors of exactly 0
+    Left: error vs hue for fully saturated colors, one line per value level (an ordered blue ramp with a dash
+    pattern each, lightest for V = 1) and the flat grey line of black at V = 0. Middle and right: error vs
+    saturation (V = 1) and vs value (S = 1), one line per hue, each drawn in its own hue (adjusted in lightness
+    to read on both themes). `log=True` uses a log axis; errors of exactly 0
     (possible: the output is clamped) are drawn at 1e-7 there, while tooltips keep the true number.
     """
     frames = curves_frames(curves)
@@ -930,6 +931,14 @@ def tone(rgb) -> str:
     if sat < 0.15:
         return "white" if val > 0.9 else "grey"
     return ("dark " if val < 0.6 else "") + ("pale " if sat < 0.6 else "") + hue_name(h * 360)
+
+
+def pure_red_after(baseline, after) -> str:
+    """'#790000 (dark red)': what pure red of the RGB grid comes back as under an intervention."""
+    i = _grid_index(baseline.rgb_true, (1, 0, 0))
+    if i is None:
+        return "n/a"
+    return f"{colors.to_hex(np.asarray(after.rgb_out[i]))} ({tone(after.rgb_out[i])})"
 
 
 def repulsion_red_note(baseline, repelled) -> str:
