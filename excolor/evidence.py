@@ -77,8 +77,8 @@ MEASURES = (
         ("hue_peaks", "ratio"),
         "lower",
         "reconstruction",
-        "highest ÷ lowest error of the six pure primaries and secondaries (the spikes of the error-vs-hue "
-        "panel): 1 means all six spikes are equally high",
+        "the highest error of the six pure primaries and secondaries (the spikes of the error-vs-hue panel) "
+        "÷ their mean: 1 means all six spikes are equally high, 6 that one spike carries all the error",
     ),
     Measure(
         "anchor",
@@ -226,13 +226,15 @@ def peak_heights(error_cube: np.ndarray, hues_deg: Sequence[float] = PEAK_HUES_D
 
 
 def peak_unevenness(heights: Sequence[float]) -> float:
-    """max ÷ min of the hue peaks: 1 when all six spikes are equally high, 5 when the tallest is five times the
-    shortest. The notebook saw post-norm's spikes as the tidier; this puts a number on "tidier". NaN when a
-    height is missing or not positive (a ratio to zero says nothing)."""
+    """Tallest hue peak ÷ the mean of the six: 1 when all six spikes are equally high, up to 6 when one spike
+    carries all the error. The notebook saw post-norm's spikes as the tidier; this puts a number on "tidier".
+
+    Not max ÷ min: a peak can be exactly 0 (a pure color whose overshooting output clamps back to itself), and a
+    ratio to zero says nothing. NaN when a height is missing or all are 0."""
     h = np.asarray(heights, dtype=np.float64)
-    if h.size == 0 or not np.all(np.isfinite(h)) or h.min() <= 0:
+    if h.size == 0 or not np.all(np.isfinite(h)) or h.mean() <= 0:
         return float("nan")
-    return float(h.max() / h.min())
+    return float(h.max() / h.mean())
 
 
 def release_memory() -> None:

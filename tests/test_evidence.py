@@ -329,9 +329,10 @@ def test_peak_heights_read_the_six_pure_hues_of_the_dense_grid():
     cube[20, -1, -1] = 1.0  # orange (30°) is not one of the six
     cube[0, -2, -1] = 1.0  # nor is a less saturated red
     assert ev.peak_heights(cube).tolist() == heights
-    assert ev.peak_unevenness(heights) == pytest.approx(8.0)  # 8e-4 / 1e-4
+    assert ev.peak_unevenness(heights) == pytest.approx(8 / (23 / 6))  # 8e-4 ÷ mean 3.83e-4 = 2.09
     assert ev.peak_unevenness([2e-4] * 6) == 1.0
-    assert np.isnan(ev.peak_unevenness([2e-4, 0.0, 1e-4, 1e-4, 1e-4, 1e-4]))
+    assert ev.peak_unevenness([6e-4, 0, 0, 0, 0, 0]) == pytest.approx(6.0)  # a zero peak is fine, one spike is 6
+    assert np.isnan(ev.peak_unevenness([0.0] * 6)) and np.isnan(ev.peak_unevenness([1e-4] * 5 + [float("nan")]))
 
 
 def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
@@ -382,7 +383,8 @@ def test_cli_sweep_json_has_the_train_records_plus_a_summary(tmp_path, capsys, m
         assert set(r["selectivity"]) == {"suppression", "repulsion"}
         assert set(r["validation"]) == {"recon", "unit", "anchor", "planar"}
         assert len(r["hue_peaks"]["heights"]) == 6
-        assert r["hue_peaks"]["ratio"] == max(r["hue_peaks"]["heights"]) / min(r["hue_peaks"]["heights"])
+        heights = r["hue_peaks"]["heights"]
+        assert r["hue_peaks"]["ratio"] == pytest.approx(max(heights) / (sum(heights) / 6), rel=1e-12)
 
 
 def test_cli_sweep_end_to_end_with_the_real_schedule():
