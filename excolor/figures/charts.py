@@ -28,8 +28,9 @@ from ..interventions import Repulsion, Suppression
 VISIBLE_ERROR = 1e-3
 # Value levels in the error-vs-hue panel, an ordered light-to-dark ramp (V = 1 lightest) with a dash pattern per
 # level, so five lines that often overlap stay apart even where the blues look alike (or for color-blind eyes).
-# Relative luminance runs from ~0.5 to ~0.05: the ends still read on the white and on the near-black background.
-VALUE_BLUES = ["#8fc1ea", "#5a9fd8", "#2f7cc2", "#1d5ca3", "#143f7a", "#0c2a55"]
+# Relative luminance runs from 0.42 to 0.10 (contrast at least 2.2 against white and 2.7 against Streamlit's dark
+# background), so both ends read on either theme.
+VALUE_BLUES = ["#89afec", "#5797e7", "#1c81da", "#166db9", "#115b9c", "#0d4a80"]
 VALUE_DASHES = [[1, 0], [8, 3], [4, 3], [2, 2], [1, 2], [1, 3]]
 BLACK_SERIES = "V = 0 (black)"  # the flat line: at V = 0 every hue is black, so its error is one number
 BLACK_DASH = [8, 3, 2, 3]
