@@ -698,6 +698,7 @@ def mapping_chart(
 # Angle from red, before and after an intervention (the hole without the 3-D view's projection)
 
 HOLE_INK = "#ffc828"  # the 3-D view's hole color (latents3d.CONE_COLORS["hole"])
+CONE_INKS = {"cone": NEUTRAL_INK, "hole": HOLE_INK}
 
 
 ANGLE_STRIP_COLORS = 1500  # colors drawn in the angle strips: enough to see the hole, small enough to send
@@ -760,7 +761,7 @@ def angle_shift_description(before: Evaluation, after: Evaluation, name: str, co
 
 
 def angle_shift_chart(
-    evaluations: Mapping[str, Evaluation], cones: Mapping[str, float] | None = None, width: int = 340, height: int = 150
+    evaluations: Mapping[str, Evaluation], cones: Mapping[str, float] | None = None, width: int = 340, height: int = 190
 ) -> tuple[alt.LayerChart, str]:
     """Two strips of dots, each color's angle from red before and after an intervention, in its true color.
 
@@ -790,14 +791,23 @@ def angle_shift_chart(
             tooltip=[alt.Tooltip("color:N", title="true color"), alt.Tooltip("angle:Q", format=".1f", title="°")],
         )
     )
-    rules = [
-        alt.Chart(pd.DataFrame({"angle": [cones[key]], "label": [f"{key} {cones[key]:.0f}°"]}))
-        .mark_rule(color=ink, strokeDash=[4, 3], strokeWidth=1.5)
-        .encode(x="angle:Q", tooltip=["label:N"])
-        for key, ink in (("cone", NEUTRAL_INK), ("hole", HOLE_INK))
-        if key in cones
-    ]
-    chart = alt.layer(*rules, dots).properties(width=width, height=height, description=text)
+    marks = pd.DataFrame(
+        [{"angle": cones[k], "label": f"{k} {cones[k]:.0f}°", "ink": ink} for k, ink in CONE_INKS.items() if k in cones]
+    )
+    rules, labels = [], []
+    if len(marks):
+        rules = [
+            alt.Chart(marks)
+            .mark_rule(strokeDash=[4, 3], strokeWidth=2)
+            .encode(x="angle:Q", color=alt.Color("ink:N", scale=None), tooltip=["label:N"])
+        ]
+        # the label sits just above the plot, left of its rule, in ink that reads on both themes
+        labels = [
+            alt.Chart(marks)
+            .mark_text(align="right", dx=-4, dy=-6, baseline="bottom", fontSize=11, color=NEUTRAL_INK)
+            .encode(x="angle:Q", y=alt.value(0), text="label:N")
+        ]
+    chart = alt.layer(*rules, dots, *labels).properties(width=width, height=height, description=text)
     return chart, text
 
 
