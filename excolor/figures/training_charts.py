@@ -349,6 +349,12 @@ def final_terms(history: Mapping[str, np.ndarray], window: int = 100) -> dict[st
     return out
 
 
+def diverged_at(history: Mapping[str, np.ndarray]) -> int | None:
+    """The first step whose total loss is not a finite number (the run diverged there), or None."""
+    bad = np.flatnonzero(~np.isfinite(np.asarray(history["total"], dtype=float)))
+    return int(bad[0]) if bad.size else None
+
+
 def curves_frame(
     histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False, every: int = 10, window: int = 51
 ) -> pd.DataFrame:
@@ -462,15 +468,20 @@ def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weight
                 felt[t] = float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
             total = np.asarray(history["total"], dtype=float)
             items = ", ".join(f"{TERM_NAMES[t]} {fmt(v)}" for t, v in felt.items())
-            parts.append(f"{name}: around step {peak:,}: {items}; the total ends at {fmt(np.nanmean(total[-100:]))}.")
+            broken = diverged_at(history)
+            end = f"ends at {fmt(np.nanmean(total[-100:]))}" if broken is None else f"diverged at step {broken:,}"
+            parts.append(f"{name}: around step {peak:,}: {items}; the total {end}.")
         else:
             final = final_terms(history)
+            broken = diverged_at(history)
             items = []
             for t in HISTORY_CURVES:
                 v = _measured(history, t)
                 v = v[np.isfinite(v)]
-                items.append(f"{TERM_NAMES[t]} {fmt(v[0]) if v.size else 'n/a'} → {fmt(final[t])}")
-            parts.append(f"{name}: " + ", ".join(items) + " (first step → mean of the last 100).")
+                end = fmt(final[t]) if broken is None else "diverged"
+                items.append(f"{TERM_NAMES[t]} {fmt(v[0]) if v.size else 'n/a'} → {end}")
+            ends = "mean of the last 100" if broken is None else f"the loss stopped being a number at step {broken:,}"
+            parts.append(f"{name}: " + ", ".join(items) + f" (first step → {ends}).")
     history = next(iter(histories.values()))
     if not weighted:
         parts.append(weights_off_note(histories))
@@ -689,6 +700,14 @@ def comparison_description(
     tests = rows[rows["tests the hypothesis"] != "—"] if "tests the hypothesis" in rows else rows.iloc[:0]
     listed = _join([f"{q} {r:.2f}" for q, r in tests["post ÷ pre"].items()]) if len(tests) else ""
     row = rows.loc["max error"]
+    if not np.isfinite(row["post ÷ pre"]):  # a diverged run: its losses and errors are not numbers
+        values = {p: row[PLACEMENT_NAMES[p]] for p in ("pre", "post")}
+        shown = {p: fmt(v) if np.isfinite(v) else "diverged" for p, v in values.items()}
+        return (
+            "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
+            f"{shown['pre']}, post-norm {shown['post']}: with a run diverged there is no ratio, and nothing here "
+            "tests the hypothesis."
+        )
     parts = [
         "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
         f"{fmt(row[PLACEMENT_NAMES['pre']])}, post-norm {fmt(row[PLACEMENT_NAMES['post']])} (post ÷ pre = "
@@ -1052,8 +1071,14 @@ def replay_scrub_description(replays: Mapping[str, Replay], dims: tuple[int, int
 
 
 def replay_description(replay: Replay, index: int, title: str = "", dims: tuple[int, int] = (1, 0)) -> str:
-    s = replay_stats(replay, index, dims)
     who = f"{title}: " if title else ""
+    broken = int((~np.isfinite(replay.latents[index]).all(axis=-1)).sum())
+    if broken:  # a diverged run: NaN latents have no angle or spread, and the chart leaves them out
+        return (
+            f"{who}step {int(replay.steps[index]):,}: training diverged; {broken} of {len(replay.rgb)} probe latents "
+            "are not numbers, so they are not drawn."
+        )
+    s = replay_stats(replay, index, dims)
     return (
         f"{who}step {int(replay.steps[index]):,}. Unit latents of {s['n']} probe colors, latent dim {dims[0]} "
         f"across and dim {dims[1]} up, each dot in its true color; dashed: the unit circle. Pure red points "
