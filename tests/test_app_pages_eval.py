@@ -71,7 +71,7 @@ def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_view
     notes = " ".join(m.value for m in at.markdown)
     assert "every hue is the same color" in notes and "corners of the RGB cube" in notes
     # generated from the measured spikes of both placements, and compared with the notebook's run
-    assert "Here (post-norm, S = V = 1)" in notes and "post-norm's six span" in notes
+    assert "Here (post-norm, S = V = 1)" in notes and "× the mean post-norm and" in notes
     assert "8 of 255 levels" in notes  # the basis of the 0.001 threshold
     assert any(c == "Notebook: 0.0011 (one seed of the original pipeline)" for c in captions)
     assert any("Selectivity r is the correlation" in c for c in captions)  # defined where it first appears

@@ -235,20 +235,22 @@ def test_hue_spikes_find_the_peaks_that_stand_out():
     spikes = charts.hue_spikes(curves_with_peaks(UNEVEN_NO_RED))
     assert spikes[0] == (1e-5, False)  # no higher than the line around it: not a spike
     assert spikes[300] == (9e-4, True) and all(spikes[h][1] for h in (60, 120, 180, 240))
-    assert charts.spike_unevenness(curves_with_peaks(UNEVEN_NO_RED)) == pytest.approx(90)
+    assert charts.spike_unevenness(curves_with_peaks(UNEVEN_NO_RED)) == pytest.approx(9e-4 / np.mean(
+        list(UNEVEN_NO_RED.values())))  # fmt: skip
     assert charts.spike_unevenness(curves_with_peaks(EVEN)) == pytest.approx(1)
 
 
 def test_look_for_follows_the_measured_spikes_and_says_whether_the_seed_agrees():
     # post-norm even, pre-norm uneven: as in the notebook
     agree = charts.look_for({"post": curves_with_peaks(EVEN), "pre": curves_with_peaks(UNEVEN_NO_RED)}, "post")
-    assert "all six stand out as spikes" in agree[0] and "span 1.0×" in agree[0]
+    assert "all six stand out as spikes" in agree[0] and "is 1.00× the mean of the six" in agree[0]
     assert "post-norm's are the more even, as in the notebook" in agree[0]
-    # the other way round: post-norm has no spike at red and its six span 90×: the seed disagrees
+    # the other way round: post-norm has no spike at red and its tallest is 1.95× the mean: the seed disagrees
     disagree = charts.look_for({"post": curves_with_peaks(UNEVEN_NO_RED), "pre": curves_with_peaks(EVEN)}, "post")
     assert "spikes at yellow, green, cyan, blue and magenta, but none at red (1e-5)" in disagree[0]
-    assert "post-norm's six span 90.0× and pre-norm's 1.0×, so this seed disagrees" in disagree[0]
-    assert "tallest magenta 0.0009, lowest red 1e-5" in disagree[0]
+    assert "the tallest is 1.95× the mean post-norm and 1.00× pre-norm, so this seed disagrees" in disagree[0]
+    assert "The tallest (magenta, 0.0009) is 1.95× the mean" in disagree[0]
+    assert "the lowest is red (1e-5)" in disagree[0]
     # the black line and the scale come from the numbers too
     assert "at 0.0004" in agree[1] and "at 0.0007" in charts.look_for({"post": curves_with_peaks(EVEN, black=7e-4)},
                                                                      "post")[1]  # fmt: skip

@@ -22,6 +22,7 @@ import torch
 
 from .. import colors
 from ..evaluate import Curves, Evaluation
+from ..evidence import peak_unevenness
 from ..interventions import Repulsion, Suppression
 
 # An error this large is a visible difference: RMS 0.032 per channel is about 8 of 255 levels.
@@ -391,9 +392,9 @@ def hue_spikes(curves: Curves) -> dict[int, tuple[float, bool]]:
 
 
 def spike_unevenness(curves: Curves) -> float:
-    """Tallest ÷ shortest error of the six primaries and secondaries (1 = all equal; the notebook's 'regular')."""
-    heights = np.array([e for e, _ in hue_spikes(curves).values()])
-    return float(heights.max() / heights.min()) if heights.min() > 0 else float("inf")
+    """Tallest ÷ mean error of the six primaries and secondaries: 1 when all are equal (the notebook's 'regular'),
+    up to 6 when one carries all the error. The Evidence page's hue-peak unevenness, the same number."""
+    return peak_unevenness([e for e, _ in hue_spikes(curves).values()])
 
 
 def _hue_list(hues: list[int]) -> str:
@@ -422,8 +423,9 @@ def spikes_advice(curves_by_placement: Mapping[str, Curves], shown: str) -> str:
         )
     text = (
         f"{found} (a spike: the highest error within {SPIKE_WINDOW_DEG:g}° either side and at least "
-        f"{SPIKE_OVER_MEDIAN:g}× the line's median); the six errors span {spike_unevenness(curves):.1f}× "
-        f"(tallest {hue_name(tall)} {fmt(spikes[tall][0])}, lowest {hue_name(short)} {fmt(spikes[short][0])})."
+        f"{SPIKE_OVER_MEDIAN:g}× the line's median). The tallest ({hue_name(tall)}, {fmt(spikes[tall][0])}) is "
+        f"{spike_unevenness(curves):.2f}× the mean of the six (1 = all equal, 6 = a single spike); the lowest is "
+        f"{hue_name(short)} ({fmt(spikes[short][0])})."
     )
     if {"pre", "post"} <= set(curves_by_placement):
         post, pre = (spike_unevenness(curves_by_placement[p]) for p in ("post", "pre"))
@@ -431,7 +433,7 @@ def spikes_advice(curves_by_placement: Mapping[str, Curves], shown: str) -> str:
         verdict = "post-norm's are the more even, as in the notebook." if tidier else "this seed disagrees with it."
         text += (
             " The notebook saw six spikes of about the same height post-norm, more even than pre-norm's; on this "
-            f"seed post-norm's six span {post:.1f}× and pre-norm's {pre:.1f}×, so {verdict}"
+            f"seed the tallest is {post:.2f}× the mean post-norm and {pre:.2f}× pre-norm, so {verdict}"
         )
     return text
 
