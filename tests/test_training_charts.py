@@ -153,15 +153,16 @@ def test_schedule_chart_data_hits_the_spec_values():
     assert list(frame["parameter"].unique())[-1] == "unitarity"  # drawn last, on top of planarity's curve
 
 
-def test_schedule_chart_gives_the_learning_rate_its_own_axis():
+def test_schedule_chart_gives_the_learning_rate_its_own_panel():
     chart, caption = tc.schedule_chart(EX24)
     spec = chart.to_dict()
-    assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 2
-    weights, rate = spec["layer"]
-    assert rate["encoding"]["y"]["axis"]["orient"] == "right"
-    assert "learning rate" in rate["encoding"]["y"]["title"]
+    rate, weights = spec["vconcat"]
+    assert rate["encoding"]["y"]["title"] == "learning rate" and "color" not in rate["encoding"]
+    assert rate["transform"] == [{"filter": "(datum.parameter === 'learning rate')"}]
     assert weights["encoding"]["y"]["title"] == "regularizer weight"
-    assert "on its own axis" in caption
+    assert "learning rate" not in weights["encoding"]["color"]["scale"]["domain"]  # not drawn over the weights
+    assert rate["width"] == weights["width"] == "container"
+    assert "in its own panel" in caption
 
 
 def test_schedule_caption_lists_keyframes_and_landmarks():

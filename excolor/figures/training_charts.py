@@ -567,56 +567,60 @@ def schedule_frame(schedule: Schedule, every: int = 5) -> pd.DataFrame:
     )
 
 
-def schedule_chart(schedule: Schedule) -> tuple[alt.LayerChart, str]:
-    """The four regularizer weights against step on the left axis, the learning rate (dashed) on its own axis on
-    the right: on one axis the learning rate (0.01 to 0.1) lay on top of the unitarity and planarity weights
-    (0.01 to 0.1) up to step 1,000 and could not be told apart from them."""
+def schedule_chart(schedule: Schedule) -> tuple[alt.VConcatChart, str]:
+    """The learning rate in a panel of its own above the four regularizer weights, on one step axis.
+
+    Not one axis, nor a second axis on the right of the same plot: the learning rate (0.01 to 0.1) follows the
+    same curve as the unitarity and planarity weights (0.01 to 0.1) up to step 1,000, so drawn over them on
+    any equal scale it could not be told apart from them. Both panels are as wide as the page; the legend sits
+    below, where it adds height instead of squashing the plot.
+    """
     frame = schedule_frame(schedule)
-    pick = alt.selection_point(fields=["parameter"], bind="legend")
-    names = [TERM_NAMES[p] for p in PARAMS]
-    base = alt.Chart(frame).encode(
-        x=alt.X("step:Q", title="training step"),
-        color=alt.Color(
-            "parameter:N",
-            scale=_color_scale(PARAMS),
-            sort=names,
-            legend=alt.Legend(title="parameter (click to isolate)"),
-        ),
-        strokeDash=alt.StrokeDash(
-            "parameter:N",
-            scale=alt.Scale(domain=names, range=[SCHEDULE_DASHES.get(p, [1, 0]) for p in PARAMS]),
-            legend=None,
-        ),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
-        tooltip=[alt.Tooltip("parameter:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g")],
-    )
     lr = TERM_NAMES["lr"]
-    weights = (
-        base.transform_filter(alt.datum.parameter != lr)
-        .mark_line(strokeWidth=2.5)
-        .encode(y=alt.Y("value:Q", title="regularizer weight"))
-        .add_params(pick)
-    )
+    terms = tuple(p for p in PARAMS if p != "lr")
+    names = [TERM_NAMES[p] for p in terms]
+    pick = alt.selection_point(fields=["parameter"], bind="legend")
+    x = alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, max(schedule.steps - 1, 1)], nice=False))
+    tooltip = [alt.Tooltip("parameter:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g")]
     rate = (
-        base.transform_filter(alt.datum.parameter == lr)
+        alt.Chart(frame)
+        .transform_filter(alt.datum.parameter == lr)
+        .mark_line(strokeWidth=2.5, color=TERM_COLORS["lr"])
+        .encode(x=x.title(None), y=alt.Y("value:Q", title="learning rate"), tooltip=tooltip)
+        .properties(width="container", height=90)
+    )
+    weights = (
+        alt.Chart(frame)
+        .transform_filter(alt.datum.parameter != lr)
         .mark_line(strokeWidth=2.5)
         .encode(
-            y=alt.Y(
-                "value:Q",
-                title="learning rate (dashed, right axis)",
-                axis=alt.Axis(orient="right", titleColor=TERM_COLORS["lr"], labelColor=TERM_COLORS["lr"]),
-            )
+            x=x,
+            y=alt.Y("value:Q", title="regularizer weight"),
+            color=alt.Color(
+                "parameter:N",
+                scale=_color_scale(terms),
+                sort=names,
+                legend=alt.Legend(title="weight (click to isolate)", orient="bottom", columns=2),
+            ),
+            strokeDash=alt.StrokeDash(
+                "parameter:N",
+                scale=alt.Scale(domain=names, range=[SCHEDULE_DASHES.get(p, [1, 0]) for p in terms]),
+                legend=None,
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+            tooltip=tooltip,
         )
+        .add_params(pick)
+        .properties(width="container", height=200)
     )
-    chart = alt.layer(weights, rate).resolve_scale(y="independent").properties(height=260)
-    return chart, schedule_description(schedule)
+    return alt.vconcat(rate, weights, spacing=8), schedule_description(schedule)
 
 
 def schedule_description(schedule: Schedule) -> str:
     """Each parameter's keyframes in words, and the learning rate at a few landmark steps."""
     parts = [
-        f"The schedule over {schedule.steps:,} steps: regularizer weights (left axis) and learning rate (dashed, "
-        "on its own axis at the right), each easing "
+        f"The schedule over {schedule.steps:,} steps: the learning rate in its own panel on top, the regularizer "
+        "weights below, each easing "
         "between keyframes along a smooth start-and-stop curve."
     ]
     groups: dict[tuple, list[str]] = {}
