@@ -516,7 +516,8 @@ def error_curves_chart(
                 "series:O",
                 title="value (S = 1)",
                 scale=alt.Scale(domain=value_domain, range=value_colors),
-                legend=alt.Legend(orient="bottom", direction="vertical"),
+                # line symbols, so the legend shows each level's dash pattern as well as its blue
+                legend=alt.Legend(orient="bottom", direction="vertical", symbolType="stroke", symbolStrokeWidth=2),
             ),
             strokeDash=alt.StrokeDash("series:O", scale=alt.Scale(domain=value_domain, range=value_dashes)),
             strokeWidth=alt.StrokeWidth("series:O", scale=alt.Scale(domain=value_domain, range=widths), legend=None),
