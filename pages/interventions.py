@@ -168,8 +168,9 @@ st.subheader("Error curves")
 log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
 urlstate.publish(URL["log"], log)
 for name, iv in interventions.items():
-    chart, caption = caches.figure(charts.error_curves_chart, run, iv, of="curves", title=name.capitalize(), log=log)
-    caches.show_chart(chart, width="content")
+    st.markdown(f"**{name.capitalize()}**")
+    panels, caption = caches.figure(charts.error_curve_panels, run, iv, of="curves", log=log)
+    caches.show_panels(panels, per_row=3)
     st.caption(caption)
 
 st.subheader("Latent space, with the cones")

@@ -169,11 +169,11 @@ def training_curves() -> None:
         help="Off: the raw value of each term. On: weight × value, plus the total loss being minimized.",
     )
     urlstate.publish(WEIGHTED, weighted)
-    chart, caption = caches.frozen_chart(
-        f"placement.curves|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
-        lambda: tc.curves_chart({p: run.history for p, run in by.items()}, weighted=weighted),
+    panels, caption = caches.frozen_chart(
+        f"placement.curve_panels|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
+        lambda: tc.curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),
     )
-    caches.show_chart(chart, alt=caption)
+    caches.show_panels(panels, per_row=2, alt=caption)
     st.caption(caption)
 
 

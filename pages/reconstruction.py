@@ -72,8 +72,8 @@ st.caption(
 )
 
 st.subheader("True vs reconstructed colors")
-chart, caption = caches.figure(charts.swatch_chart, run, step=16)  # big cells: it is projected in class
-caches.show_chart(chart, width="content")
+panels, caption = caches.figure(charts.swatch_panels, run, step=16)  # big cells: it is projected in class
+caches.show_panels(panels, per_row=2)
 st.caption(caption)
 st.markdown(
     "Each square is a color as the model **rebuilt** it, with the **true** color as a smaller square inside. "
@@ -90,8 +90,8 @@ log = st.toggle(
     key="reconstruction_log",
 )
 urlstate.publish(LOG, log)
-chart, caption = caches.figure(charts.error_curves_chart, run, of="curves", log=log, panel_width=215, height=200)
-caches.show_chart(chart, width="content")
+panels, caption = caches.figure(charts.error_curve_panels, run, of="curves", log=log, height=200)
+caches.show_panels(panels, per_row=3)
 st.caption(caption)
 with st.expander("What to look for", expanded=True):
     bullets = charts.look_for({p: caches.evaluation(r).curves for p, r in by.items()}, placement)

@@ -62,7 +62,7 @@ def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_view
     metrics = _metrics(at)
     assert float(metrics["Max error · post-norm"]) < 0.01  # a trained model: no color is visibly wrong
     assert float(metrics["Median error · post-norm"]) < 1e-3
-    assert len(at.get("vega_lite_chart")) == 2  # swatches, error curves
+    assert len(at.get("vega_lite_chart")) == 4 + 3  # swatch panels, error-curve panels (each its own chart)
     assert len(at.get("deck_gl_json_chart")) == 3  # dims (1, 0, 2), (1, 2, 0), (1, 3, 0)
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Swatches of 768 colors") for c in captions)
@@ -84,7 +84,7 @@ def test_reconstruction_placement_toggle_switches_the_model(reconstruction):
     assert not at.exception
     assert "Max error · pre-norm" in _metrics(at) and _metrics(at)["Max error · pre-norm"] != post
     at.toggle(key="reconstruction_log").set_value(True).run()  # log axis: still renders
-    assert not at.exception and len(at.get("vega_lite_chart")) == 2
+    assert not at.exception and len(at.get("vega_lite_chart")) == 4 + 3
 
 
 def test_interventions_page_shows_both_interventions_side_by_side(interventions):
@@ -94,8 +94,8 @@ def test_interventions_page_shows_both_interventions_side_by_side(interventions)
         assert float(metrics[f"{name} · max error"]) > 0.01  # red is visibly broken
         assert float(metrics[f"{name} · median error"]) < 1e-3  # most colors are not
     assert {f"{n} · selectivity r" for n in ("Baseline", "Suppression", "Repulsion", "Ablation")} <= set(metrics)
-    # two mapping curves, two swatch charts, two error-curve charts, two angle strips, the named-color table
-    assert len(at.get("vega_lite_chart")) == 9
+    # two mapping curves, two swatch charts, two times three error-curve panels, two angle strips, the named colors
+    assert len(at.get("vega_lite_chart")) == 2 + 2 + 2 * 3 + 2 + 1
     assert len(at.get("deck_gl_json_chart")) == 2  # one view at a time, suppression and repulsion side by side
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Suppression gate") for c in captions)

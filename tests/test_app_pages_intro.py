@@ -94,7 +94,7 @@ def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placem
     at = placement
     assert "pre-norm vs post-norm" in at.title[0].value
     assert len(elements(at, "graphviz_chart")) == 2
-    assert len(elements(at, "vega_lite_chart")) == 3  # curves, schedule, the replay (one slider)
+    assert len(elements(at, "vega_lite_chart")) == 2 + 2  # curve panels, schedule, the replay (one slider)
     assert len(elements(at, "deck_gl_json_chart")) == 2  # rotatable latent views, one per placement
     assert [m.label for m in at.metric] == [
         "Max error · pre-norm",

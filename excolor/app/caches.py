@@ -115,14 +115,32 @@ def show_chart(chart, **kwargs):
     return st.altair_chart(chart, theme="streamlit", **kwargs)
 
 
+# A panel takes its column's width, and its builder's height is its plot's: its legend, below it, adds to that.
+# (Streamlit's theme fits both, so a legend moved below a plot would squash the plot instead.)
+FIT_WIDTH = {"type": "fit-x", "contains": "padding"}
+
+
+def show_panels(panels: Sequence, per_row: int, **kwargs) -> None:
+    """Charts drawn `per_row` to a row, each as wide as its column. A figure of several panels must not be one
+    wide chart: Streamlit stacks columns on a narrow screen, so on a phone the panels come one under the other,
+    each the screen's width, while a projector shows them side by side."""
+    for start in range(0, len(panels), per_row):
+        for col, chart in zip(st.columns(per_row, gap="medium"), panels[start : start + per_row]):
+            with col:
+                show_chart(chart, width="stretch", **kwargs)
+
+
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _frozen(key: str, _build):
     chart, caption = _build()
+    if isinstance(chart, list):  # the panels of one figure (e.g. charts.error_curve_panels), for show_panels
+        return [FrozenChart(panel.properties(autosize=FIT_WIDTH)) for panel in chart], caption
     return FrozenChart(chart), caption
 
 
 def frozen_chart(key: str, build) -> tuple[FrozenChart, str]:
-    """build() -> (chart, caption), run once per key for the whole server; `key` must name every input."""
+    """build() -> (chart or list of panel charts, caption), run once per key for the whole server; `key` must name
+    every input."""
     return _frozen(key, build)
 
 
@@ -131,11 +149,11 @@ def _figure(name: str, run_key: str, intervention_key: str, options: str, _build
 
 
 def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", **options):
-    """builder(x, **options) -> (chart, caption), built once per recipe, intervention(s) and options and shared by
-    every session. x is the run's evaluation under the intervention (of="evaluation"; a dict of interventions
-    gives a dict of evaluations, e.g. for charts.named_colors_chart), its error curves (of="curves") or the
-    intervention itself (of="intervention", e.g. charts.mapping_chart). A slider move then rebuilds only the
-    figures of the intervention it changed."""
+    """builder(x, **options) -> (chart or list of panel charts, caption), built once per recipe, intervention(s)
+    and options and shared by every session. x is the run's evaluation under the intervention (of="evaluation"; a
+    dict of interventions gives a dict of evaluations, e.g. for charts.named_colors_chart), its error curves
+    (of="curves") or the intervention itself (of="intervention", e.g. charts.mapping_chart). A slider move then
+    rebuilds only the figures of the intervention it changed."""
 
     def build():
         if of == "intervention":

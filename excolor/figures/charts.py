@@ -128,8 +128,10 @@ def _log_safe(error: np.ndarray) -> np.ndarray:
     return np.maximum(np.asarray(error, dtype=float), LOG_FLOOR)
 
 
-def _y_scale(log: bool) -> alt.Scale:
-    return alt.Scale(type="log", domainMin=LOG_FLOOR) if log else alt.Scale(type="linear", zero=True)
+def _y_scale(log: bool, top: float | None = None) -> alt.Scale:
+    """The error axis; `top` fixes its upper end, so separate charts can share one axis."""
+    scale = alt.Scale(type="log", domainMin=LOG_FLOOR) if log else alt.Scale(type="linear", zero=True)
+    return scale if top is None else alt.Scale(**scale.to_dict(), domainMax=top)
 
 
 def _y_axis(log: bool) -> alt.Axis:
@@ -216,7 +218,41 @@ def swatch_chart(
     """
     frame = swatch_frame(ev)
     text = swatch_description(ev)
-    n_h = frame["hue"].nunique()
+    chart = (
+        _swatch_cells(frame, step, inner)
+        .properties(width=step * frame["hue"].nunique(), height=step * frame["value"].nunique())
+        .facet(
+            facet=alt.Facet(
+                "panel:N", sort=_swatch_panel_names(frame), title=None, header=alt.Header(labelFontWeight="bold")
+            ),
+            columns=columns,
+        )
+        .properties(title=title or "", description=text)
+    )
+    return chart, text
+
+
+def swatch_panels(ev: Evaluation, step: int = 13, inner: float = 0.45) -> tuple[list[alt.LayerChart], str]:
+    """The four panels of swatch_chart as four charts, each as wide as its container (cells stretch across,
+    `step` px tall), for a page to lay out in columns: two by two on a wide screen, one under the other on a phone.
+    """
+    frame = swatch_frame(ev)
+    text = swatch_description(ev)
+    panels = [
+        _swatch_cells(frame[frame["panel"] == name], step, inner).properties(
+            width="container", height=step * frame["value"].nunique(), title=name, description=text
+        )
+        for name in _swatch_panel_names(frame)
+    ]
+    return panels, text
+
+
+def _swatch_panel_names(frame: pd.DataFrame) -> list[str]:
+    return [SATURATION_PANEL_HEADER.format(fraction_label(s)) for s in sorted(frame["saturation"].unique())]
+
+
+def _swatch_cells(frame: pd.DataFrame, step: int, inner: float) -> alt.LayerChart:
+    """The swatch cells of `frame`: reconstruction as the cell, truth as a square of side `inner` × `step` px."""
     hue_ticks = [h for h in sorted(frame["hue"].unique()) if h % 60 == 0]
     tooltip = [
         alt.Tooltip("hue:Q", title="hue (°)", format=".0f"),
@@ -246,17 +282,7 @@ def swatch_chart(
     outer = base.mark_rect(stroke="#80808080", strokeWidth=0.5).encode(color=alt.Color("reconstructed:N", scale=None))
     side = step * inner
     dot = base.mark_square(size=side * side, opacity=1, strokeWidth=0).encode(color=alt.Color("true:N", scale=None))
-    panels = [SATURATION_PANEL_HEADER.format(fraction_label(s)) for s in sorted(frame["saturation"].unique())]
-    chart = (
-        alt.layer(outer, dot, data=frame)
-        .properties(width=step * n_h, height=step * frame["value"].nunique())
-        .facet(
-            facet=alt.Facet("panel:N", sort=panels, title=None, header=alt.Header(labelFontWeight="bold")),
-            columns=columns,
-        )
-        .properties(title=title or "", description=text)
-    )
-    return chart, text
+    return alt.layer(outer, dot, data=frame)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -479,7 +505,22 @@ def visible_error_basis() -> str:
 def error_curves_chart(
     curves: Curves, title: str | None = None, log: bool = False, panel_width: int = 170, height: int = 170
 ) -> tuple[alt.HConcatChart, str]:
-    """The notebook's three panels side by side, on one shared error axis so their heights compare.
+    """The notebook's three panels side by side as one figure of fixed width (see error_curve_panels)."""
+    panels, text = error_curve_panels(curves, log, panel_width, height)
+    chart = (
+        alt.hconcat(*panels)
+        .resolve_scale(y="shared", color="independent")
+        .properties(title=title or "", description=text)
+    )
+    return chart, text
+
+
+def error_curve_panels(
+    curves: Curves, log: bool = False, width: int | str = "container", height: int = 170
+) -> tuple[list[alt.Chart], str]:
+    """The notebook's three panels as three charts on one error axis (an explicit shared domain), so their
+    heights compare wherever a page puts them: side by side in columns on a wide screen, one under the other on
+    a phone, each as wide as its column (`width="container"`), its legend below it.
 
     Left: error vs hue for fully saturated colors, one line per value level (an ordered blue ramp with a dash
     pattern each, lightest for V = 1) and the flat grey line of black at V = 0. Middle and right: error vs
@@ -500,6 +541,9 @@ def error_curves_chart(
     value_domain.append(BLACK_SERIES)
     hue_range = [line_color(h) for h in curves.hues_deg]
     error_tip = alt.Tooltip("error:Q", title="error", format=".2e")
+    plotted = np.concatenate([frame["plotted"].to_numpy(dtype=float) for frame in frames.values()])
+    plotted = plotted[np.isfinite(plotted)]  # a diverged model's may be all NaN: each panel then scales itself
+    y_scale = _y_scale(log, float(plotted.max()) if plotted.size else None)
 
     hue_panel = (
         alt.Chart(frames["hue"])
@@ -511,7 +555,7 @@ def error_curves_chart(
                 scale=alt.Scale(domain=[0, 360], nice=False),
                 axis=alt.Axis(values=list(range(0, 361, 60))),
             ),
-            y=alt.Y("plotted:Q", title=y_title, scale=_y_scale(log), axis=_y_axis(log)),
+            y=alt.Y("plotted:Q", title=y_title, scale=y_scale, axis=_y_axis(log)),
             color=alt.Color(
                 "series:O",
                 title="value (S = 1)",
@@ -527,7 +571,7 @@ def error_curves_chart(
                 error_tip,
             ],
         )
-        .properties(width=panel_width, height=height, title="error vs hue")
+        .properties(width=width, height=height, title="error vs hue")
     )
 
     def hue_lines(key: str, other: str, show_legend: bool) -> alt.Chart:
@@ -537,7 +581,7 @@ def error_curves_chart(
             .mark_line(strokeWidth=2)
             .encode(
                 x=alt.X("x:Q", title=key, scale=alt.Scale(domain=[0, 1], nice=False)),
-                y=alt.Y("plotted:Q", title=None, scale=_y_scale(log), axis=_y_axis(log)),
+                y=alt.Y("plotted:Q", title=None, scale=y_scale, axis=_y_axis(log)),
                 color=alt.Color(
                     "series:N", title="hue", scale=alt.Scale(domain=hue_domain, range=hue_range), legend=legend
                 ),
@@ -547,15 +591,11 @@ def error_curves_chart(
                     error_tip,
                 ],
             )
-            .properties(width=panel_width, height=height, title=f"error vs {key} ({other})")
+            .properties(width=width, height=height, title=f"error vs {key} ({other})")
         )
 
-    chart = (
-        alt.hconcat(hue_panel, hue_lines("saturation", "V = 1", True), hue_lines("value", "S = 1", False))
-        .resolve_scale(y="shared", color="independent")
-        .properties(title=title or "", description=text)
-    )
-    return chart, text
+    panels = [hue_panel, hue_lines("saturation", "V = 1", True), hue_lines("value", "S = 1", False)]
+    return [panel.properties(description=text) for panel in panels], text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -887,7 +927,12 @@ def named_colors_chart(
         .properties(width=cell, height=alt.Step(cell))
     )
     base = alt.Chart(long).encode(
-        x=alt.X("run:N", sort=labels, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        x=alt.X(  # every run named, in a column narrow enough for a phone
+            "run:N",
+            sort=labels,
+            title=None,
+            axis=alt.Axis(orient="top", labelAngle=0, labelOverlap=False, labelFontSize=10),
+        ),
         y=alt.Y("color:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False, domain=False)),
     )
     heat = base.mark_rect().encode(
@@ -895,7 +940,7 @@ def named_colors_chart(
             "plotted:Q",
             title="error",
             scale=alt.Scale(type="log", scheme="viridis"),
-            legend=alt.Legend(format=".0e", orient="right"),
+            legend=alt.Legend(format=".0e", orient="bottom"),  # below: the table fits a 390 px phone
         ),
         tooltip=[
             alt.Tooltip("color:N"),
@@ -906,7 +951,7 @@ def named_colors_chart(
     values = base.mark_text(fontSize=11).encode(
         text="text:N", color=alt.condition("datum.light_cell", alt.value("#000000"), alt.value("#ffffff"))
     )
-    table = alt.layer(heat, values).properties(width=alt.Step(cell * 4), height=alt.Step(cell))
+    table = alt.layer(heat, values).properties(width=alt.Step(cell * 3), height=alt.Step(cell))
     chart = (
         alt.hconcat(swatches, table, spacing=4)
         .resolve_scale(color="independent")  # literal swatch colors must not merge with the error scale

@@ -161,7 +161,7 @@ def overview_chart(summary: dict) -> alt.Chart:
             domain=[better["b"], better["a"], "clear, no better side", "no clear difference"],
             range=[SIDE_COLORS["b"], SIDE_COLORS["a"], "#9467bd", NEUTRAL],
         ),
-        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400),
+        legend=alt.Legend(orient="bottom", columns=1, labelLimit=400),  # one column: two do not fit a phone
     )
     y = alt.Y("measure:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
     tooltip = [
@@ -175,7 +175,8 @@ def overview_chart(summary: dict) -> alt.Chart:
     ]
     base = alt.Chart(data)
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("lo:Q", title=f"median difference {ev.difference_label(summary)}, % of {names['a']}'s median"),
+        # two lines: on one, the title is wider than a phone's plot and is cut off
+        x=alt.X("lo:Q", title=[f"median difference {ev.difference_label(summary)},", f"% of {names['a']}'s median"]),
         x2="hi:Q",
         y=y,
         color=color,
@@ -183,7 +184,7 @@ def overview_chart(summary: dict) -> alt.Chart:
     )
     points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
-    return alt.layer(zero, bars, points).properties(height=34 * len(data) + 120)  # legend and axis included
+    return alt.layer(zero, bars, points).properties(height=34 * len(data) + 170)  # legend and axis included
 
 
 def runs_table(records: list[dict], summary: dict) -> pd.DataFrame:
@@ -249,8 +250,8 @@ def effects_chart(screen: dict, key: str) -> alt.Chart:
         alt.Tooltip("seeds:N", title="seeds"),
     ]
     base = alt.Chart(data)
-    x = alt.X("lo:Q", title=f"{m['label']}: effect, % of pre-norm's median")
+    x = alt.X("lo:Q", title=[f"{m['label']}: effect,", "% of pre-norm's median"])  # two lines fit a phone
     bars = base.mark_rule(strokeWidth=3).encode(x=x, x2="hi:Q", y=y, color=color, tooltip=tooltip)
     points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
-    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 90)
+    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 105)

@@ -94,7 +94,9 @@ _TAP_FILL = {"encoder": "#F7D2B4", "bottleneck": "#BFD9F2"}  # light tints of th
 
 
 def network_dot() -> tuple[str, str]:
-    """The autoencoder as a left-to-right diagram with its two taps highlighted, and its description."""
+    """The autoencoder as a U with its two taps highlighted, and its description: the encoder runs down the left,
+    the taps across the bottom, the decoder up the right. Four nodes tall and three wide, it reads on a 390 px
+    phone, where a left-to-right chain of nine nodes shrank to unreadable."""
     nodes = [
         ("rgb_in", "RGB in\\n3 numbers", ""),
         ("enc1", "Linear 3→16\\n+ GELU", ""),
@@ -106,16 +108,20 @@ def network_dot() -> tuple[str, str]:
         ("dec2", "Linear 16→3", ""),
         ("rgb_out", "RGB out\\n3 numbers", ""),
     ]
-    lines = ["digraph network {", "rankdir=LR; nodesep=0.25; ranksep=0.3;", _DOT_HEAD]
+    lines = ["digraph network {", "rankdir=TB; nodesep=0.3; ranksep=0.25;", _DOT_HEAD]
     for key, label, fill in nodes:
         extra = f', fillcolor="{fill}", penwidth=2' if fill else ""
         lines.append(f'{key} [label="{label}"{extra}];')
-    lines.append(" -> ".join(key for key, _, _ in nodes) + ";")
+    keys = [key for key, _, _ in nodes]
+    lines.append(" -> ".join(keys[:4]) + ";")  # down the encoder
+    lines.append("{rank=same; " + " -> ".join(keys[3:6]) + ";}")  # across the taps
+    lines.append(" -> ".join(reversed(keys[5:])) + " [dir=back];")  # up the decoder (drawn upward, flowing up)
     lines.append("}")
     caption = (
-        "The network, left to right: 3 color channels → 16 hidden units (GELU) → 4 numbers, the encoder tap "
-        "(raw latent z, any length) → divided by its length → the bottleneck tap (unit latent ẑ, length exactly "
-        "1, a point on a 4-D sphere) → 16 hidden units (GELU) → 3 color channels. The decoder only ever sees ẑ."
+        "The network, down the left and up the right: 3 color channels → 16 hidden units (GELU) → 4 numbers, "
+        "the encoder tap (raw latent z, any length) → divided by its length → the bottleneck tap (unit latent ẑ, "
+        "length exactly 1, a point on a 4-D sphere) → 16 hidden units (GELU) → 3 color channels. The decoder only "
+        "ever sees ẑ."
     )
     return "\n".join(lines), caption
 
@@ -401,29 +407,55 @@ def curves_frame(
 def curves_chart(
     histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False, width: int = 380
 ) -> tuple[alt.FacetChart, str]:
-    """Loss terms against step on a log axis, one panel per placement, same y axis for a fair comparison.
-
-    Clicking a term in the legend isolates it in both panels (the others fade).
-    """
+    """Loss terms against step on a log axis, one panel per placement, same y axis for a fair comparison: one
+    figure of fixed width (pages use curves_panels). Clicking a term in the legend isolates it in both panels."""
     frame = curves_frame(histories, weighted)
+    chart = (
+        _curves_lines(frame, weighted, _decades(frame["value"]))
+        .properties(width=width, height=300)
+        .facet(column=alt.Column("placement:N", title=None, sort=list(frame["placement"].unique())))
+    )
+    return chart, curves_description(histories, weighted)
+
+
+def curves_panels(
+    histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False
+) -> tuple[list[alt.Chart], str]:
+    """The panels of curves_chart as one chart per placement, each as wide as its container, on one y axis (the
+    same decades) with the legend below: side by side in columns on a wide screen, one under the other on a
+    phone. Clicking a term in a panel's legend isolates it in that panel (the others fade)."""
+    frame = curves_frame(histories, weighted)
+    decades = _decades(frame["value"])
+    panels = [
+        _curves_lines(frame[frame["placement"] == name], weighted, decades, shared=True).properties(
+            width="container", height=300, title=name
+        )
+        for name in frame["placement"].unique()
+    ]
+    return panels, curves_description(histories, weighted)
+
+
+def _curves_lines(frame: pd.DataFrame, weighted: bool, decades: list[float], shared: bool = False) -> alt.Chart:
+    """One log-scaled line per term, legend-selectable; `shared` pins the y axis to `decades` (separate panels)."""
     names = (*HISTORY_CURVES, "total") if weighted else HISTORY_CURVES
     pick = alt.selection_point(fields=["term"], bind="legend")
-    chart = (
+    scale = alt.Scale(type="log", domain=[decades[0], decades[-1]]) if shared else alt.Scale(type="log")
+    return (
         alt.Chart(frame)
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("step:Q", title="training step"),
             y=alt.Y(
                 "value:Q",
-                scale=alt.Scale(type="log"),
+                scale=scale,
                 title="weighted term (w × value)" if weighted else "value",
-                axis=alt.Axis(format=".0e", values=_decades(frame["value"])),
+                axis=alt.Axis(format=".0e", values=decades),
             ),
             color=alt.Color(
                 "term:N",
                 scale=_color_scale(names),
                 sort=[TERM_NAMES[n] for n in names],
-                legend=alt.Legend(title="term (click to isolate)"),
+                legend=alt.Legend(title="term (click to isolate)", orient="bottom", columns=3),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
             tooltip=[
@@ -434,11 +466,7 @@ def curves_chart(
             ],
         )
         .add_params(pick)
-        .properties(width=width, height=300)
-        .facet(column=alt.Column("placement:N", title=None, sort=list(frame["placement"].unique())))
     )
-    caption = curves_description(histories, weighted)
-    return chart, caption
 
 
 def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False) -> str:

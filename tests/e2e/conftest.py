@@ -15,6 +15,7 @@ from e2e_harness import (
     CHROMIUM_ARGS,
     METRICS,
     METRICS_FILE,
+    PHONE,
     REPO,
     SCREENSHOTS,
     VIEWPORT,
@@ -47,8 +48,8 @@ def browser():
         b.close()
 
 
-def _new_tab(browser, server: Server) -> tuple[object, AppPage]:
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=server.theme)  # as the theme the server forces
+def _new_tab(browser, server: Server, viewport: dict = VIEWPORT, **device) -> tuple[object, AppPage]:
+    context = browser.new_context(viewport=viewport, color_scheme=server.theme, **device)  # the server's theme
     context.set_default_timeout(30_000)
     return context, AppPage(context.new_page(), server)
 
@@ -92,6 +93,15 @@ def dark_server(browser) -> Iterator[Server]:
 @pytest.fixture
 def tab(request, browser, server) -> Iterator[AppPage]:
     context, app_page = _new_tab(browser, server)
+    yield app_page
+    _keep_failure(request, app_page)
+    context.close()
+
+
+@pytest.fixture
+def phone_tab(request, browser, server) -> Iterator[AppPage]:
+    """A touch phone on the light server: 390 x 844 CSS px at twice the pixel density, a mobile browser."""
+    context, app_page = _new_tab(browser, server, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     yield app_page
     _keep_failure(request, app_page)
     context.close()

@@ -42,6 +42,8 @@ CHROMIUM_ARGS = [
     "--ignore-gpu-blocklist",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+# A touch phone as students hold it in class (iPhone 12 to 15: 390 x 844 CSS px).
+PHONE = {"width": 390, "height": 844}
 
 # The shared menu's labels, in order (excolor.app.shell.PAGES; icons are drawn apart from the label).
 MENU = [
@@ -186,7 +188,9 @@ class Server:
 _BASE_PATH_PROBE = re.compile(r"^https?://[^/]+/[^?#]+/_stcore/(health|host-config)$")
 
 _CHART_STATE_JS = """() => {
-  const vega = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(chart => {
+  // charts in a hidden tab are not drawn until the tab is opened: only the ones on screen are waited for
+  const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+  const vega = charts.filter(chart => chart.getClientRects().length).map(chart => {
     const canvas = chart.querySelector('canvas');
     if (canvas) {  // canvas renderer: count painted pixels
       const ctx = canvas.getContext('2d');
@@ -204,6 +208,90 @@ _CHART_STATE_JS = """() => {
   const deck = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')].map(
     chart => chart.querySelector('canvas') ? 1 : 0);
   return {vega, deck};
+}"""
+
+
+# Every box in the main area that is wider than the screen or sticks out past its right edge, the outermost one
+# per page element. A box is measured by the part its clipping ancestors let through (screen-reader-only text is a
+# 1 px box), except a chart's drawing surface: a chart cut off by its container does not fit either. A box inside
+# a deliberate sideways scroller (a dataframe's grid, a formula's own box, a row of tabs) is not counted: the
+# scroller itself is, and it must fit. Any other scroller that actually scrolls sideways counts, since a chart you
+# have to pan on a phone is not a chart that fits. Also: the widest figure (chart, 3-D view, diagram, table or
+# formula), fitting or not.
+_OVERFLOW_JS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const CUT_SLACK = 6;  // px a chart's marks may reach past its edge: half a stroke, a point's radius
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main) return {viewport: vw, offenders: [], widest: null, pageScrollWidth: 0};
+  const deliberate = '[data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stCode"], .katex-display, '
+    + '[role="tablist"]';  // a row of tabs too wide for the screen is swiped, as on any phone
+  const drawing = '[data-testid="stVegaLiteChart"] :is(canvas, svg), [data-testid="stDeckGlJsonChart"] canvas';
+  const figure = ['stVegaLiteChart', 'stDeckGlJsonChart', 'stGraphVizChart', 'stDataFrame', 'stTable']
+    .map(id => `[data-testid="${id}"]`).join(', ') + ', .katex-display';
+  const scrollsX = s => s.overflowX === 'auto' || s.overflowX === 'scroll';
+  const visibleSpan = el => {  // [left, right] as seen on screen, or null inside a sideways scroller
+    const r = el.getBoundingClientRect();
+    let left = r.left, right = r.right;
+    const surface = el.matches(drawing);
+    for (let p = el.parentElement; p && p !== main; p = p.parentElement) {
+      const s = getComputedStyle(p);
+      if (scrollsX(s)) return null;
+      if (s.overflowX !== 'visible' && !surface) {
+        const q = p.getBoundingClientRect();
+        left = Math.max(left, q.left);
+        right = Math.min(right, q.right);
+      }
+    }
+    return [left, right];
+  };
+  const headings = [...main.querySelectorAll('h1, h2, h3')];
+  const where = el => {
+    const box = el.closest('[data-testid="stElementContainer"]') || el;
+    const named = p => /^st/.test(p.getAttribute('data-testid') || '')
+      && !/FullScreen|Toolbar|Tooltip|ElementContainer/.test(p.getAttribute('data-testid'));
+    let kind = '';  // the nearest named Streamlit element around el (a chart, a table, a formula…), else inside
+    for (let p = el; p && !kind; p = p === box ? null : p.parentElement) if (named(p)) kind = p.dataset.testid;
+    const inner = [...box.querySelectorAll('[data-testid]')].find(named);
+    kind = kind || (inner && inner.dataset.testid) || el.tagName.toLowerCase();
+    let heading = '';
+    for (const h of headings) {
+      if (h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) heading = h.innerText;
+    }
+    return {box, what: `${kind} under "${heading.trim().slice(0, 60)}"`};
+  };
+  const offenders = new Map();
+  let widest = null;
+  for (const el of main.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    const span = visibleSpan(el);
+    if (!span || span[1] - span[0] < 1) continue;
+    const [left, right] = span.map(Math.round);
+    const {box, what} = where(el);
+    if (el.closest(figure) && (!widest || right - left > widest.px)) widest = {px: right - left, right, what};
+    const s = getComputedStyle(el);
+    const sideways = scrollsX(s) && !el.closest(deliberate) && el.scrollWidth > el.clientWidth + 1;
+    if (right - left > vw + 1 || right > vw + 1 || left < -1 || sideways) {
+      const reach = sideways ? Math.round(r.left + el.scrollWidth) : right;
+      const seen = offenders.get(box);
+      if (!seen || reach > seen.right) {
+        offenders.set(box, {what, width: right - left, right: reach, tag: el.tagName.toLowerCase()});
+      }
+    }
+  }
+  // A chart sized to its container can still draw past its own edge (a legend or a title wider than the chart),
+  // where its canvas cuts it off. SVG charts show it: their content's extent against their width.
+  for (const svg of main.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')) {
+    if (!svg.getClientRects().length) continue;
+    const content = svg.getBBox(), width = svg.width.baseVal.value;
+    if (content.x < -CUT_SLACK || content.x + content.width > width + CUT_SLACK) {
+      const {box, what} = where(svg);
+      offenders.set(box, {what: what + ' (cut off inside its chart)', width: Math.round(content.width),
+                          right: Math.round(svg.getBoundingClientRect().left + content.x + content.width), tag: 'svg'});
+    }
+  }
+  return {viewport: vw, offenders: [...offenders.values()], widest,
+          pageScrollWidth: Math.max(document.documentElement.scrollWidth, main.scrollWidth)};
 }"""
 
 
@@ -372,6 +460,10 @@ class AppPage:
         assert not self.errors, f"browser errors on {self.page.url}:\n" + "\n".join(self.errors)
         problems = self.shell_problems()
         assert not problems, f"{self.page.url}: " + "; ".join(problems)
+
+    def overflow(self) -> dict:
+        """What in the main area does not fit the screen's width (see _OVERFLOW_JS), and the widest figure."""
+        return self.page.evaluate(_OVERFLOW_JS)
 
     def background_luminance(self) -> float:
         rgb = self.page.evaluate(
