@@ -12,7 +12,7 @@ frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heav
 
 import streamlit as st
 
-from excolor.app import board, caches, classroom, visitor
+from excolor.app import board, caches, classroom, divergence, visitor
 from excolor.figures import charts
 from excolor.figures import training_charts as tc
 
@@ -42,6 +42,8 @@ def training_progress(recipes) -> None:
 recipes = visitor.current_recipes()
 if board.training_status(recipes)[0] < 1.0:
     training_progress(recipes)
+elif diverged := divergence.diverged(recipes):
+    divergence.warn(diverged)
 else:
     st.success(f"Both models for seed {recipes[0].seed} are trained: the next page shows the results.", icon="✅")
 

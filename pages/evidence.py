@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from excolor import evidence as ev
-from excolor.app import board, caches, classroom, urlstate, visitor
+from excolor.app import board, caches, classroom, divergence, urlstate, visitor
 from excolor.figures.evidence_charts import differences_chart, distribution_chart, overview_chart, runs_table
 
 DEFAULT_SEEDS = 8
@@ -90,11 +90,7 @@ st.caption(
     f"server were reused, not retrained); measuring took {measure_seconds:.1f} s this time (runs measured "
     "before are remembered)."
 )
-if summary["diverged"]:
-    st.warning(
-        "Some runs diverged and are left out of the paired comparison: "
-        + "; ".join(f"{d['design']} seed {d['seed']}: {d['diverged']}" for d in summary["diverged"])
-    )
+divergence.warn_records(summary["diverged"], "the paired comparison")
 
 st.header("All measures at a glance")
 overview_text = ev.overview_caption(summary)
@@ -181,6 +177,6 @@ with st.expander("Every run"):
         file_name=f"excolor-evidence-{n_seeds}-seeds.json",
         mime="application/json",
     )
-    st.caption(f"The same as `python -m excolor sweep --seeds {n_seeds} --json` prints.")
+    visitor.cli_equivalent(f"sweep --seeds {n_seeds}")
 
 frame.finish()

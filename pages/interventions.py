@@ -12,11 +12,10 @@ import math
 
 import streamlit as st
 
-from excolor.app import board, caches, classroom, downloads, urlstate, visitor
+from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
 from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
-from excolor.losses import PLACEMENT_NAMES
 
 DEFAULTS = {"sup_a": 0.0, "sup_b": 1.0, "sup_p": 2.0, "rep_a": 0.0, "rep_b": 0.5}  # the notebook's (SPEC §6)
 ALIGNMENTS = [round(i / 20, 2) for i in range(21)]  # d = cos θ in steps of 0.05; a < 1, so a stops at 0.95
@@ -64,8 +63,7 @@ runs = board.trained(visitor.current_recipes(), label="Training both placements"
 if runs is None:
     st.stop()
 run = {r.recipe.placement: r for r in runs}[placement]
-if run.diverged:
-    st.warning(f"{PLACEMENT_NAMES[placement]}: {run.diverged}. Try another seed.")
+divergence.warn(runs)
 
 st.button(
     "↺ Reset to the notebook's settings",
@@ -126,6 +124,9 @@ with right:
     caches.show_chart(chart, width="content")
     st.caption(caption)
 
+if divergence.skip(run):  # the curves above are the interventions' own; every figure below is of this run
+    frame.finish()
+    st.stop()
 interventions = {"suppression": suppression, "repulsion": repulsion}
 evs = {name: caches.evaluation(run, iv) for name, iv in interventions.items()}
 baseline = caches.evaluation(run)

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from excolor import evidence
-from excolor.app import board, caches, classroom, downloads, urlstate, visitor
+from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
 from excolor.figures import charts
 from excolor.figures import training_charts as tc
 from excolor.figures.latents3d import VIEWS
@@ -116,7 +116,7 @@ def schedule_editor() -> None:
             apply(text, "table")
         cols[1].button("↺ Reset to Ex 2.4", on_click=reset_schedule, key="schedule_reset")
         cols[2].download_button(
-            "⬇ This table (CSV)", data=text, file_name="excolor-schedule.csv", mime="text/csv", on_click="ignore"
+            "⬇ This table (CSV)", data=text, file_name=visitor.SCHEDULE_FILE, mime="text/csv", on_click="ignore"
         )
         upload = st.file_uploader("…or upload a dopesheet (CSV, up to 100 KB)", type=["csv", "txt"])
         if upload is not None:
@@ -154,9 +154,7 @@ runs = board.trained(recipes, label="Training both placements")
 if runs is None:
     st.stop()
 by = {run.recipe.placement: run for run in runs}
-for run in runs:
-    if run.diverged:
-        st.error(f"{PLACEMENT_NAMES[run.recipe.placement]}: {run.diverged}. Try a gentler schedule or another seed.")
+divergence.warn(runs)
 
 
 @st.fragment
@@ -187,14 +185,15 @@ caches.show_chart(chart, alt=caption)
 st.caption(caption)
 
 st.subheader("Final numbers")
-evaluations = {p: caches.evaluation(run) for p, run in by.items()}
+evaluations = {p: divergence.evaluation(run) for p, run in by.items()}  # a diverged run's errors: NaN
 pre, post = evaluations["pre"], evaluations["post"]
+compared = not any(run.diverged for run in runs)  # a diverged run has no error to compare with
 cols = st.columns(4)
 cols[0].metric("Max error · pre-norm", tc.fmt(pre.max_error), border=True)
 cols[1].metric(
     "Max error · post-norm",
     tc.fmt(post.max_error),
-    delta=f"{post.max_error / pre.max_error - 1:+.0%} vs pre-norm",
+    delta=f"{post.max_error / pre.max_error - 1:+.0%} vs pre-norm" if compared else None,
     delta_color="inverse",
     border=True,
 )
@@ -202,7 +201,7 @@ cols[2].metric("Median error · pre-norm", tc.fmt(pre.median_error), border=True
 cols[3].metric(
     "Median error · post-norm",
     tc.fmt(post.median_error),
-    delta=f"{post.median_error / pre.median_error - 1:+.0%} vs pre-norm",
+    delta=f"{post.median_error / pre.median_error - 1:+.0%} vs pre-norm" if compared else None,
     delta_color="inverse",
     border=True,
 )
@@ -281,6 +280,8 @@ def latent_views() -> None:
     for col, p in zip(st.columns(2), evaluations, strict=True):
         with col:
             st.markdown(f"**{PLACEMENT_NAMES[p]}**")
+            if divergence.skip(by[p]):
+                continue
             # zoomed for a 420 px canvas inside 460 px, so the axis labels fit a half-width column
             deck, caption = caches.latent_view(by[p], None, VIEWS[view], size=420)
             st.pydeck_chart(deck, height=460)

@@ -10,7 +10,7 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 
 import streamlit as st
 
-from excolor.app import board, caches, downloads, urlstate, visitor
+from excolor.app import board, caches, divergence, downloads, urlstate, visitor
 from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
@@ -37,10 +37,13 @@ if runs is None:
     st.stop()
 by = {run.recipe.placement: run for run in runs}
 run = by[placement]
-if run.diverged:
-    st.warning(f"{PLACEMENT_NAMES[placement]}: {run.diverged}. Try another seed.")
+divergence.warn(runs)
+if divergence.skip(run):  # every figure below is of this run
+    frame.finish()
+    st.stop()
+compared = not any(r.diverged for r in runs)  # a diverged run has no error to compare with
 ev = caches.evaluation(run)
-other = caches.evaluation(by["pre" if placement == "post" else "post"])
+other = divergence.evaluation(by["pre" if placement == "post" else "post"])
 name = PLACEMENT_NAMES[placement].split(" ")[0]
 other_name = "pre-norm" if placement == "post" else "post-norm"
 
@@ -48,7 +51,7 @@ cols = st.columns(2)
 cols[0].metric(
     f"Max error · {name}",
     f"{ev.max_error:.3g}",
-    delta=f"{ev.max_error / other.max_error - 1:+.0%} vs {other_name}",
+    delta=f"{ev.max_error / other.max_error - 1:+.0%} vs {other_name}" if compared else None,
     delta_color="inverse",
     border=True,
     help="The worst of 552,960 colors (hue in 1.5° steps, 48 saturations, 48 values).",
@@ -56,7 +59,7 @@ cols[0].metric(
 cols[1].metric(
     f"Median error · {name}",
     f"{ev.median_error:.3g}",
-    delta=f"{ev.median_error / other.median_error - 1:+.0%} vs {other_name}",
+    delta=f"{ev.median_error / other.median_error - 1:+.0%} vs {other_name}" if compared else None,
     delta_color="inverse",
     border=True,
     help="A typical color: half of the 552,960 colors are reconstructed better than this.",

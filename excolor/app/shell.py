@@ -71,10 +71,10 @@ def page(title: str) -> Frame:
 
 
 def show_training_status(slot, recipes) -> None:
-    from . import board
+    from . import board, divergence
 
     fraction, text = board.training_status(recipes)
     if fraction < 1.0:
         slot.progress(fraction, text=text)
     else:
-        slot.caption(f"✅ seed {recipes[0].seed}: both placements trained")
+        slot.caption(divergence.status_line(recipes) or f"✅ seed {recipes[0].seed}: both placements trained")

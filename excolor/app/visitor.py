@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from excolor.schedule import EX24, Schedule, parse_dopesheet
+from excolor.schedule import EX24, Schedule, parse_dopesheet, to_dopesheet
 from excolor.train import Recipe
 
 from .board import DEFAULT_SEED, default_recipes
 
 MAX_SWEEP_SEEDS = 32  # in the app; the CLI allows 64
+SCHEDULE_FILE = "excolor-schedule.csv"  # the name a schedule downloads under, and the file CLI captions name
 
 
 def current_seed() -> int:
@@ -46,3 +47,24 @@ def apply_schedule(text: str) -> Schedule:
 
 def reset_schedule() -> None:
     st.session_state.pop("schedule", None)
+
+
+def cli_equivalent(args: str) -> None:
+    """The caption under a result: the CLI command that prints the same. With a custom schedule it names
+    `--schedule FILE` and offers that file (without it the command would train Ex 2.4's schedule instead)."""
+    schedule = current_schedule()
+    if schedule == EX24:
+        st.caption(f"The same as `python -m excolor {args} --json` prints.")
+        return
+    st.caption(
+        f"The same as `python -m excolor {args} --schedule {SCHEDULE_FILE} --json` prints, with your custom schedule "
+        f"({schedule.steps:,} steps) saved as {SCHEDULE_FILE}:"
+    )
+    st.download_button(
+        f"⬇ {SCHEDULE_FILE}",
+        data=lambda: to_dopesheet(schedule),
+        file_name=SCHEDULE_FILE,
+        mime="text/csv",
+        on_click="ignore",
+        key=f"cli_schedule_{args.split()[0]}",
+    )
