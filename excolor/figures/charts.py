@@ -561,7 +561,9 @@ def error_curve_panels(
                 title="value (S = 1)",
                 scale=alt.Scale(domain=value_domain, range=value_colors),
                 # line symbols, so the legend shows each level's dash pattern as well as its blue
-                legend=alt.Legend(orient="bottom", direction="vertical", symbolType="stroke", symbolStrokeWidth=2),
+                legend=alt.Legend(
+                    orient="bottom", direction="vertical", symbolType="stroke", symbolStrokeWidth=2, symbolSize=500
+                ),
             ),
             strokeDash=alt.StrokeDash("series:O", scale=alt.Scale(domain=value_domain, range=value_dashes)),
             strokeWidth=alt.StrokeWidth("series:O", scale=alt.Scale(domain=value_domain, range=widths), legend=None),
