@@ -17,6 +17,7 @@ class Question:
     id: str
     prompt: str
     answers: dict[str, str]  # answer id -> its wording, in the order the app offers them
+    short: dict[str, str]  # answer id -> a few words, for a chart's axis on a phone
 
 
 QUESTIONS = {
@@ -30,6 +31,7 @@ QUESTIONS = {
                 "pre": "Pre-norm (Ex 2.3) will reconstruct better",
                 "same": "No real difference",
             },
+            {"post": "Post-norm better", "pre": "Pre-norm better", "same": "No real difference"},
         ),
         Question(
             "interventions",
@@ -40,6 +42,7 @@ QUESTIONS = {
                 "repulsion": "Repulsion",
                 "split": "Neither: each wins on one of the two measures",
             },
+            {"suppression": "Suppression", "repulsion": "Repulsion", "split": "One measure each"},
         ),
         Question(
             "lab",
@@ -50,6 +53,7 @@ QUESTIONS = {
                 "half": "About half (between a third and two thirds)",
                 "few": "Few (a third or fewer)",
             },
+            {"all": "All", "most": "Most", "half": "About half", "few": "Few"},
         ),
     )
 }

@@ -17,12 +17,14 @@ torch.set_num_threads(1)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app_pages_intro import elements  # noqa: E402  (every element of a kind, e.g. vega_lite_chart)
 
-from excolor import votes  # noqa: E402
+from excolor import questions, votes  # noqa: E402
 from excolor.app import board, caches, urlstate  # noqa: E402
+from excolor.figures import class_charts  # noqa: E402
 from excolor.figures import training_charts as tc  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PLACEMENT = "pages/placement.py"
+SHORT = questions.QUESTIONS["placement"].short
 INTERVENTIONS = "pages/interventions.py"
 
 
@@ -58,6 +60,25 @@ def tally_captions(at: AppTest) -> list[str]:
 def placement_measured() -> str:
     pre, post = (caches.evaluation(run).max_error for run in board.trained(board.default_recipes()))
     return tc.measured_outcome(pre, post)
+
+
+# --------------------------------------------------------------------------------------------- the tally chart
+
+
+def test_the_tally_chart_lists_every_answer_with_counts_shares_and_the_measured_one_marked():
+    frame = class_charts.tally_frame({"pre": 2, "post": 1}, SHORT, "pre")
+    assert list(frame["answer"]) == list(SHORT.values())  # every answer, in the question's order, zeros too
+    assert list(frame["votes"]) == [1, 2, 0] and frame["share"].sum() == pytest.approx(1.0)
+    assert list(frame["text"]) == ["1 · 33%", "2 · 67%", "0 · 0%"]
+    assert list(frame["shown"]) == ["Post-norm better", "✓ Pre-norm better", "No real difference"]
+    assert list(frame["measured"]) == [False, True, False]
+    chart, caption = class_charts.tally_chart({"pre": 2, "post": 1}, SHORT, "pre", "abc")
+    assert chart.to_dict()["width"] == "container"
+    assert caption == (
+        "Class abc, 3 votes. Post-norm better: 1 (33%); Pre-norm better: 2 (67%); No real difference: 0 (0%). "
+        "The measured answer (green, ✓) is Pre-norm better: 2 of 3 predicted it."
+    )
+    assert class_charts.tally_chart({}, SHORT, None, "abc")[1] == "Class abc: no votes on this question yet."
 
 
 # --------------------------------------------------------------------------------------------- the class code
@@ -117,14 +138,14 @@ def test_one_vote_per_visitor_changing_moves_it_and_the_reveal_shows_the_split(d
     measured = placement_measured()
     (caption,) = tally_captions(viewer)
     assert "Class room-12, 3 votes." in caption
-    assert "Pre-norm (Ex 2.3) will reconstruct better: 2 (67%)" in caption
-    assert "Post-norm (Ex 2.4) will reconstruct better: 1 (33%)" in caption
+    assert "Post-norm better: 1 (33%); Pre-norm better: 2 (67%); No real difference: 0 (0%)." in caption
     assert "Updates every 15 s." in caption
     (tally,) = [s for s in specs(viewer) if s.get("layer") and "votes" in json.dumps(s)]
     bars = tally["layer"][0]
     assert bars["mark"]["type"] == "bar" and tally["width"] == "container"
     if measured in tc.PREDICTIONS:
-        assert f"The measured answer (green, ✓) is {tc.PREDICTIONS[measured]}" in caption
+        right = {"post": 1, "pre": 2, "same": 0}[measured]
+        assert f"The measured answer (green, ✓) is {SHORT[measured]}: {right} of 3 predicted it." in caption
 
 
 def test_the_interventions_question_is_judged_and_tallied(data_dir):
@@ -134,7 +155,7 @@ def test_the_interventions_question_is_judged_and_tallied(data_dir):
     verdicts = [m.value for m in (*at.success, *at.warning, *at.info) if "notebook's settings" in m.value]
     assert len(verdicts) == 1 and "selectivity r suppression" in verdicts[0]
     (caption,) = tally_captions(at)
-    assert "Class room-12, 1 vote. Suppression: 0 (0%); Repulsion: 0 (0%); Neither" in caption
+    assert "Class room-12, 1 vote. Suppression: 0 (0%); Repulsion: 0 (0%); One measure each: 1 (100%)." in caption
 
 
 # --------------------------------------------------------------------------------------------- a store that fails

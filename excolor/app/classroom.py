@@ -132,10 +132,11 @@ def verdict(answer: str | None, measured: str | None, found: str, labels: dict[s
 
 
 def tally(question: str, measured: str | None, labels: dict[str, str] | None = None) -> None:
-    """In a class: the class's split on `question`, live. Outside a class: nothing."""
+    """In a class: the class's split on `question`, live (answers worded by `labels`, default the question's short
+    ones). Outside a class: nothing."""
     if class_code() is None:
         return
-    labels = labels or questions.QUESTIONS[question].answers
+    labels = labels or questions.QUESTIONS[question].short
     st.markdown(f"**How class {class_code()} predicted**")
     _live_tally(question, measured, tuple(labels.items()))
 
@@ -162,8 +163,7 @@ def _chart(question: str, counts: tuple, measured: str | None, labels: tuple, co
 
 def reveal(question: str, measured: str | None, found: str, labels: dict[str, str] | None = None) -> None:
     """The reveal: this visitor's verdict, then (in a class) the class's live split with the measured answer."""
-    labels = labels or questions.QUESTIONS[question].answers
-    verdict(st.session_state.get(KEYS[question]), measured, found, labels)
+    verdict(st.session_state.get(KEYS[question]), measured, found, labels or questions.QUESTIONS[question].answers)
     tally(question, measured, labels)
 
 

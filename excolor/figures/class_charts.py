@@ -18,15 +18,24 @@ BAR_PX = 34  # height per answer
 
 
 def tally_frame(counts: Mapping[str, int], labels: Mapping[str, str], measured: str | None) -> pd.DataFrame:
-    """One row per answer in `labels` order: count, share of the votes, and the text drawn at the bar's end."""
+    """One row per answer in `labels` order: count, share of the votes, the text drawn at the bar's end, and the
+    axis label (the measured answer's starts with ✓)."""
     total = sum(counts.get(a, 0) for a in labels)
     rows = []
     for answer, label in labels.items():
         n = int(counts.get(answer, 0))
         share = n / total if total else 0.0
-        mark = "  ✓ measured" if answer == measured else ""
+        right = answer == measured
+        shown = f"✓ {label}" if right else label  # the axis label: the mark stays readable however narrow
         rows.append(
-            {"answer": label, "votes": n, "share": share, "text": f"{n} · {share:.0%}{mark}", "measured": bool(mark)}
+            {
+                "answer": label,
+                "shown": shown,
+                "votes": n,
+                "share": share,
+                "text": f"{n} · {share:.0%}",
+                "measured": right,
+            }
         )
     return pd.DataFrame(rows)
 
@@ -34,19 +43,25 @@ def tally_frame(counts: Mapping[str, int], labels: Mapping[str, str], measured: 
 def tally_chart(
     counts: Mapping[str, int], labels: Mapping[str, str], measured: str | None, code: str
 ) -> tuple[alt.LayerChart, str]:
-    """Horizontal bars of the class's votes per answer; the measured answer's bar green and marked '✓ measured'."""
+    """Horizontal bars of the class's votes per answer; the measured answer's bar green, its label marked ✓."""
     frame = tally_frame(counts, labels, measured)
     top = max(1, int(frame["votes"].max()))
-    y = alt.Y("answer:N", sort=list(labels.values()), title=None, axis=alt.Axis(labelLimit=170, labelFontSize=12))
+    y = alt.Y(
+        "shown:N",
+        sort=list(frame["shown"]),
+        title=None,
+        scale=alt.Scale(paddingInner=0.35),
+        axis=alt.Axis(labelLimit=140, labelFontSize=12),
+    )
     x = alt.X(
         "votes:Q",
         title="votes",
-        scale=alt.Scale(domain=[0, top * 1.6]),  # room on the right for the count, share and mark
+        scale=alt.Scale(domain=[0, top * 1.4]),  # room on the right for the count and share
         axis=alt.Axis(tickMinStep=1, format="d", values=list(range(0, top + 1, max(1, top // 4)))),
     )
     bars = (
         alt.Chart(frame)
-        .mark_bar(cornerRadiusEnd=3, height=BAR_PX * 0.6)
+        .mark_bar(cornerRadiusEnd=3)
         .encode(
             x=x,
             y=y,
@@ -59,7 +74,8 @@ def tally_chart(
         )
     )
     text = bars.mark_text(align="left", dx=5, fontSize=13, color=OTHER_COLOR).encode(text="text:N")
-    chart = (bars + text).properties(width="container", height=BAR_PX * len(frame))
+    # height as a step per answer: a fixed height is not kept for a band axis in a container-wide chart
+    chart = (bars + text).properties(width="container", height=alt.Step(BAR_PX))
     return chart, tally_description(frame, code, measured is not None)
 
 

@@ -938,14 +938,15 @@ def replay_stats(replay: Replay, index: int, dims: tuple[int, int] = (1, 0)) -> 
 
 
 # The replay scrubs in the browser: the snapshots of both placements are sent once, and a Vega-Lite parameter bound
-# to a range input picks the one drawn, so moving the slider never reruns the page. Both panels share one plot:
-# x holds the pre-norm circle on the left and the post-norm one REPLAY_OFFSET to the right. The width follows the
-# container and the axis domains follow the width (expressions on Vega's `width` signal), so one data unit is as
-# many pixels across as up: circles stay round at any width, side by side on a projector and on a 390 px phone.
-REPLAY_HEIGHT = 340  # px: the panels' size on a wide screen (on a phone they shrink with the width)
+# to a range input picks the one drawn, so moving the slider never reruns the page. Both panels share one plot whose
+# width follows the container; expressions on Vega's `width` signal choose the layout that draws the panels largest
+# (side by side on a projector, one above the other on a 390 px phone) and set the axis domains so that a data unit
+# is as many pixels across as up (`ppu`): the circles stay round at any width.
+REPLAY_HEIGHT = 420  # px
 REPLAY_RADIUS = 1.2  # data units from a panel's centre to its edge
-REPLAY_OFFSET = 2 * REPLAY_RADIUS + 0.25  # from the left panel's centre to the right one's
 REPLAY_TITLE = 0.3  # data units above each panel for its title
+REPLAY_OFFSET = 2 * REPLAY_RADIUS + 0.25  # side by side: from the left panel's centre to the right one's
+REPLAY_DROP = 2 * REPLAY_RADIUS + REPLAY_TITLE + 0.15  # stacked: from the upper panel's centre to the lower one's
 REPLAY_PARAM = "snapshot"
 # Coordinates travel as int16 (value × COORD_SCALE, 1e-4 units: far below a pixel), half the bytes of float32;
 # a point with no finite value (a diverged run) is NO_VALUE and is not drawn.
@@ -986,30 +987,40 @@ def replay_snapshots(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 
     return {"points": points, "probes": probes, "steps": steps}
 
 
-def _replay_scales() -> tuple[alt.Scale, alt.Scale, alt.Parameter]:
-    """x and y scales whose domains follow the chart's width so that x and y pixels per unit are equal (`ppu`)."""
-    span_x = REPLAY_OFFSET + 2 * REPLAY_RADIUS
-    span_y = 2 * REPLAY_RADIUS + REPLAY_TITLE
-    ppu = alt.param(name="ppu", expr=f"max(1, min(width / {span_x}, height / {span_y}))")  # pixels per data unit
-    centre_x = REPLAY_OFFSET / 2
+def _replay_layout() -> tuple[alt.Scale, alt.Scale, list[alt.Parameter]]:
+    """The x and y scales, and the parameters they read: `stacked` (the layout) and `ppu` (pixels per unit)."""
+    block = 2 * REPLAY_RADIUS + REPLAY_TITLE  # one panel with its title, in data units
+    side = f"min(width / {REPLAY_OFFSET + 2 * REPLAY_RADIUS}, height / {block})"
+    stack = f"min(width / {2 * REPLAY_RADIUS}, height / {REPLAY_DROP + block})"
+    stacked = alt.param(name="stacked", expr=f"{stack} > {side}")
+    ppu = alt.param(name="ppu", expr=f"max(1, {side}, {stack})")
+    centre = f"(stacked ? 0 : {REPLAY_OFFSET / 2})"
     x = alt.Scale(
-        domainMin=alt.ExprRef(f"{centre_x} - width / ppu / 2"),
-        domainMax=alt.ExprRef(f"{centre_x} + width / ppu / 2"),
+        domainMin=alt.ExprRef(f"{centre} - width / ppu / 2"),
+        domainMax=alt.ExprRef(f"{centre} + width / ppu / 2"),
         nice=False,
         zero=False,
     )
-    top = REPLAY_RADIUS + REPLAY_TITLE  # panels hang from the top: on a narrow screen the spare height is below
+    top = REPLAY_RADIUS + REPLAY_TITLE  # the first panel hangs from the top; any spare height is below
     y = alt.Scale(domainMin=alt.ExprRef(f"{top} - height / ppu"), domainMax=top, nice=False, zero=False)
-    return x, y, ppu
+    return x, y, [stacked, ppu]
+
+
+def _placed(chart: alt.Chart, panel: str, lx: str, ly: str) -> alt.Chart:
+    """x, y of a point at (lx, ly) in panel `panel` (0 or 1; expressions): beside or below the first panel."""
+    return chart.transform_calculate(
+        x=f"({lx}) + (stacked ? 0 : ({panel}) * {REPLAY_OFFSET})",
+        y=f"({ly}) - (stacked ? ({panel}) * {REPLAY_DROP} : 0)",
+    )
 
 
 def _replay_guides(x: alt.X, y: alt.Y, dims: tuple[int, int]) -> alt.LayerChart:
     """The static parts of both panels: unit circles, cross-hairs and axis labels."""
-    ring = _unit_circle()
-    rings = pd.concat([ring.assign(x=ring.x + i * REPLAY_OFFSET, panel=i) for i in range(2)], ignore_index=True)
+    ring = _unit_circle().rename(columns={"x": "lx", "y": "ly"})
+    rings = pd.concat([ring.assign(panel=i) for i in range(2)], ignore_index=True)
     cross = pd.DataFrame(
         [
-            {"x": i * REPLAY_OFFSET + dx, "y": dy, "line": f"{i}{axis}"}
+            {"lx": dx, "ly": dy, "panel": i, "line": f"{i}{axis}"}
             for i in range(2)
             for axis, ends in (("h", ((-1, 0), (1, 0))), ("v", ((0, -1), (0, 1))))
             for dx, dy in ends
@@ -1018,16 +1029,21 @@ def _replay_guides(x: alt.X, y: alt.Y, dims: tuple[int, int]) -> alt.LayerChart:
     up = f"↑ dim {dims[1]}" + (" (red)" if dims[1] == 0 else "")
     labels = pd.DataFrame(
         [
-            {"x": i * REPLAY_OFFSET + dx, "y": dy, "text": text, "align": align}
+            {"lx": dx, "ly": dy, "panel": i, "text": text, "align": align}
             for i in range(2)
             for dx, dy, text, align in ((0.0, 1.1, up, "center"), (1.18, -1.12, f"dim {dims[0]} →", "right"))
         ]
     )
-    circle = alt.Chart(rings).mark_line(color=NEUTRAL, strokeDash=[3, 3], strokeWidth=1)
+
+    def place(frame: pd.DataFrame) -> alt.Chart:
+        return _placed(alt.Chart(frame), "datum.panel", "datum.lx", "datum.ly")
+
+    circle = place(rings).mark_line(color=NEUTRAL, strokeDash=[3, 3], strokeWidth=1)
     circle = circle.encode(x=x, y=y, detail="panel:N", order="order:Q")
-    hairs = alt.Chart(cross).mark_line(color=NEUTRAL, strokeWidth=0.5, opacity=0.5).encode(x=x, y=y, detail="line:N")
+    hairs = place(cross).mark_line(color=NEUTRAL, strokeWidth=0.5, opacity=0.5).encode(x=x, y=y, detail="line:N")
     text = [
-        alt.Chart(labels[labels["align"] == a]).mark_text(color=NEUTRAL, fontSize=11, align=a, baseline="middle")
+        place(labels[labels["align"] == a])
+        .mark_text(color=NEUTRAL, fontSize=11, align=a, baseline="middle")
         .encode(x=x, y=y, text="text:N")
         for a in ("center", "right")
     ]
@@ -1035,8 +1051,8 @@ def _replay_guides(x: alt.X, y: alt.Y, dims: tuple[int, int]) -> alt.LayerChart:
 
 
 def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> tuple[alt.LayerChart, str]:
-    """Both placements' probe colors at one snapshot, side by side, each point filled with its true color; a
-    range input under the chart (a Vega-Lite parameter) picks the snapshot in the browser. Starts at the last.
+    """Both placements' probe colors at one snapshot, each point filled with its true color; a range input under
+    the chart (a Vega-Lite parameter) picks the snapshot in the browser, for both panels. Starts at the last.
 
     Width "container" (the page draws it at width="stretch"); see the comment above REPLAY_HEIGHT."""
     tables = replay_snapshots(replays, dims)
@@ -1046,7 +1062,7 @@ def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1
         value=n_snaps - 1,
         bind=alt.binding_range(min=0, max=n_snaps - 1, step=1, name="Training snapshot (0 = untrained) "),
     )
-    xs, ys, ppu = _replay_scales()
+    xs, ys, layout = _replay_layout()
     x = alt.X("x:Q", scale=xs, axis=None)
     y = alt.Y("y:Q", scale=ys, axis=None)
     at_snapshot = alt.datum.snap == snapshot
@@ -1061,27 +1077,26 @@ def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1
     # point area follows the scale: ~55 px² at 140 px per unit, smaller on a phone
     dots = base.mark_circle(opacity=1, stroke=NEUTRAL, strokeWidth=0.6, size=alt.ExprRef("pow(ppu / 19, 2)"))
     panels = [
-        dots.transform_filter(f"datum.{p}_x != {NO_VALUE} && datum.{p}_y != {NO_VALUE}")
-        .transform_calculate(
-            x=f"datum.{p}_x / {COORD_SCALE} + {i * REPLAY_OFFSET}", y=f"datum.{p}_y / {COORD_SCALE}"
-        )
-        .encode(x=x, y=y, fill=alt.Fill("color:N", scale=None), tooltip=tooltip)
+        _placed(
+            dots.transform_filter(f"datum.{p}_x != {NO_VALUE} && datum.{p}_y != {NO_VALUE}"),
+            str(i),
+            f"datum.{p}_x / {COORD_SCALE}",
+            f"datum.{p}_y / {COORD_SCALE}",
+        ).encode(x=x, y=y, fill=alt.Fill("color:N", scale=None), tooltip=tooltip)
         for i, p in enumerate(REPLAY_PANELS)
     ]
     names = {p: PLACEMENT_NAMES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
     titles = alt.Chart(tables["steps"]).transform_filter(at_snapshot)
-    titles = titles.mark_text(fontSize=13, fontWeight="bold", baseline="middle", color=NEUTRAL)
     heading = [
-        titles.transform_calculate(
-            label=f"'{names[p]} · step ' + format(datum.step, ',')",
-            x=f"{i * REPLAY_OFFSET}",
-            y=f"{REPLAY_RADIUS + 0.16}",
-        ).encode(x=x, y=y, text="label:N")
+        _placed(titles, str(i), "0", str(REPLAY_RADIUS + 0.16))
+        .transform_calculate(label=f"'{names[p]} · step ' + format(datum.step, ',')")
+        .mark_text(fontSize=13, fontWeight="bold", baseline="middle", color=NEUTRAL)
+        .encode(x=x, y=y, text="label:N")
         for i, p in enumerate(REPLAY_PANELS)
     ]
     chart = (
         alt.layer(_replay_guides(x, y, dims), *panels, *heading)
-        .add_params(snapshot, ppu)
+        .add_params(snapshot, *layout)
         .properties(width="container", height=REPLAY_HEIGHT, padding=SQUARE_PADDING)
     )
     return chart, replay_scrub_description(replays, dims)
