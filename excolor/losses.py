@@ -58,10 +58,8 @@ class Separate:
     power: float = 100.0
     same_tolerance: float = 1e-5
 
-    def __call__(self, z: Tensor, labels: Tensor | None = None, lengths_of: Tensor | None = None) -> Tensor:
-        """`lengths_of` (default z): the same values as z, as a second tensor, for a separate gradient path."""
-        lengths_of = z if lengths_of is None else lengths_of
-        u = z / lengths_of.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    def __call__(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        u = z / z.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         cos = u @ u.transpose(-1, -2)
         cos = cos.masked_fill(cos >= 1 - self.same_tolerance, 0.0)
         return (((cos + 1) / 2) ** self.power).sum(-1).mean(-1)
@@ -79,57 +77,17 @@ REGULARIZERS = {"separate": Separate(), "anchor": Anchor(), "unit": Unitarity(),
 LABEL_OF = {"anchor": "red", "planar": "vibrant"}
 
 
-PLACED = ("separate", "anchor", "planar")  # the terms whose tap a design chooses
-# The gradient paths into a placed tap (separate reads it twice: as the vector and for its length), in the order
-# autograd summed them when all three terms shared one tap tensor.
-PATHS = ("separate", "separate_length", "anchor", "planar")
-GRAD_ORDER = ("planar", "anchor", "separate", "separate_length")
-
-
-class _Route(torch.autograd.Function):
-    """Each placed term's tap: the bottleneck or the encoder, chosen per model by a (K,) mask.
-
-    Backward sums the gradient paths per model and per tap in one fixed order, the order autograd used when all
-    three terms shared one tap tensor: the two presets train exactly as before designs existed, and a model's
-    numbers do not depend on the designs of its neighbours in the batch.
-    """
-
-    @staticmethod
-    def forward(ctx, bottleneck, encoder, masks):
-        ctx.masks = masks
-        ctx.set_materialize_grads(False)
-        return tuple(torch.where(masks[path][:, None, None], bottleneck, encoder) for path in PATHS)
-
-    @staticmethod
-    def backward(ctx, *grads):
-        g_bottleneck = g_encoder = None
-        by_path = dict(zip(PATHS, grads))
-        for path in GRAD_ORDER:
-            g = by_path[path]
-            if g is None:
-                continue
-            mask = ctx.masks[path][:, None, None]
-            to_b, to_e = torch.where(mask, g, 0.0), torch.where(mask, 0.0, g)
-            g_bottleneck = to_b if g_bottleneck is None else g_bottleneck + to_b
-            g_encoder = to_e if g_encoder is None else g_encoder + to_e
-        return g_bottleneck, g_encoder, None
-
-
 def regularizer_terms(
     encoder: Tensor, bottleneck: Tensor, on_bottleneck: dict[str, Tensor], labels: dict[str, Tensor]
 ) -> dict:
     """Every regularizer's value per model, each reading the tap its model's design assigns.
 
     `on_bottleneck[term]` (K,) bool chooses, per model, whether that term reads the bottleneck or the encoder
-    (unitarity always reads the encoder).
+    (unitarity always reads the encoder). Written for autograd: training uses backprop.Step's hand-derived
+    gradients, and the tests hold them to these.
     """
-    masks = {path: on_bottleneck[path.removesuffix("_length")] for path in PATHS}
-    taps = dict(zip(PATHS, _Route.apply(bottleneck, encoder, masks)))
     out = {}
     for name, term in REGULARIZERS.items():
-        z = encoder if name == "unit" else taps[name]
-        if name == "separate":
-            out[name] = term(z, None, lengths_of=taps["separate_length"])
-        else:
-            out[name] = term(z, labels.get(LABEL_OF.get(name, "")))
+        z = encoder if name == "unit" else torch.where(on_bottleneck[name][:, None, None], bottleneck, encoder)
+        out[name] = term(z, labels.get(LABEL_OF.get(name, "")))
     return out

@@ -18,14 +18,16 @@ import torch
 from torch import Tensor
 
 from . import colors
+from .backprop import ROW, TAPS, Routing, Step
 from .designs import PLACED_TERMS, Design, parse_design
-from .losses import TERMS, regularizer_terms
+from .losses import TERMS
 from .model import ColorAutoencoder, unit_length
 from .schedule import EX24, Schedule
 
 HISTORY_TERMS = ("recon", *TERMS, "total")
 MAX_SEED = 2**31 - 1
 DATA_STREAM_OFFSET = 1 << 32  # the data generator's seed, kept apart from the init generator's
+CHUNK_STEPS = 200  # training data is generated this many steps at a time
 
 
 @dataclass(frozen=True)
@@ -134,25 +136,64 @@ def data_stream(seed: int, steps: int, batch_size: int, n_colors: int, weights: 
     return idx.view(steps, batch_size), draws
 
 
-def routes(designs: Sequence[Design]) -> tuple[dict[str, Tensor], dict[str, Tensor | None]]:
-    """Per term, which models read the bottleneck ((K,) bool), and which models have the term on ((K,) bool,
-    or None when every model has it: then nothing is masked and the presets run exactly the ops they always did).
-
-    An off term is still measured for the history, on the tap of its design's base, but never weighted.
+class TrainingData:
+    """Every model's batches and labels, generated `CHUNK_STEPS` steps at a time: memory stays bounded however
+    long the schedule, and the numbers are exactly data_stream()'s (its two generator streams, split in two:
+    the indices from the seeded generator, the label draws from a copy advanced past all the indices).
     """
-    on_bottleneck, active = {}, {}
-    for name in TERMS:
-        on_bottleneck[name] = torch.tensor([_measured_tap(d, name) == "bottleneck" for d in designs])
-        on = [d.tap(name) is not None for d in designs]
-        active[name] = None if all(on) else torch.tensor(on)
-    return on_bottleneck, active
+
+    def __init__(self, seeds: Sequence[int], steps: int, batch_size: int):
+        grid = colors.training_grid()
+        self.rgb = torch.tensor(grid.flat_rgb, dtype=torch.float32)
+        self.p_red = torch.tensor(colors.red_probability(grid.flat_rgb), dtype=torch.float32)
+        self.p_vib = torch.tensor(colors.vibrant_probability(grid.flat_hsv), dtype=torch.float32)
+        self.sample_w = torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64)
+        self.batch = batch_size
+        self.index_gens = [torch.Generator().manual_seed(s + DATA_STREAM_OFFSET) for s in seeds]
+        self.draw_gens = [_advanced(g, steps * batch_size) for g in self.index_gens]
+
+    def chunk(self, n_steps: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The next n_steps steps, feature-major as backprop.Step takes them: colors (n, K, 3, B) and the red and
+        vibrant label weights (n, K, 1, B), each label divided by (its batch's label count + 1e-8), so that a
+        labelled mean is a dot product with them."""
+        idx = torch.stack(
+            [torch.multinomial(self.sample_w, n_steps * self.batch, True, generator=g) for g in self.index_gens]
+        ).to(torch.int32)
+        idx = idx.view(-1, n_steps, self.batch).transpose(0, 1)  # (n, K, B)
+        draws = torch.stack([torch.rand(n_steps, self.batch, 2, generator=g) for g in self.draw_gens], dim=1)
+        red = (draws[..., 0] < self.p_red[idx]).float()
+        vibrant = (draws[..., 1] < self.p_vib[idx]).float()
+        red /= red.sum(-1, keepdim=True) + 1e-8
+        vibrant /= vibrant.sum(-1, keepdim=True) + 1e-8
+        return self.rgb[idx].transpose(2, 3).contiguous(), red[:, :, None], vibrant[:, :, None]
 
 
-def _measured_tap(design: Design, term: str) -> str:
+def _advanced(gen: torch.Generator, n_samples: int) -> torch.Generator:
+    """A copy of `gen` moved past n_samples multinomial draws (each consumes one float64 uniform)."""
+    copy = torch.Generator().set_state(gen.get_state())
+    while n_samples > 0:
+        torch.empty(min(n_samples, 1 << 20), dtype=torch.float64).uniform_(generator=copy)
+        n_samples -= 1 << 20
+    return copy
+
+
+def measured_tap(design: Design, term: str) -> str:
     """The tap a term is measured on: the one its design names, or, when it is off, its design base's."""
     if term in PLACED_TERMS:
         return design.tap(term) or ("bottleneck" if design.base == "post" else "encoder")
     return "encoder"
+
+
+def tap_weights(designs: Sequence[Design], plan: dict[str, np.ndarray], start: int, stop: int) -> Tensor:
+    """(steps, 2, 5, K) float32: each term's schedule weight at each step, per tap (encoder, bottleneck) and
+    model; 0 where the model's design reads the term on the other tap or switches it off."""
+    reads = np.zeros((2, len(ROW), len(designs)))
+    for k, design in enumerate(designs):
+        for i, term in enumerate(ROW[1:], start=1):
+            if design.tap(term) is not None:
+                reads[TAPS.index(design.tap(term)), i, k] = 1.0
+    w = np.stack([np.zeros(stop - start), *(plan[term][start:stop] for term in ROW[1:])], axis=1)  # (n, 5)
+    return torch.tensor(w[:, None, :, None] * reads[None], dtype=torch.float32)
 
 
 def _check_batchable(recipes: Sequence[Recipe]) -> None:
@@ -181,22 +222,16 @@ def train(
     steps, k = schedule.steps, len(recipes)
     plan = schedule.values()
     started = time.perf_counter()
-
-    grid = colors.training_grid()
-    rgb = torch.tensor(grid.flat_rgb, dtype=torch.float32)
-    p_red = torch.tensor(colors.red_probability(grid.flat_rgb), dtype=torch.float32)
-    p_vib = torch.tensor(colors.vibrant_probability(grid.flat_hsv), dtype=torch.float32)
-    sample_w = torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64)
-    streams = [data_stream(r.seed, steps, batch, len(rgb), sample_w) for r in recipes]
-    idx = torch.stack([s[0] for s in streams])  # (K, steps, B)
-    draws = torch.stack([s[1] for s in streams])  # (K, steps, B, 2)
-    x_all = rgb[idx]
-    red_all = (draws[..., 0] < p_red[idx]).float()
-    vib_all = (draws[..., 1] < p_vib[idx]).float()
+    designs = [r.design for r in recipes]
+    data = TrainingData([r.seed for r in recipes], steps, batch)
 
     model = ColorAutoencoder.from_seeds([r.seed for r in recipes])
-    on_bottleneck, active = routes([r.design for r in recipes])
     optimizer = FlatAdam(list(model.parameters()))
+    named = dict(model.named_parameters())
+    routing = Routing(
+        {term: torch.tensor([measured_tap(d, term) == "bottleneck" for d in designs]) for term in PLACED_TERMS}
+    )
+    step = Step({n: p.detach() for n, p in named.items()}, {n: p.grad for n, p in named.items()}, routing, k, batch)
     probe_rgb = replay_probe()
     probe = torch.tensor(probe_rgb, dtype=torch.float32)
     snapshots, snapshot_steps = [], []
@@ -206,38 +241,38 @@ def train(
             snapshots.append(unit_length(model.encode(probe)).numpy().copy())
         snapshot_steps.append(n_updates)
 
-    weights_at = {name: plan[name] for name in TERMS}
-    records: list[Tensor] = []
+    table = torch.empty(steps, len(HISTORY_TERMS), k)  # per step: the loss terms (ROW order), then the total
+    table_np = table.numpy()  # the same memory: checked for divergence without a tensor operation
+    weighted = torch.empty(len(ROW) - 1, k)
     diverged: dict[int, Divergence] = {}
+    steps_done = steps
     snapshot(0)
     for t in range(steps):
-        x = x_all[:, t]
-        taps = model(x)
-        recon = ((taps.output - x) ** 2).mean(dim=(-1, -2))
-        labels = {"red": red_all[:, t], "vibrant": vib_all[:, t]}
-        terms = regularizer_terms(taps.encoder, taps.bottleneck, on_bottleneck, labels)
-        loss = recon
-        for name in TERMS:
-            w = weights_at[name][t]
-            if w != 0:
-                weighted = float(w) * terms[name]
-                loss = loss + (weighted if active[name] is None else torch.where(active[name], weighted, 0.0))
-        row = torch.stack([recon, *(terms[n] for n in TERMS), loss]).detach()
-        records.append(row)
-        if not torch.isfinite(loss).all():
-            _note_divergence(row, t, diverged)
+        if t % CHUNK_STEPS == 0:
+            n_chunk = min(CHUNK_STEPS, steps - t)
+            xs, reds, vibrants = data.chunk(n_chunk)
+            ws = tap_weights(designs, plan, t, t + n_chunk)
+            w_totals = ws.sum(1)[:, 1:]  # (n, 4, K): each model's weight per term, whichever tap
+            switched_off = w_totals == 0
+        i = t % CHUNK_STEPS
+        row = table[t]
+        step(xs[i], reds[i], vibrants[i], ws[i], row[:-1])
+        # total = recon + sum of weight x term over the terms switched on (an off term cannot make it NaN)
+        torch.mul(w_totals[i], row[1:-1], out=weighted).masked_fill_(switched_off[i], 0.0)
+        torch.sum(weighted, 0, out=row[-1]).add_(row[0])
+        if not np.isfinite(table_np[t, -1]).all():
+            _note_divergence(table_np[t], ~switched_off[i].numpy(), t, diverged)
             if len(diverged) == k:
+                steps_done = t + 1
                 break
-        optimizer.zero_grad()
-        loss.sum().backward()
         optimizer.step(float(plan["lr"][t]))
         if (t + 1) % replay_every == 0 or t + 1 == steps:
             snapshot(t + 1)
         if progress is not None and ((t + 1) % progress_every == 0 or t + 1 == steps):
-            progress(t + 1, steps, {n: v.numpy() for n, v in zip(HISTORY_TERMS, row)})
+            progress(t + 1, steps, {n: v.numpy().copy() for n, v in zip(HISTORY_TERMS, row)})
 
     elapsed = time.perf_counter() - started
-    table = torch.stack(records).numpy()  # (steps_done, n_terms, K)
+    table = table[:steps_done].numpy()  # (steps_done, n_terms, K)
     replay_latents = np.stack(snapshots)  # (S, K, P, 4)
     runs = []
     for i, recipe in enumerate(recipes):
@@ -273,6 +308,7 @@ class FlatAdam:
             offset += n
         self.m = torch.zeros_like(self.flat)
         self.v = torch.zeros_like(self.flat)
+        self.tmp, self.denom = torch.empty_like(self.flat), torch.empty_like(self.flat)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = 0
@@ -284,18 +320,21 @@ class FlatAdam:
     def step(self, lr: float) -> None:
         self.t += 1
         g = self.grad
-        self.m.mul_(self.beta1).add_(g * (1 - self.beta1))
-        self.v.mul_(self.beta2).add_(g * g * (1 - self.beta2))
+        tmp, denom = self.tmp, self.denom  # preallocated: a step allocates nothing
+        self.m.mul_(self.beta1).add_(torch.mul(g, 1 - self.beta1, out=tmp))
+        self.v.mul_(self.beta2).add_(torch.mul(g, g, out=tmp).mul_(1 - self.beta2))
         bias1 = 1 - self.beta1**self.t
         bias2 = 1 - self.beta2**self.t
-        denom = (self.v.sqrt() / math.sqrt(bias2)).add_(self.eps)
-        self.flat.sub_(self.m / denom * (lr / bias1))
+        torch.sqrt(self.v, out=denom).div_(math.sqrt(bias2)).add_(self.eps)
+        self.flat.sub_(torch.div(self.m, denom, out=tmp).mul_(lr / bias1))
 
 
-def _note_divergence(row: Tensor, step: int, diverged: dict[int, Divergence]) -> None:
-    """Record, for each model whose loss just became non-finite, the first term that did."""
-    bad = ~torch.isfinite(row)  # (n_terms, K)
-    for i in torch.nonzero(bad.any(0)).flatten().tolist():
+def _note_divergence(row: np.ndarray, counts: np.ndarray, step: int, diverged: dict[int, Divergence]) -> None:
+    """Record, for each model whose total loss just became non-finite, the first term that did among those that
+    count (recon, the terms switched on), or the total itself when only the weighted sum overflowed."""
+    bad = ~np.isfinite(row) & np.concatenate(
+        [np.ones((1, row.shape[1]), bool), counts, np.ones((1, row.shape[1]), bool)]
+    )
+    for i in np.flatnonzero(bad[-1]).tolist():
         if i not in diverged:
-            term = HISTORY_TERMS[int(torch.nonzero(bad[:, i])[0])]
-            diverged[i] = Divergence(step, term)
+            diverged[i] = Divergence(step, HISTORY_TERMS[int(np.flatnonzero(bad[:, i])[0])])

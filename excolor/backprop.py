@@ -1,0 +1,226 @@
+"""One training step for K stacked autoencoders, with its gradients derived by hand.
+
+Why not autograd: a step is a few hundred thousand floating-point operations on 263 parameters per model, and
+autograd spends ~550 ATen calls per step on it, nearly all dispatch and graph bookkeeping. The network and the
+five loss terms are fixed (SPEC sections 3-4), so their backward pass fits in one function, each gradient
+formula beside the quantity it differentiates. Autograd stays in the tests as the reference.
+
+Notation, per model (every line runs for all K models at once; shapes (K, B, .)):
+    h1 = x W1 + b1,  a1 = gelu(h1),  z = a1 W2 + b2            encoder; z is the "encoder" tap
+    n = |z|,  c = max(n, 1e-12),  u = z / c                     u is the "bottleneck" tap
+    h2 = u W3 + b3,  a2 = gelu(h2),  y = a2 W4 + b4             decoder; linear output
+    L = recon + sum_k w_k R_k                                    w_k per model: 0 when the term is off
+dX means dL/dX. Every reduction stays within one model (bmm, sums over its own batch), never across models,
+and every elementwise operation is correctly rounded, so a model's numbers do not depend on which models
+share its batch. Scalars are 0-dim tensors made once: a Python number costs a conversion on every call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .model import LATENT_DIMS, LAYERS
+
+EPS_NORM = 1e-12  # u = z / max(|z|, 1e-12), as model.unit_length
+SAME = 1 - 1e-5  # separate: cosines at or above this are a sample with itself or a duplicate, zeroed
+CONCEPT = (1.0, 0.0, 0.0, 0.0)  # the anchor's direction c (losses.RED_DIRECTION)
+ROW = ("recon", "separate", "anchor", "unit", "planar")  # the loss terms a step writes per model, in this order
+TAPS = ("encoder", "bottleneck")
+PLACED = ("separate", "anchor", "planar")
+ROW_INDEX = {name: i for i, name in enumerate(ROW)}
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Per placed term (separate, anchor, planar), which models read the bottleneck: (K,) bool.
+
+    A tap that no model reads for a term costs nothing. A term whose models disagree is computed on both taps
+    and each model keeps its own (torch.where copies values exactly), so mixing designs in one batch does not
+    change any model's numbers.
+    """
+
+    on_bottleneck: dict[str, Tensor]
+
+    def taps(self, term: str) -> tuple[str, ...]:
+        """The taps some model reads `term` on, in TAPS order."""
+        mask = self.on_bottleneck[term]
+        return tuple(tap for tap, used in zip(TAPS, (not bool(mask.all()), bool(mask.any()))) if used)
+
+    def readers(self, term: str, tap: str) -> Tensor:
+        """(K, 1, 1) bool: the models that read `term` on `tap`."""
+        mask = self.on_bottleneck[term]
+        return (mask if tap == "bottleneck" else ~mask)[:, None, None]
+
+
+class Step:
+    """Forward pass and hand-derived backward pass of one training step.
+
+    Activations are feature-major, (K, features, B): every matrix product then has the batch as its long
+    side, which is several times faster for these thin matrices than (K, B, features). Parameters keep the
+    model's (K, in, out) layout and are read through transposed views. Gradients land in `grads` (views into
+    the optimizer's flat buffer, named as `params`), loss terms in the `row` a caller passes. Work buffers are
+    allocated once, for K models and batch B.
+    """
+
+    def __init__(self, params: dict[str, Tensor], grads: dict[str, Tensor], routing: Routing, k: int, batch: int):
+        self.p, self.g, self.batch = params, grads, batch
+        self.wt = {name: params[f"{name}_w"].transpose(1, 2) for name, _, _ in LAYERS}  # W^T: (K, out, in)
+        self.bt = {name: params[f"{name}_b"].transpose(1, 2) for name, _, _ in LAYERS}  # b as a column
+        self.gb = {name: grads[f"{name}_b"].transpose(1, 2) for name, _, _ in LAYERS}
+        self.taps = {term: routing.taps(term) for term in PLACED}  # decided once per run
+        self.readers = {(term, tap): routing.readers(term, tap) for term in PLACED for tap in TAPS}
+        dtype = params["enc1_w"].dtype
+        width = {name: fan_out for name, _, fan_out in LAYERS}
+
+        def buffer(*shape: int, dtype: torch.dtype = dtype) -> Tensor:
+            return torch.empty(k, *shape, dtype=dtype)
+
+        def const(value: float) -> Tensor:
+            return torch.tensor(value, dtype=dtype)
+
+        self.h1, self.phi1, self.a1, self.e1 = (buffer(width["enc1"], batch) for _ in range(4))
+        self.h2, self.phi2, self.a2, self.e2 = (buffer(width["dec1"], batch) for _ in range(4))
+        self.y, self.r = buffer(3, batch), buffer(3, batch)
+        self.z, self.u, self.du, self.dz, self.d, self.prod = (buffer(LATENT_DIMS, batch) for _ in range(6))
+        self.n, self.c, self.c2, self.t = (buffer(1, batch) for _ in range(4))
+        self.value, self.v2 = buffer(1, 1), buffer(LATENT_DIMS, batch)
+        self.anchor_tap, self.planar_tap = buffer(LATENT_DIMS, batch), buffer(LATENT_DIMS, batch)
+        self.cos, self.q, self.q2, self.q32, self.q_pow, self.dcos = (buffer(batch, batch) for _ in range(6))
+        self.kept = buffer(batch, batch)
+        self.concept = torch.tensor(CONCEPT, dtype=dtype)[:, None]
+        self.zero, self.half, self.one = const(0.0), const(0.5), const(1.0)
+        self.sqrt_half, self.same = const(math.sqrt(0.5)), const(SAME)
+        self.recon_scale, self.dy_scale = const(1 / (3 * batch)), const(2 / (3 * batch))
+        self.mean_scale, self.separate_scale = const(1 / batch), const(50 / batch)
+
+    def __call__(self, x: Tensor, red: Tensor, vibrant: Tensor, w: Tensor, row: Tensor) -> None:
+        """x (K, 3, B) the batch's colors; red, vibrant (K, 1, B) label weights l_b / (sum l + 1e-8), so that a
+        labelled mean is a dot product; w (2, 5, K) each term's weight per tap (encoder, bottleneck) in ROW order,
+        0 where the model's term reads the other tap or is off (w[:, 0] is unused); row (5, K) gets the terms."""
+        wt, bt, g, gb = self.wt, self.bt, self.g, self.gb
+        z, u, du, dz, n, c = self.z, self.u, self.du, self.dz, self.n, self.c
+        # ---- forward (feature-major: h1 = W1^T x + b1 is the transpose of x W1 + b1)
+        a1 = self.gelu(torch.baddbmm(bt["enc1"], wt["enc1"], x, out=self.h1), self.phi1, self.a1)
+        torch.baddbmm(bt["enc2"], wt["enc2"], a1, out=z)
+        self.dot(z, z, self.prod, n, dim=1).sqrt_()  # |z| (linalg.vector_norm is ~50x slower along dim 1)
+        torch.div(z, torch.clamp_min(n, EPS_NORM, out=c), out=u)
+        a2 = self.gelu(torch.baddbmm(bt["dec1"], wt["dec1"], u, out=self.h2), self.phi2, self.a2)
+        torch.baddbmm(bt["dec2"], wt["dec2"], a2, out=self.y)
+
+        # ---- recon = mean_{i,b} r^2, r = y - x                         d recon / dy = 2 r / (3B)
+        r = torch.sub(self.y, x, out=self.r)
+        torch.sum(torch.mul(r, r, out=self.prod[:, :3]), dim=(1, 2), out=row[0]).mul_(self.recon_scale)
+        dy = r.mul_(self.dy_scale)
+        # ---- decoder: y = a2 W4 + b4,  a2 = gelu(h2),  h2 = u W3 + b3   (per sample; here for B at once)
+        torch.bmm(a2, dy.transpose(1, 2), out=g["dec2_w"])  # dW4 = sum_b a2_b dy_b^T
+        torch.sum(dy, dim=2, keepdim=True, out=gb["dec2"])  # db4 = sum_b dy_b
+        dh2 = self.gelu_backward(torch.bmm(self.p["dec2_w"], dy), self.h2, self.phi2, self.e2)  # da2 = W4 dy
+        torch.bmm(u, dh2.transpose(1, 2), out=g["dec1_w"])  # dW3 = sum_b u_b dh2_b^T
+        torch.sum(dh2, dim=2, keepdim=True, out=gb["dec1"])  # db3 = sum_b dh2_b
+        torch.bmm(self.p["dec1_w"], dh2, out=du)  # du = W3 dh2
+
+        # ---- regularizers read on the bottleneck add to du; then the normalization carries du back to z
+        self.separate(w, row)
+        d, z23 = self.anchor_and_planar(red, vibrant, row)
+        self.add_gradients("bottleneck", d, z23, du, red, vibrant, w[1])
+        # u = z / c:  dz = (du - u (u . du)) / c   (for n >= 1e-12; below that z ~ 0, u ~ 0 and dz = du / c)
+        torch.addcmul(du, u, self.dot(u, du, self.prod, self.t, dim=1), value=-1, out=dz).div_(c)
+        # ---- regularizers read on the encoder add to dz
+        # unit  R = mean_b (n_b - 1)^2                  dR/dz = 2 (n - 1) / B * z / n = 2 (n - 1) / B * u
+        n_minus_1 = n.sub_(self.one)  # n is not needed any more
+        self.dot(n_minus_1, n_minus_1, self.t, row[3].view(-1, 1, 1), dim=2).mul_(self.mean_scale)
+        dz.addcmul_(u, n_minus_1.mul_(w[0, 3, :, None, None]).mul_(self.mean_scale), value=2)
+        self.add_gradients("encoder", d, z23, dz, red, vibrant, w[0])
+
+        # ---- encoder: z = a1 W2 + b2,  a1 = gelu(h1),  h1 = x W1 + b1
+        torch.bmm(self.a1, dz.transpose(1, 2), out=g["enc2_w"])  # dW2 = sum_b a1_b dz_b^T
+        torch.sum(dz, dim=2, keepdim=True, out=gb["enc2"])  # db2 = sum_b dz_b
+        dh1 = self.gelu_backward(torch.bmm(self.p["enc2_w"], dz), self.h1, self.phi1, self.e1)  # da1 = W2 dz
+        torch.bmm(x, dh1.transpose(1, 2), out=g["enc1_w"])  # dW1 = sum_b x_b dh1_b^T
+        torch.sum(dh1, dim=2, keepdim=True, out=gb["enc1"])  # db1 = sum_b dh1_b
+
+    def gelu(self, h: Tensor, phi: Tensor, out: Tensor) -> Tensor:
+        """gelu(h) = h Phi(h), Phi(h) = (1 + erf(h / sqrt 2)) / 2: the exact GELU. Keeps Phi for the backward.
+
+        Written out because F.gelu goes through oneDNN on CPU, whose per-call setup costs more than the math."""
+        torch.mul(h, self.sqrt_half, out=phi).erf_()
+        torch.addcmul(self.half, phi, self.half, out=phi)
+        return torch.mul(h, phi, out=out)
+
+    def gelu_backward(self, da: Tensor, h: Tensor, phi: Tensor, e: Tensor) -> Tensor:
+        """dh = da gelu'(h),  gelu'(h) = Phi(h) + h phi(h),  phi(h) = exp(-h^2 / 2) / sqrt(2 pi). Overwrites da."""
+        torch.addcmul(self.zero, h, h, value=-0.5, out=e).exp_()
+        return da.mul_(torch.addcmul(phi, h, e, value=1 / math.sqrt(2 * math.pi), out=e))
+
+    def anchor_and_planar(self, red: Tensor, vib: Tensor, row: Tensor) -> tuple[Tensor, Tensor]:
+        """The two labelled-mean terms, each on the tap its model reads (Z: z or u); values into `row`.
+
+        anchor  R = sum_b red_b |Z_b - c|^2           dR/dZ = 2 red_b (Z_b - c)
+        planar  R = sum_b vib_b (Z_b2^2 + Z_b3^2)     dR/dZ = 2 vib_b (0, 0, Z_b2, Z_b3)
+        Returns Z - c for anchor and (Z_2, Z_3) for planar, from which add_gradients() makes the gradients.
+        """
+        d = torch.sub(self.tap("anchor", self.anchor_tap), self.concept, out=self.d)
+        squared = self.dot(d, d, self.prod, self.t, dim=1)
+        row[ROW_INDEX["anchor"]].copy_(self.dot(red, squared, self.t, self.value, dim=2)[:, 0, 0])
+        z23 = self.tap("planar", self.planar_tap)[:, 2:]
+        squared = self.dot(z23, z23, self.prod[:, 2:], self.t, dim=1)
+        row[ROW_INDEX["planar"]].copy_(self.dot(vib, squared, self.t, self.value, dim=2)[:, 0, 0])
+        return d, z23
+
+    def add_gradients(self, tap: str, d: Tensor, z23: Tensor, grad: Tensor, red: Tensor, vib: Tensor, w: Tensor):
+        """Add anchor's and planar's gradients, weighted per model by `w` (0 unless the model reads them on
+        `tap`), to `grad` (du or dz). A tap no model reads them on costs nothing."""
+        if tap in self.taps["anchor"]:
+            grad.addcmul_(d, torch.mul(red, w[2, :, None, None], out=self.t), value=2)
+        if tap in self.taps["planar"]:
+            grad[:, 2:].addcmul_(z23, torch.mul(vib, w[4, :, None, None], out=self.t), value=2)
+
+    def tap(self, term: str, buffer: Tensor) -> Tensor:
+        """What `term` reads: the bottleneck u or the encoder z, per model (u where its models disagree)."""
+        taps = self.taps[term]
+        if len(taps) == 1:
+            return self.u if taps == ("bottleneck",) else self.z
+        return torch.where(self.readers[term, "bottleneck"], self.u, self.z, out=buffer)
+
+    def separate(self, w: Tensor, row: Tensor) -> None:
+        """separate  R = (1/B) sum_ij q_ij^100,  q = (C + 1)/2,  C = V^T V (cosines; V holds unit columns),
+        V = Z / max(|Z|, 1e-12), with q = 1/2 wherever C >= 1 - 1e-5 (a sample with itself or a duplicate:
+        zeroed before the shift).
+
+        dR/dC = 50 q^99 / B off those entries (0 on them);  dR/dV = V (dC + dC^T);
+        dR/dZ = (dV - V (V . dV)) / max(|Z|, 1e-12), the dot product per sample.
+        On the encoder Z = z, so V = u and dR/dz is what the normalization's backward makes of dV: dV joins du.
+        On the bottleneck Z = u, normalized once more (|u| = 1 up to rounding), and dR/du joins du.
+        """
+        u, taps, on_bottleneck = self.u, self.taps["separate"], self.readers["separate", "bottleneck"]
+        v = u
+        if "bottleneck" in taps:
+            c2 = self.dot(u, u, self.prod, self.c2, dim=1).sqrt_().clamp_min_(EPS_NORM)
+            v2 = torch.div(u, c2, out=self.v2)
+            v = v2 if taps == ("bottleneck",) else torch.where(on_bottleneck, v2, u)
+        cos = torch.bmm(v.transpose(1, 2), v, out=self.cos)
+        kept = torch.lt(cos, self.same, out=self.kept)  # 1.0, or 0.0 for a self-pair or duplicate (float: fast)
+        q = torch.addcmul(self.half, cos.mul_(kept), self.half, out=self.q)  # (C + 1) / 2, C zeroed where not kept
+        q99 = self.power_99(q)
+        torch.sum(torch.mul(q99, q, out=self.q2), dim=(1, 2), out=row[1]).mul_(self.mean_scale)  # q^100 = q^99 q
+        dcos = q99.mul_(kept).mul_(torch.add(w[0, 1], w[1, 1]).mul_(self.separate_scale)[:, None, None])
+        dv = torch.bmm(v, torch.add(dcos, dcos.transpose(1, 2), out=self.dcos))
+        if "bottleneck" in taps:
+            dv_bottleneck = dv.addcmul(v2, self.dot(v2, dv, self.prod, self.t, dim=1), value=-1).div_(c2)
+            dv = dv_bottleneck if taps == ("bottleneck",) else torch.where(on_bottleneck, dv_bottleneck, dv)
+        self.du.add_(dv)
+
+    def power_99(self, q: Tensor) -> Tensor:
+        """q^99 = q^64 q^32 q^2 q by repeated squaring: ten multiplications, where pow() is ~20x slower."""
+        q2 = torch.mul(q, q, out=self.q2)
+        q32 = torch.mul(q2, q2, out=self.q32).mul_(self.q32).mul_(self.q32).mul_(self.q32)  # q^4, 8, 16, 32
+        return torch.mul(q32, q32, out=self.q_pow).mul_(q32).mul_(q2).mul_(q)
+
+    @staticmethod
+    def dot(a: Tensor, b: Tensor, product: Tensor, out: Tensor, dim: int) -> Tensor:
+        """sum over axis `dim` of a * b (dim 1: a sample's coordinates; dim 2: a model's samples), keeping it."""
+        return torch.sum(torch.mul(a, b, out=product), dim=dim, keepdim=True, out=out)
