@@ -33,15 +33,18 @@ st.markdown(
 @st.fragment(run_every=1.0)
 def training_progress(recipes) -> None:
     """Live status while the models train; one full rerun when done, which stops the polling."""
-    fraction, text = board.training_status(recipes)
-    if fraction >= 1.0:
+    status = board.status_for(board.visitor_id(), recipes)
+    if status.done:
         st.rerun()
-    st.progress(min(fraction, 1.0), text=f"Meanwhile, both models are training in the background: {text}")
+    st.progress(status.fraction, text=f"Meanwhile, both models are training in the background: {status.text}")
 
 
 recipes = visitor.current_recipes()
-if board.training_status(recipes)[0] < 1.0:
+status = board.status_for(board.visitor_id(), recipes)
+if not status.done:
     training_progress(recipes)
+elif status.error:
+    st.warning(f"Training seed {recipes[0].seed} failed ({status.error}); the next page tries again.", icon="⚠️")
 elif diverged := divergence.diverged(recipes):
     divergence.warn(diverged)
 else:

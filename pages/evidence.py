@@ -62,8 +62,8 @@ if not board.is_trained(recipes) and not st.session_state.get("evidence_started"
         st.stop()
     st.session_state["evidence_started"] = True  # from now on, moving the slider re-runs straight away
 
-board.queue_sweep(recipes)  # in jobs of a few seeds each: a 1 GB server cannot batch 64 models at once
-runs = board.trained(recipes, label=f"Evidence across {n_seeds} seeds")
+# this visitor's big job: trained in chunks, taking turns with other visitors' work (their new seeds go first)
+runs = board.trained(recipes, label=f"comparison of {n_seeds} seeds", big=True)
 if runs is None:
     st.stop()
 

@@ -24,25 +24,24 @@ def test_sweep_recipes_are_the_pairs_the_other_pages_ask_for():
     assert set(board.default_recipes(5, EX24)) <= set(recipes)
 
 
-def test_a_sweep_trains_only_the_recipes_not_trained_yet(monkeypatch):
-    monkeypatch.setattr(board, "SWEEP_JOB_MODELS", 2)
+def test_a_sweep_trains_only_the_recipes_not_trained_yet():
     defaults = board.default_recipes(0, SHORT)
-    b = board.Board(pinned=defaults)
-    (first,) = b.request(defaults)
-    assert first.done.wait(120) and first.error is None
+    b = board.Board(pinned=defaults, chunk_model_steps=2 * SHORT.steps)
+    first = b.request(defaults)
+    assert all(e.done.wait(120) and e.error is None for e in first)
 
     sweep = visitor.sweep_recipes(3, SHORT)
-    board.queue_sweep(sweep, b)
-    jobs = b.request(sweep)
-    assert jobs[0] is first  # the default pair comes from the job that already trained it
-    assert [set(j.recipes) for j in jobs[1:]] == [set(board.default_recipes(s, SHORT)) for s in (1, 2)]
-    assert all(j.done.wait(120) and j.error is None for j in jobs)
+    job = b.request_big("teacher", sweep, "comparison of 3 seeds")
+    assert list(job.entries[:2]) == first  # the default pair comes from the entries that already trained it
+    assert all(e.done.wait(120) and e.error is None for e in job.entries)
+    assert job.runs is not None
 
-    board.queue_sweep(sweep, b)  # asking again starts nothing
-    assert b.request(sweep) == jobs
-    assert b.queue.empty()
+    again = b.request_big("teacher", sweep, "comparison of 3 seeds")  # asking again trains nothing
+    assert again.done and [e.run for e in again.entries] == job.runs
+    assert b.plan() == []
     assert set(b.trained) == set(sweep)
     assert all(count == 1 for count in b.trained.values())
+    b.stop()
 
 
 def _charts(at):

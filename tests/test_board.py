@@ -1,19 +1,22 @@
-"""The process-wide training board: a recipe is trained once however many sessions ask at the same time."""
+"""The process-wide training board with its real worker thread and real training: a recipe is trained once
+however many sessions ask at the same time; the app's keys, caches and file names name the full recipe.
+(The queue's order and bounds, with training stubbed: tests/test_queue.py.)"""
 
+import hashlib
 import threading
 
 import pytest
 
 from excolor.app.board import Board, recipe_key
-from excolor.schedule import parse_dopesheet
+from excolor.schedule import Schedule, parse_dopesheet, to_dopesheet
 from excolor.train import Recipe
 
 SHORT = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n120,0.05,0,0,0,0\n")
 
 
-def _wait(jobs, timeout=60.0):
-    for job in jobs:
-        assert job.done.wait(timeout), "training did not finish"
+def _wait(entries, timeout=60.0):
+    for entry in entries:
+        assert entry.done.wait(timeout), "training did not finish"
 
 
 def test_thirty_simultaneous_requests_train_each_recipe_once():
@@ -22,41 +25,41 @@ def test_thirty_simultaneous_requests_train_each_recipe_once():
     start = threading.Barrier(30)
     seen = []
 
-    def visitor():
+    def visitor(i):
         start.wait()  # everyone asks at the same instant
-        jobs = board.request(recipes)
-        _wait(jobs)
-        seen.append(tuple(id(j) for j in jobs))
+        entries = board.request(recipes, f"visitor-{i}")
+        _wait(entries)
+        seen.append(tuple(id(e) for e in entries))
 
-    threads = [threading.Thread(target=visitor) for _ in range(30)]
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(30)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(90)
     assert len(seen) == 30
-    assert len(set(seen)) == 1  # every visitor got the very same job
+    assert len(set(seen)) == 1  # every visitor got the very same entries
     assert board.trained == {recipes[0]: 1, recipes[1]: 1}
-    job = board.request(recipes)[0]
-    assert set(job.runs) == set(recipes) and job.error is None
+    entries = board.request(recipes)
+    assert [e.run.recipe for e in entries] == recipes and all(e.error is None for e in entries)
+    board.stop()
 
 
-def test_a_later_request_reuses_trained_recipes_and_trains_only_the_new_ones():
-    board = Board()
-    first = [Recipe("pre", 1, SHORT), Recipe("post", 1, SHORT)]
-    _wait(board.request(first))
-    more = [*first, Recipe("pre", 2, SHORT), Recipe("post", 2, SHORT)]
-    jobs = board.request(more)
-    _wait(jobs)
-    assert len(jobs) == 2  # the old job (reused) and one new job holding only the two new recipes
-    assert set(jobs[1].recipes) == set(more[2:])
-    assert all(count == 1 for count in board.trained.values()) and len(board.trained) == 4
+def test_a_big_job_and_a_pair_asked_for_during_it_both_finish_on_the_worker():
+    board = Board(chunk_model_steps=2 * SHORT.steps)
+    job = board.request_big("teacher", [Recipe(p, s, SHORT) for s in range(20, 24) for p in ("pre", "post")], "cmp")
+    pair = board.request([Recipe("pre", 30, SHORT), Recipe("post", 30, SHORT)], "student")
+    _wait(pair)
+    _wait(job.entries)
+    assert job.runs is not None and all(e.run is not None for e in pair)
+    assert board.current is None and not board.big  # the finished job left the rotation
+    board.stop()
 
 
-def test_a_failing_job_reports_its_error_and_the_worker_keeps_going(monkeypatch):
-    from excolor.app import board as board_module
+def test_a_failing_training_reports_its_error_the_worker_keeps_going_and_a_retry_trains(monkeypatch):
+    from excolor.app import trainer
 
-    board = Board()
     calls = []
+    real_train = trainer.train
 
     def broken_train(recipes, progress=None):
         calls.append(recipes)
@@ -64,41 +67,102 @@ def test_a_failing_job_reports_its_error_and_the_worker_keeps_going(monkeypatch)
             raise RuntimeError("out of memory")
         return real_train(recipes, progress=progress)
 
-    real_train = board_module.train
-    monkeypatch.setattr(board_module, "train", broken_train)
+    board = Board(train_fn=broken_train)
     bad = board.request([Recipe("post", 3, SHORT)])
     _wait(bad)
-    assert bad[0].error == "RuntimeError: out of memory"
-    good = board.request([Recipe("post", 4, SHORT)])
-    _wait(good)
-    assert good[0].error is None and Recipe("post", 4, SHORT) in good[0].runs
-
-
-def test_finished_runs_are_evicted_beyond_the_limit_but_pinned_ones_stay():
-    pinned = Recipe("post", 10, SHORT)
-    board = Board(pinned=[pinned], max_runs=2)
-    for seed in (10, 11, 12, 13):
-        _wait(board.request([Recipe("post", seed, SHORT)]))
-    board.request([pinned])  # triggers eviction on a full board
-    assert pinned in board.jobs  # the default pair is never evicted
-    assert Recipe("post", 11, SHORT) not in board.jobs and Recipe("post", 12, SHORT) not in board.jobs
-    assert Recipe("post", 13, SHORT) in board.jobs and len(board.jobs) == 2
-
-
-@pytest.mark.parametrize("placement", ["pre", "post"])
-def test_recipe_keys_name_placement_seed_and_schedule(placement):
-    key = recipe_key(Recipe(placement, 7, SHORT))
-    assert key.startswith(f"{placement}-s7-b64-")
-    assert key != recipe_key(Recipe(placement, 7))  # a different schedule is a different recipe
+    assert bad[0].error == "training failed: RuntimeError: out of memory"
+    retry = board.request([Recipe("post", 3, SHORT)])  # the failure was not kept: this trains it
+    _wait(retry)
+    assert retry[0].error is None and retry[0].run.recipe == Recipe("post", 3, SHORT)
+    board.stop()
 
 
 def test_stop_abandons_a_running_training_quickly():
     board = Board()
     long = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n19000,0.05,0,0,0,0\n")
-    job = board.request([Recipe("post", 9, long)])[0]
-    while job.step == 0 and not job.done.is_set():
-        job.done.wait(0.05)
+    (entry,) = board.request([Recipe("post", 9, long)])
+    queued = board.request([Recipe("pre", 9, long)])  # a chunk of 8 default models holds one of 19,000 steps
+    while entry.unit is None or entry.unit.step == 0:
+        entry.done.wait(0.05)
     board.stop(timeout=10)
     assert not board.worker.is_alive()
-    assert job.done.is_set() and job.error == "the server is shutting down"
-    assert job.step < 19_000
+    assert entry.done.is_set() and entry.error == "the server is shutting down"
+    assert entry.unit.step < 19_000
+    assert queued[0].error == "the server is shutting down"
+
+
+# --------------------------------------------------------------------------------------------------
+# Keys (issue 15 item 1): every shared cache is keyed by the recipe's full identity
+
+
+@pytest.mark.parametrize("placement", ["pre", "post"])
+def test_recipe_keys_name_placement_seed_batch_and_the_full_schedule_digest(placement):
+    key = recipe_key(Recipe(placement, 7, SHORT))
+    assert key == f"{placement}-s7-b64-{hashlib.sha256(to_dopesheet(SHORT).encode()).hexdigest()}"
+    assert key != recipe_key(Recipe(placement, 7))  # a different schedule is a different recipe
+
+
+def test_schedules_whose_old_40_bit_keys_collide_get_their_own_cached_numbers(monkeypatch):
+    """Issue 15's attack: two schedules (lr 0.02 and lr 1e-7) with the same first 10 hex digits. The digest is
+    patched so that their first 10 digits agree (as a crafted collision's would) while the rest differ: each
+    still gets its own validation losses, evaluation and file name."""
+    from excolor.app import caches, downloads
+    from excolor.train import train
+
+    def colliding_digest(schedule):
+        return "0123456789" + hashlib.sha256(to_dopesheet(schedule).encode()).hexdigest()[10:]
+
+    monkeypatch.setattr(Schedule, "digest", property(colliding_digest))
+    fast = parse_dopesheet("STEP,lr\n0,0.02\n150,0.02\n")
+    slow = parse_dopesheet("STEP,lr\n0,1e-7\n150,1e-7\n")
+    run_fast, run_slow = (train(Recipe("post", 0, s))[0] for s in (fast, slow))
+    assert recipe_key(run_fast.recipe)[:22] == recipe_key(run_slow.recipe)[:22]  # the old 10-digit keys: equal
+    assert caches.validation(run_fast) != caches.validation(run_slow)
+    assert caches.validation(run_slow) == caches.validation(run_slow)  # and still cached for each
+    assert caches.evaluation(run_fast).max_error < 0.5 < caches.evaluation(run_slow).max_error  # barely trained
+    assert downloads.file_stem(run_fast) == downloads.file_stem(run_slow) == "excolor-post-s0-b64-0123456789"
+
+
+# --------------------------------------------------------------------------------------------------
+# What a page shows (issue 14 item 5): the final summary once done, and a weight of 0 read as such
+
+
+def test_when_training_ends_the_status_box_shows_the_final_summary_not_the_last_step():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import streamlit as st
+
+        from excolor.app import board
+        from excolor.schedule import parse_dopesheet
+        from excolor.train import Recipe
+
+        short = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n400,0.05,0,0,0,0\n")
+        runs = board.trained([Recipe("pre", 123, short), Recipe("post", 123, short)], label="Training both")
+        st.markdown(f"got {len(runs)} runs")
+
+    at = AppTest.from_function(page, default_timeout=120).run()
+    assert not at.exception and at.markdown[-1].value == "got 2 runs"
+    (box,) = at.status
+    assert box.label.startswith("Training both: done in ") and "(2 models trained in " in box.label
+    assert box.state == "complete"
+    (bar,) = at.progress
+    assert bar.value == 100 and bar.text.startswith("2 models trained in ")  # the summary, not "step 400 of 401"
+    assert not [c for c in at.caption if "losses at step" in c.value]
+
+
+def test_the_loss_line_reads_a_weight_of_0_as_off():
+    import numpy as np
+
+    from excolor.app.board import loss_line
+    from excolor.app.trainer import Entry, Unit
+
+    entries = tuple(Entry(Recipe(p, 0), asked=0.0) for p in ("pre", "post"))  # the default schedule
+    losses = {"recon": np.array([1e-4, 3e-4]), "separate": np.array([0.5, 0.5]), "anchor": np.array([0.0, 0.0])}
+    late = Unit(entries, step=2_900, losses={**losses, "unit": np.zeros(2), "planar": np.zeros(2)})
+    early = Unit(entries, step=1_000, losses=losses)
+    assert loss_line(late) == (
+        "losses at step 2,900 (mean over the 2 models training together): recon 2.00e-04 · separate off (weight 0) · "
+        "anchor off (weight 0) · unit off (weight 0) · planar off (weight 0)"
+    )
+    assert loss_line(early).endswith("recon 2.00e-04 · separate 5.00e-01 · anchor 0.00e+00")  # on, and truly 0

@@ -1,6 +1,7 @@
 """The Streamlit app's shared code: the only part of excolor that imports streamlit.
 
-One concern per module: `board` (the training worker and its board), `caches` (process-wide evaluations,
+One concern per module: `board` (what pages call to get trained models, with honest progress), `trainer` (the
+training queue and its one worker: priorities, chunks, turns, caps), `caches` (process-wide evaluations,
 figures and decks), `urlstate` (controls mirrored in the URL), `visitor` (this visitor's seed and schedule),
 `downloads` (files generated on click) and `shell` (what every page draws first: page setup, menu, sidebar,
 training status). Pages import these; they never call the trainer or compute science themselves.

@@ -1,143 +1,44 @@
-"""The training worker and its board: one background thread per server process trains every recipe.
+"""The app's side of training: one Board per server process (the queue and its worker, excolor.app.trainer), and
+what pages call to get trained models while showing honest progress.
 
-Every trained recipe is kept in a process-wide board: a classroom of visitors asking for the same recipe shares
-one run, and a page can be read while its models train. Runs are bit-identical whether trained alone or batched
-(see excolor.train.FlatAdam), so it never matters which request trained a recipe first.
+How a page asks for models (`from excolor.app import board`):
+
+- **The pair a page needs to show anything** (this visitor's seed or schedule): `board.trained(recipes, label)`.
+  Interactive: it trains ahead of every big job, blocks with a live status box and returns the runs in the
+  recipes' order, or None after showing why not.
+- **Big work** (sweeps, comparisons, screens): `board.trained(recipes, label, big=True)`, where `label` is a noun
+  phrase other visitors read in their status line ("comparison of 32 seeds", "screen of 8 designs x 4 seeds").
+  It is this visitor's one big job: asking for a different one replaces it (the page says so); when the queue
+  is full the page says "the server is busy: N models ahead, try again in about T s" and gets None.
+- **Without blocking**: `job = board.request_big(board.visitor_id(), recipes, label)` (check `job.refused`, show
+  `job.note`), then on each rerun `board.status_for(board.visitor_id(), recipes)` -> Status with `.fraction`,
+  `.text`, `.done`, `.error` (e.g. in a `st.fragment(run_every=1)`); once done, `board.trained(..., big=True)`
+  returns the runs at once. status_for never queues anything.
+- `board.is_trained(recipes)` / `board.trained_runs(recipes)`: whether all are trained already / their runs (or
+  None); both ask for nothing. `board.start_training(recipes)` queues this visitor's pair without waiting.
+
+Runs are bit-identical whether trained alone, batched or chunked, so it never matters which request trained a
+recipe first or how the queue cut the work.
 """
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import logging
-import queue
-import threading
-import time
-from collections import Counter, OrderedDict
+import os
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
-import torch
 
-from excolor.schedule import EX24, Schedule, to_dopesheet
-from excolor.train import Recipe, TrainedRun, train
+from excolor.schedule import EX24, Schedule
+from excolor.train import Recipe, TrainedRun
 
-log = logging.getLogger("excolor.app")
-if not log.handlers:  # one line per training on the server's stderr: the load test counts them
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter("%(asctime)s excolor %(message)s"))
-    log.addHandler(_handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+from .trainer import MAX_WAITING_MODELS, BigJob, Board, Entry, Status, Unit, recipe_key
 
-MAX_KEPT_RUNS = 96  # trained runs kept per process (~0.6 MB each); the defaults are never evicted
+__all__ = ["Board", "BigJob", "Status", "recipe_key", "default_recipes", "board", "visitor_id", "trained"]
+
+MAX_KEPT_RUNS = 192  # per-recipe cache entries kept (small records; the runs themselves: trainer.MAX_KEPT_MB)
 DEFAULT_SEED = 0
-
-
-def recipe_key(recipe: Recipe) -> str:
-    """A short stable text key for a recipe (cache keys, URLs, file names)."""
-    digest = hashlib.sha1(to_dopesheet(recipe.schedule).encode()).hexdigest()[:10]
-    return f"{recipe.placement}-s{recipe.seed}-b{recipe.batch_size}-{digest}"
-
-
-@dataclass(eq=False)  # identity equality keeps jobs hashable: request() de-duplicates them with a dict
-class Job:
-    """One batched training run of several recipes, shared by every session that asked for them."""
-
-    recipes: tuple[Recipe, ...]
-    step: int = 0
-    steps: int = 1
-    losses: dict = field(default_factory=dict)
-    started: float | None = None
-    seconds: float | None = None
-    error: str | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-    runs: dict[Recipe, TrainedRun] = field(default_factory=dict)
-
-
-class _ShuttingDown(Exception):
-    """Raised from the progress callback to abandon a training when the process exits."""
-
-
-class Board:
-    """Process-wide registry: which job trains (or trained) each recipe, with one worker thread.
-
-    One worker, not one thread per request: on a single shared CPU two trainings at once would each
-    take twice as long, and memory would grow with the number of visitors instead of staying flat.
-    """
-
-    def __init__(self, pinned: Sequence[Recipe] = (), max_runs: int = MAX_KEPT_RUNS):
-        self.lock = threading.Lock()
-        self.jobs: OrderedDict[Recipe, Job] = OrderedDict()
-        self.trained = Counter()  # recipe -> how many times it was trained (must stay at 1)
-        self.pinned = set(pinned)
-        self.max_runs = max_runs
-        self.queue: queue.Queue[Job | None] = queue.Queue()
-        self.stopping = threading.Event()
-        self.worker = threading.Thread(target=self._work, name="excolor-trainer", daemon=True)
-        self.worker.start()
-        atexit.register(self.stop)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the worker (within ~100 training steps) and wait for it.
-
-        Registered at exit: a daemon thread still inside a PyTorch kernel when the interpreter finalizes
-        aborts the whole process (exit code 134), which would fail a test run that had passed.
-        """
-        self.stopping.set()
-        self.queue.put(None)
-        self.worker.join(timeout)
-
-    def request(self, recipes: Sequence[Recipe]) -> list[Job]:
-        """The jobs that hold these recipes, starting one batched job for any not yet asked for."""
-        with self.lock:
-            missing = tuple(dict.fromkeys(r for r in recipes if r not in self.jobs))
-            if missing:
-                job = Job(missing, steps=missing[0].schedule.steps)
-                for r in missing:
-                    self.jobs[r] = job
-                self.queue.put(job)
-            for r in recipes:
-                self.jobs.move_to_end(r)
-            self._evict()
-            return list(dict.fromkeys(self.jobs[r] for r in recipes))
-
-    def _evict(self) -> None:
-        done = [r for r, job in self.jobs.items() if job.done.is_set() and r not in self.pinned]
-        while len(self.jobs) > self.max_runs and done:
-            del self.jobs[done.pop(0)]
-
-    def _work(self) -> None:
-        torch.set_num_threads(1)
-        while True:
-            job = self.queue.get()
-            if job is None or self.stopping.is_set():
-                return
-            job.started = time.perf_counter()
-
-            def progress(step: int, steps: int, losses: dict, job: Job = job) -> None:
-                if self.stopping.is_set():
-                    raise _ShuttingDown
-                job.step, job.steps, job.losses = step, steps, losses
-
-            try:
-                runs = train(list(job.recipes), progress=progress)
-                job.runs = dict(zip(job.recipes, runs, strict=True))
-                with self.lock:
-                    self.trained.update(job.recipes)
-                log.info(
-                    "trained %s in %.1f s",
-                    " ".join(recipe_key(r) for r in job.recipes),
-                    time.perf_counter() - job.started,
-                )
-            except _ShuttingDown:
-                job.error = "the server is shutting down"
-            except Exception as err:  # a bad recipe must not take the worker down with it
-                job.error = f"{type(err).__name__}: {err}"
-            job.seconds = time.perf_counter() - job.started
-            job.done.set()
 
 
 def default_recipes(seed: int = DEFAULT_SEED, schedule: Schedule = EX24) -> tuple[Recipe, Recipe]:
@@ -145,86 +46,129 @@ def default_recipes(seed: int = DEFAULT_SEED, schedule: Schedule = EX24) -> tupl
     return Recipe("pre", seed, schedule), Recipe("post", seed, schedule)
 
 
+def _session_alive(visitor: str) -> bool:
+    """Whether this visitor's browser session is still connected (False outside `streamlit run`)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and Runtime.instance().is_active_session(visitor)
+
+
 @st.cache_resource(show_spinner=False)
 def board() -> Board:
-    """The single Board of this server process. Creating it starts training the default pair."""
+    """The single Board of this server process. Creating it starts training the default pair.
+
+    EXCOLOR_MAX_WAITING_MODELS overrides the queue's cap (the load test uses a small one to reach it quickly)."""
     recipes = default_recipes()
-    b = Board(pinned=recipes)
+    cap = int(os.environ.get("EXCOLOR_MAX_WAITING_MODELS", MAX_WAITING_MODELS))
+    b = Board(pinned=recipes, session_alive=_session_alive, max_waiting_models=cap)
     b.request(recipes)
     return b
 
 
+def visitor_id() -> str:
+    """This browser session's id: whose big job is whose, and who still waits for queued work."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.session_id:
+        return ctx.session_id
+    return st.session_state.setdefault("visitor_id", uuid.uuid4().hex)
+
+
 def start_training(recipes: Sequence[Recipe]) -> None:
-    """Queue recipes without waiting (e.g. from the landing page, so models are ready when needed)."""
-    board().request(recipes)
+    """Queue this visitor's recipes without waiting (e.g. from the shell, so models are ready when needed)."""
+    board().request(recipes, visitor_id())
 
 
-def training_status(recipes: Sequence[Recipe]) -> tuple[float, str]:
-    """(fraction done, one-line status) for the jobs holding these recipes."""
-    jobs = board().request(recipes)
-    if all(j.done.is_set() for j in jobs):
-        return 1.0, "trained"
-    fraction = sum(j.step / max(j.steps, 1) for j in jobs) / len(jobs)
-    running = [j for j in jobs if j.started is not None and not j.done.is_set()]
-    if not running:
-        return 0.0, "waiting for the trainer (another training run is ahead in the queue)"
-    j = running[0]
-    return fraction, f"training {len(j.recipes)} model(s) together: step {j.step:,} of {j.steps:,}"
+def request_big(visitor: str, recipes: Sequence[Recipe], label: str) -> BigJob:
+    """Queue `recipes` as this visitor's big job without waiting (see the module docstring)."""
+    return board().request_big(visitor, recipes, label)
 
 
-def trained(recipes: Sequence[Recipe], label: str = "Training") -> list[TrainedRun] | None:
-    """Block until the recipes are trained, showing live progress; None (with a message) on failure."""
-    jobs = board().request(recipes)
-    if not all(j.done.is_set() for j in jobs):
-        with st.status(f"{label}: {len(recipes)} model(s), trained together …", expanded=True) as status:
-            bar = st.progress(0.0, text="starting …")
-            losses_line = st.empty()
-            while not all(j.done.wait(0.25) for j in jobs):
-                fraction, text = training_status(recipes)
-                bar.progress(min(fraction, 1.0), text=text)
-                latest = next((j.losses for j in jobs if j.losses), None)
-                if latest:
-                    losses_line.caption(_loss_line(latest))
-            seconds = max(j.seconds or 0.0 for j in jobs)
-            status.update(label=f"{label}: done in {seconds:.1f} s", state="complete", expanded=False)
-    errors = {j.error for j in jobs if j.error}
-    if errors:
-        st.error("Training failed: " + "; ".join(sorted(errors)))
-        return None
-    return [next(j.runs[r] for j in jobs if r in j.runs) for r in recipes]
-
-
-def _loss_line(losses: dict) -> str:
-    parts = []
-    for name in ("recon", "separate", "anchor", "unit", "planar"):
-        values = np.atleast_1d(losses.get(name, []))
-        if values.size:
-            parts.append(f"{name} {float(np.mean(values)):.2e}")
-    return "current losses (mean over models): " + " · ".join(parts)
-
-
-# --------------------------------------------------------------------------------------------------
-# Sweeps: many recipes, queued in jobs of SWEEP_JOB_MODELS
-
-# Models per training job in a sweep. Batching is cheaper per model (16 models: ~8.5 s of CPU, 64: ~23 s), but a
-# batch's training data grows with it: 64 at once peak at ~730 MB above the process's baseline, 16 at ~200 MB,
-# which is what a 1 GB server can afford next to everything else it keeps.
-SWEEP_JOB_MODELS = 16
-
-
-def queue_sweep(recipes: Sequence[Recipe], target: Board | None = None) -> None:
-    """Queue the recipes nobody has asked for yet, SWEEP_JOB_MODELS per job; recipes already trained or
-    training (the default pair, another visitor's sweep) are left alone and reused."""
-    target = board() if target is None else target
-    with target.lock:
-        missing = [r for r in dict.fromkeys(recipes) if r not in target.jobs]
-    for i in range(0, len(missing), SWEEP_JOB_MODELS):
-        target.request(missing[i : i + SWEEP_JOB_MODELS])
+def status_for(visitor: str, recipes: Sequence[Recipe]) -> Status:
+    """Where these recipes stand for this visitor: done (with a summary), failed, or what is ahead and how long.
+    Asks for nothing."""
+    b = board()
+    return b.status(b.lookup(recipes, visitor), visitor)
 
 
 def is_trained(recipes: Sequence[Recipe]) -> bool:
-    """Whether every recipe is already trained on this server. Unlike training_status, it asks for nothing."""
-    b = board()
-    with b.lock:
-        jobs = [b.jobs.get(r) for r in recipes]
-    return all(j is not None and j.done.is_set() and j.error is None for j in jobs)
+    """Whether every recipe is already trained on this server. Unlike trained(), it asks for nothing."""
+    return trained_runs(recipes) is not None
+
+
+def trained_runs(recipes: Sequence[Recipe]) -> list[TrainedRun] | None:
+    """The runs if every recipe is already trained on this server, else None. Asks for nothing and marks nothing
+    as this visitor's (for reading, e.g., another page's comparison; trained() would count them as wanted)."""
+    entries = board().lookup(recipes)
+    if all(e is not None and e.run is not None for e in entries):
+        return [e.run for e in entries]
+    return None
+
+
+def trained(recipes: Sequence[Recipe], label: str = "Training", big: bool = False) -> list[TrainedRun] | None:
+    """Block until the recipes are trained, showing where they stand; None (with a message) if they cannot be.
+
+    big=False: interactive, ahead of big jobs. big=True: this visitor's big job, `label` naming it for others."""
+    b, visitor = board(), visitor_id()
+    if big:
+        job = b.request_big(visitor, recipes, label)
+        if job.refused:
+            st.warning(f"Not started: {job.refused}.", icon="⏳")
+            return None
+        if job.note:
+            st.info(f"{job.note[:1].upper()}{job.note[1:]}.", icon="🔁")
+        held = {e.recipe: e for e in job.entries}
+        entries = [held[r] for r in recipes]
+    else:
+        entries = b.request(recipes, visitor)
+    if not all(e.done.is_set() for e in entries):
+        _wait_with_progress(b, entries, visitor, label)
+    errors = sorted({e.error for e in entries if e.error})
+    if errors:
+        st.error("; ".join(e[:1].upper() + e[1:] for e in errors) + ".")
+        return None
+    return [e.run for e in entries]
+
+
+def _wait_with_progress(b: Board, entries: list[Entry], visitor: str, label: str) -> None:
+    """A status box that says where the work is (what trains now, how many models are ahead, how long) while
+    it waits, and the final summary once done: never a frozen bar or the last step's losses."""
+    title = f"{label[:1].upper()}{label[1:]}"
+    since = b.clock()
+    with st.status(f"{title}: {_count(len(entries))} …", expanded=True) as box:
+        bar = st.progress(0.0, text="queued …")
+        losses = st.empty()
+        while not all(e.done.wait(0.25) for e in entries):
+            status = b.status(entries, visitor, since)
+            bar.progress(status.fraction, text=status.text)
+            unit = b.current
+            if unit is not None and unit.losses and any(e.unit is unit for e in entries):
+                losses.caption(loss_line(unit))
+            else:
+                losses.empty()
+        status = b.status(entries, visitor, since)
+        bar.progress(1.0, text=status.text)
+        losses.empty()
+        ended = "stopped after" if status.error else "done in"
+        label = f"{title}: {ended} {b.clock() - since:.1f} s ({status.text})"
+        box.update(label=label, state="error" if status.error else "complete", expanded=False)
+
+
+def _count(n: int) -> str:
+    return f"{n} model{'' if n == 1 else 's'}"
+
+
+def loss_line(unit: Unit) -> str:
+    """The latest losses of the models training together; a term whose schedule weight is 0 at this step reads
+    'off (weight 0)': its value then shapes nothing."""
+    parts = []
+    for name in ("recon", "separate", "anchor", "unit", "planar"):
+        values = np.atleast_1d(unit.losses.get(name, []))
+        if not values.size:
+            continue
+        if name != "recon" and unit.schedule.value(name, max(unit.step - 1, 0)) == 0:
+            parts.append(f"{name} off (weight 0)")
+        else:
+            parts.append(f"{name} {float(np.mean(values)):.2e}")
+    return f"losses at step {unit.step:,} (mean over the {_count(len(unit))} training together): " + " · ".join(parts)

@@ -11,7 +11,6 @@ from excolor import export
 from excolor.evaluate import Evaluation
 from excolor.train import TrainedRun
 
-from .board import recipe_key
 from .caches import evaluation
 
 
@@ -50,4 +49,7 @@ def metrics_file(runs: Sequence[TrainedRun], interventions: dict) -> Callable[[]
 
 
 def file_stem(run: TrainedRun) -> str:
-    return f"excolor-{recipe_key(run.recipe)}"
+    """A readable file name: the recipe with the schedule's digest cut to 10 hex digits (a name, not a cache key:
+    the caches use the full one)."""
+    r = run.recipe
+    return f"excolor-{r.design.text}-s{r.seed}-b{r.batch_size}-{r.schedule.digest[:10]}"

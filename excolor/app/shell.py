@@ -73,8 +73,10 @@ def page(title: str) -> Frame:
 def show_training_status(slot, recipes) -> None:
     from . import board, divergence
 
-    fraction, text = board.training_status(recipes)
-    if fraction < 1.0:
-        slot.progress(fraction, text=text)
+    status = board.status_for(board.visitor_id(), recipes)
+    if status.error:
+        slot.caption(f"⚠️ seed {recipes[0].seed}: {status.error}")
+    elif not status.done:
+        slot.progress(status.fraction, text=status.text)
     else:
         slot.caption(divergence.status_line(recipes) or f"✅ seed {recipes[0].seed}: both placements trained")
