@@ -75,7 +75,11 @@ ROUND_TRIPS = [
         {"view": "1", "weighted": "1"},  # no `step`: the replay scrubs in the browser
         {"placement_view": 1, "placement_weighted": True},
     ),
-    ("evidence", {"seeds": "4"}, {"evidence_seeds": 4}),
+    (
+        "evidence",
+        {"a": "post,anchor=pre", "b": "post", "seeds": "4"},
+        {"evidence_seeds": 4, "lab_a_anchor": "pre", "lab_a_separate": "post", "lab_b_anchor": "post"},
+    ),
 ]
 
 
