@@ -134,6 +134,12 @@ def measured(runs: list, what: str) -> tuple[list[dict], float]:
     return records, time.perf_counter() - start
 
 
+def json_download(label: str, data, file_name: str, cli_args: str) -> None:
+    """A JSON download generated on click, and the CLI command that prints the same."""
+    st.download_button(label, data=data, file_name=file_name, mime="application/json")
+    visitor.cli_equivalent(cli_args)
+
+
 # --------------------------------------------------------------------------------------------------
 # Tab 1: compare two designs
 
@@ -163,14 +169,7 @@ def predict_first(slot, n_seeds: int, a: Design, b: Design, summary: dict | None
         truth = ev.prediction_answer(summary)
         m = summary["measures"][ev.HEADLINE_KEY]
         found = "Measured: " + ev.measure_sentence(m, summary)
-        if truth is None:
-            st.info(found, icon="🔬")
-        elif choice is None:
-            st.info(f"{found} (Make your prediction above first next time.)", icon="🔮")
-        elif choice == truth:
-            st.success(f"Your prediction was right: {answers[truth]}. {found}", icon="🎯")
-        else:
-            st.warning(f"Not this time: you predicted {answers[choice].lower()}. {found}", icon="🔄")
+        classroom.verdict(choice, truth, found, answers)
 
 
 def compare_tab() -> None:
@@ -284,13 +283,12 @@ def show_comparison(runs, records, summary, measure_seconds: float, n_seeds: int
                 for m in ev.MEASURES
             },
         )
-        st.download_button(
+        json_download(
             "Download runs and summary (JSON)",
-            data=ev.to_json(records, summary),
-            file_name=f"excolor-compare-{summary['a']}-vs-{summary['b']}-{n_seeds}-seeds.json",
-            mime="application/json",
+            lambda: ev.to_json(records, summary),
+            f"excolor-compare-{summary['a']}-vs-{summary['b']}-{n_seeds}-seeds.json",
+            f"compare --a {summary['a']} --b {summary['b']} --seeds {n_seeds}",
         )
-        visitor.cli_equivalent(f"compare --a {summary['a']} --b {summary['b']} --seeds {n_seeds}")
 
 
 def latent_views(runs, summary: dict, n_seeds: int) -> None:
@@ -403,13 +401,12 @@ def screen_tab() -> None:
             "equals the sum of the three main effects plus the three-way interaction."
         )
         st.dataframe(pd.DataFrame(lab.screen_rows(summary)), hide_index=True, width="stretch")
-        st.download_button(
+        json_download(
             "Download the screen (JSON)",
-            data=lab.screen_json(records, summary),
-            file_name=f"excolor-screen-{n_seeds}-seeds.json",
-            mime="application/json",
+            lambda: lab.screen_json(records, summary),
+            f"excolor-screen-{n_seeds}-seeds.json",
+            f"screen --seeds {n_seeds}",
         )
-        visitor.cli_equivalent(f"screen --seeds {n_seeds}")
 
 
 # --------------------------------------------------------------------------------------------------
