@@ -26,13 +26,16 @@ announces itself with ``auto_rerun(interval, fragment_id)``; a browser tab then 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 
 import websockets
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Dataframe_pb2 import Dataframe
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 FINISHED_SUCCESSFULLY = ForwardMsg.ScriptFinishedStatus.Name(ForwardMsg.FINISHED_SUCCESSFULLY)
 FRAGMENT_FINISHED = ForwardMsg.ScriptFinishedStatus.Name(ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
@@ -54,6 +57,9 @@ class Visit:
     buttons: dict[str, str] = field(default_factory=dict)  # label -> widget id
     exceptions: list[str] = field(default_factory=list)  # "Type: message" of every exception element
     error_alerts: list[str] = field(default_factory=list)  # st.error bodies
+    warning_alerts: list[str] = field(default_factory=list)  # st.warning bodies
+    editors: list[str] = field(default_factory=list)  # widget ids of editable tables (st.data_editor)
+    number_inputs: dict[str, str] = field(default_factory=dict)  # label -> widget id
     messages: int = 0
     bytes: int = 0
 
@@ -102,14 +108,20 @@ class StreamlitSession:
         if self.ws is not None:
             await self.ws.close()
 
-    async def visit(self, url_path: str, timeout: float, click: str | None = None) -> Visit:
+    async def visit(
+        self, url_path: str, timeout: float, click: str | None = None, query: str = "", widgets=()
+    ) -> Visit:
         """Run a page like a browser would: by hash once known (in-app navigation), else by url path.
-        `click`: the widget id of a button on that page to press in this run."""
+        `click`: the widget id of a button on that page to press in this run; `query`: the URL's query string
+        (`seed=40`); `widgets`: WidgetState values sent along (e.g. an edited table, see edit_table)."""
         msg = BackMsg()
         state = msg.rerun_script
         state.page_name = url_path
         state.page_script_hash = self.page_hashes.get(url_path, "")
+        state.query_string = query
         state.widget_states.SetInParent()  # widgets left out keep their session-state values
+        for widget in widgets:
+            state.widget_states.widgets.append(widget)
         if click:
             state.widget_states.widgets.add(id=click, trigger_value=True)
         self.current_page = url_path
@@ -202,7 +214,23 @@ class StreamlitSession:
             visit.exceptions.append(f"{element.exception.type}: {element.exception.message}")
         elif kind == "alert" and element.alert.format == Alert.ERROR:
             visit.error_alerts.append(element.alert.body)
+        elif kind == "alert" and element.alert.format == Alert.WARNING:
+            visit.warning_alerts.append(element.alert.body)
+        elif kind == "dataframe" and element.dataframe.editing_mode != Dataframe.EditingMode.READ_ONLY:
+            visit.editors.append(element.dataframe.id)
+        elif kind == "number_input":
+            visit.number_inputs[element.number_input.label] = element.number_input.id
         elif kind == "heading" and in_main:
             visit.headings.append(element.heading.body)
         elif kind == "button":
             visit.buttons[element.button.label] = element.button.id
+
+
+def edit_table(widget_id: str, edited_rows: dict[int, dict[str, str]]) -> WidgetState:
+    """An st.data_editor's value as the browser sends it after cells were typed in: {row: {column: text}}."""
+    value = {
+        "edited_rows": {str(row): cells for row, cells in edited_rows.items()},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return WidgetState(id=widget_id, string_value=json.dumps(value))

@@ -19,13 +19,8 @@ Numbers go to artifacts/load-metrics.json and to pytest's terminal summary.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import math
-import os
-import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from stclient import StreamlitSession, Visit
+from stserver import Server
 
 pytestmark = pytest.mark.slow
 
@@ -49,73 +45,6 @@ PAGE_TIMEOUT_S = 150.0  # a cold page may wait for training behind 29 other sess
 PHASE_TIMEOUT_S = {"cold": 240.0, "warmup": 60.0, "cached": 90.0}  # bounds a failing run to ~6.5 min
 CLICK = {"evidence": "Train and compare"}  # a button a visitor presses when the page shows it (label prefix)
 DWELL_S = 3.0  # cold phase: each visitor reads the landing page this long (its fragments poll) before moving on
-TRAINED = re.compile(r"excolor trained (?P<keys>.+?) in (?P<seconds>[\d.]+) s$", re.MULTILINE)
-
-
-class Server:
-    """`streamlit run app.py` on a free loopback port, its stderr in a file."""
-
-    def __init__(self, log_dir: Path):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.stderr_path = log_dir / "load-server.stderr.log"
-        self.stdout_path = log_dir / "load-server.stdout.log"
-        self.startup_seconds = 0.0
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.headless", "true",
-            "--server.address", "127.0.0.1",  # loopback only (and no lookup of a public IP to print)
-            "--server.port", str(self.port),
-            "--server.fileWatcherType", "none",  # measure serving, not reloading files other people edit
-            "--browser.gatherUsageStats", "false",
-        ]  # fmt: skip
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-
-    def wait_healthy(self, timeout: float) -> float:
-        start = time.perf_counter()
-        while time.perf_counter() - start < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.stderr()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/_stcore/health")
-                response = conn.getresponse()
-                if response.status == 200 and response.read().strip() == b"ok":
-                    return time.perf_counter() - start
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.2)
-        raise TimeoutError(f"/_stcore/health not ok within {timeout:.0f} s:\n{self.stderr()}")
-
-    def memory_mb(self) -> dict[str, float]:
-        """VmRSS and VmHWM (peak RSS) of the server process, in MB."""
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        fields = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.MULTILINE))
-        return {name: int(kb) / 1024 for name, kb in fields.items()}
-
-    def cpu_seconds(self) -> float:
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
-        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def trainings(self) -> list[dict]:
-        return [{"keys": m["keys"].split(), "seconds": float(m["seconds"])} for m in TRAINED.finditer(self.stderr())]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
