@@ -17,7 +17,7 @@ from torch import Tensor
 from . import colors
 from .interventions import Intervention
 from .losses import Anchor, Planarity, Unitarity
-from .model import ColorAutoencoder, unit_length
+from .model import LATENT_DIMS, ColorAutoencoder, unit_length
 
 HUE_PANEL_VALUE_INDICES = (47, 37, 27, 17, 7)  # dense-grid value levels drawn in the error-vs-hue panel
 CURVE_HUES_DEG = (0, 60, 120, 180, 240, 300)  # hues drawn in the error-vs-saturation and -value panels
@@ -28,13 +28,48 @@ def per_color_error(output: Tensor, target: Tensor) -> Tensor:
     return ((output.clamp(0.0, 1.0) - target) ** 2).mean(-1)
 
 
+# Colors per pass through the network. One pass over the 552,960-color dense grid makes two hidden layers of
+# 552,960 x 16 float32 (35 MB each) and several grid-sized temporaries: prepare() peaked ~65 MB above where it
+# ended, in a server where several sessions may do it at once. A chunk keeps each temporary at 4 MB or less and is
+# faster than one pass, not slower; 9 chunks pay little per-operation overhead (16,384 colors, 34 chunks, was
+# slower).
+# Every operation is per color, so the numbers are bit-identical to one pass (tests/test_evaluate.py checks it).
+CHUNK = 65_536
+
+
+# Every pass through a half of the network has a whole number of blocks of this many rows (zero rows pad the
+# last one), for two reasons. PyTorch computes GELU with oneDNN, which compiles and caches a kernel for every new
+# input shape: ~0.3 ms and ~0.4 MB each, up to 1,024 shapes (~430 MB) kept for the life of the server. Decoding
+# just the latents an intervention moved gave a new shape on almost every slider move; with blocks, at most
+# CHUNK / ROW_BLOCK shapes exist. And ATen multiplies a batch of rows x inputs x outputs < 400 with its own loop
+# instead of BLAS, which rounds differently: with blocks no layer sees fewer than 9 rows, so a color's numbers
+# never depend on how many colors share its pass.
+ROW_BLOCK = 4_096
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(start, start + CHUNK) for start in range(0, n, CHUNK)]
+
+
+def forward_rows(half, rows: Tensor) -> Tensor:
+    """model.encode or model.decode (`half`) of a K = 1 model on (N, d) rows, as (N, d'), in whole ROW_BLOCKs."""
+    n = len(rows)
+    padded = -(-n // ROW_BLOCK) * ROW_BLOCK
+    if padded != n:
+        rows = torch.cat([rows, rows.new_zeros(padded - n, rows.shape[-1])])
+    return half(rows)[0, :n]
+
+
 @dataclass
 class Encoded:
-    """One grid pushed through the encoder once: inputs, raw latents, baseline outputs and errors."""
+    """One grid pushed through the network once: inputs, unit latents, baseline outputs and errors.
+
+    The raw (pre-normalization) latents are not kept: only the encoder-tap intervention (ablation) reads them,
+    and encoding again gives the same numbers bit for bit, so a dense probe is 11 MB instead of 20 MB.
+    """
 
     grid: colors.Grid
     x: Tensor
-    raw: Tensor
     unit: Tensor
     output: Tensor | None  # clamped baseline reconstruction (not kept for the dense grid: only errors are used)
     error: Tensor
@@ -50,11 +85,17 @@ GRIDS = {"dense": colors.dense_grid, "swatch": colors.swatch_grid, "rgb": colors
 
 
 def _encode(model: ColorAutoencoder, grid: colors.Grid, x: Tensor, keep_output: bool = True) -> Encoded:
+    unit = torch.empty(len(x), LATENT_DIMS)
+    output = torch.empty(len(x), 3) if keep_output else None
+    error = torch.empty(len(x))
     with torch.no_grad():
-        raw = model.encode(x)[0]
-        unit = unit_length(raw)
-        out = model.decode(unit)[0].clamp(0.0, 1.0)
-    return Encoded(grid, x, raw, unit, out if keep_output else None, per_color_error(out, x))
+        for part in _chunks(len(x)):
+            unit[part] = unit_length(forward_rows(model.encode, x[part]))
+            out = forward_rows(model.decode, unit[part]).clamp(0.0, 1.0)
+            error[part] = per_color_error(out, x[part])
+            if output is not None:
+                output[part] = out
+    return Encoded(grid, x, unit, output, error)
 
 
 @dataclass
@@ -83,26 +124,39 @@ def prepare(model: ColorAutoencoder) -> Probe:
     )
 
 
-def _apply(model: ColorAutoencoder, enc: Encoded, intervention: Intervention | None) -> tuple[Tensor, Tensor, Tensor]:
+def _intervene(model: ColorAutoencoder, x: Tensor, unit: Tensor, intervention: Intervention) -> Tensor:
+    """The unit latents of colors x after the intervention (an encoder-tap one acts before the normalization)."""
+    if intervention.tap == "encoder":
+        return unit_length(intervention(forward_rows(model.encode, x)))
+    return intervention(unit)
+
+
+def _apply(
+    model: ColorAutoencoder, enc: Encoded, intervention: Intervention | None
+) -> tuple[Tensor | None, Tensor | None, Tensor]:
     """(latents after the intervention, clamped outputs, per-color errors) for one encoded grid.
 
-    Only latents the intervention actually changed are decoded again; the rest keep their baseline.
+    Only latents the intervention actually changed are decoded again; the rest keep their baseline. Latents and
+    outputs come back only for grids that keep outputs (the dense grid gives errors alone).
     """
     if intervention is None:
         return enc.unit, enc.output, enc.error
+    keep = enc.output is not None
+    latents = torch.empty_like(enc.unit) if keep else None
+    output = enc.output.clone() if keep else None
+    error = enc.error.clone()
     with torch.no_grad():
-        if intervention.tap == "encoder":
-            latents = unit_length(intervention(enc.raw))
-        else:
-            latents = intervention(enc.unit)
-        moved = (latents != enc.unit).any(-1)
-        output = None if enc.output is None else enc.output.clone()
-        error = enc.error.clone()
-        if moved.any():
-            out_moved = model.decode(latents[moved])[0].clamp(0.0, 1.0)
-            if output is not None:
-                output[moved] = out_moved
-            error[moved] = per_color_error(out_moved, enc.x[moved])
+        for part in _chunks(len(enc.x)):
+            x, unit = enc.x[part], enc.unit[part]
+            z = _intervene(model, x, unit, intervention)
+            moved = (z != unit).any(-1)
+            if keep:
+                latents[part] = z
+            if moved.any():
+                out_moved = forward_rows(model.decode, z[moved]).clamp(0.0, 1.0)
+                if keep:
+                    output[part][moved] = out_moved
+                error[part][moved] = per_color_error(out_moved, x[moved])
     return latents, output, error
 
 

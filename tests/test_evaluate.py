@@ -165,6 +165,24 @@ def test_chunked_evaluation_of_a_diverged_run_is_the_one_pass_nan(diverged_pair,
         assert_bit_identical(ev.evaluate(probe, iv), one_pass[name])
 
 
+def test_every_pass_through_the_network_has_whole_row_blocks(default_run):
+    """oneDNN compiles and keeps a GELU kernel per input shape (~0.4 MB each, up to 1,024 of them): decoding just
+    the latents a slider moved must not make a new shape per move. Row counts come only in whole blocks."""
+    model = default_run.model.member(0)
+    rows = []
+    for name in ("encode", "decode"):
+        half = getattr(model, name)
+        setattr(model, name, lambda x, half=half: rows.append(x.shape[-2]) or half(x))
+    probe = ev.prepare(model)
+    for a in (0.1, 0.2, 0.3, 0.45, 0.6):  # slider positions: a different number of latents moves each time
+        ev.evaluate(probe, Suppression(BoundedFalloff(a, 1.0, 2.0)))
+        ev.evaluate(probe, Repulsion(BezierMapper(a, 0.7)))
+    ev.evaluate(probe, DEFAULTS["ablation"])
+    assert len(rows) > 100
+    assert all(n % ev.ROW_BLOCK == 0 and 0 < n <= ev.CHUNK for n in rows), sorted(set(rows))
+    assert len(set(rows)) <= ev.CHUNK // ev.ROW_BLOCK
+
+
 # -------------------------------------------------------------------------------------- interventions
 
 
