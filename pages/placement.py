@@ -56,15 +56,14 @@ def table_sheet(table: pd.DataFrame) -> str:
 
 
 def across_seeds() -> dict[int, tuple[float, float]] | None:
-    """(pre, post) max error per seed from the largest pre- vs post-norm comparison already trained on this server
-    (by the Evidence page), or None. Asks the trainer for nothing; the records are the Evidence page's, cached."""
+    """(pre, post) max error per seed from the largest pre- vs post-norm comparison already trained and measured on
+    this server (by the Evidence page), or None. Asks the trainer for nothing and measures nothing: while a
+    comparison is still training, measuring its finished part here would cost a student's page seconds."""
     for n in range(visitor.MAX_SWEEP_SEEDS, 1, -1):
-        recipes = visitor.sweep_recipes(n)
-        if board.is_trained(recipes):
-            runs = board.trained(recipes, label="Evidence across seeds")
-            if runs is None:
-                return None
-            by_seed = evidence.values_by_seed([caches.sweep_record(r) for r in runs], "baseline_max")
+        runs = board.trained_runs(visitor.sweep_recipes(n))
+        records = caches.measured_records(runs) if runs is not None else None
+        if records is not None:
+            by_seed = evidence.values_by_seed(records, "baseline_max")
             return {s: (v.get("pre", float("nan")), v.get("post", float("nan"))) for s, v in by_seed.items()}
     return None
 

@@ -166,3 +166,23 @@ def test_the_loss_line_reads_a_weight_of_0_as_off():
         "anchor off (weight 0) · unit off (weight 0) · planar off (weight 0)"
     )
     assert loss_line(early).endswith("recon 2.00e-04 · separate 5.00e-01 · anchor 0.00e+00")  # on, and truly 0
+
+
+def test_sweep_records_are_measured_once_and_a_page_can_read_them_without_measuring(monkeypatch):
+    """A page that only mentions a comparison (the placement page's 'across seeds' line) reads the records the
+    comparison measured, and gets None rather than measuring a comparison that is still training."""
+    from excolor import evidence
+    from excolor.app import caches
+    from excolor.train import train
+
+    measured = []
+    monkeypatch.setattr(evidence, "sweep_record", lambda run: measured.append(run.recipe) or {"seed": run.recipe.seed})
+    runs = train([Recipe("pre", 61, SHORT), Recipe("post", 61, SHORT)])
+    assert caches.measured_records(runs) is None and measured == []  # nothing measured yet: None, and no cost
+    first = caches.sweep_record(runs[0])
+    assert caches.measured_records(runs) is None  # one of the two is still unmeasured
+    assert caches.sweep_record(runs[1]) == {"seed": 61} and first == {"seed": 61}
+    records = caches.measured_records(runs)
+    assert records == [{"seed": 61}, {"seed": 61}] and measured == [r.recipe for r in runs]  # each measured once
+    records[0]["seed"] = -1  # a caller changing its copy changes nobody else's
+    assert caches.sweep_record(runs[0]) == {"seed": 61} and len(measured) == 2

@@ -6,6 +6,9 @@ every visitor: a slider moved to a position anyone has visited before costs noth
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import streamlit as st
@@ -49,15 +52,39 @@ def validation(run: TrainedRun) -> dict[str, float]:
     return _validation(recipe_key(run.recipe), run)
 
 
-@st.cache_data(max_entries=MAX_KEPT_RUNS, show_spinner=False)
-def _sweep_record(key: str, _run: TrainedRun) -> dict:
-    return evidence.sweep_record(_run)
+@st.cache_resource(show_spinner=False)
+def _records() -> tuple[OrderedDict[str, dict], threading.Lock]:
+    """Every measured sweep record by recipe key (least recently used first), and the lock that guards it."""
+    return OrderedDict(), threading.Lock()
 
 
 def sweep_record(run: TrainedRun) -> dict:
-    """evidence.sweep_record(run), computed once per recipe and shared by every session. Only the small
-    record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as it is measured."""
-    return _sweep_record(recipe_key(run.recipe), run)
+    """evidence.sweep_record(run), computed once per recipe and shared by every session (the last MAX_KEPT_RUNS
+    kept). Only the small record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as
+    it is measured."""
+    known = measured_records([run])
+    if known is not None:
+        return known[0]
+    record = evidence.sweep_record(run)
+    store, lock = _records()
+    with lock:
+        store[recipe_key(run.recipe)] = record
+        while len(store) > MAX_KEPT_RUNS:
+            store.popitem(last=False)
+    return copy.deepcopy(record)  # a copy, as st.cache_data would hand out: callers may change theirs
+
+
+def measured_records(runs: Sequence[TrainedRun]) -> list[dict] | None:
+    """The runs' sweep records if some page has measured every one of them already, else None. Never measures: a
+    page that only mentions a comparison must not spend seconds of the shared CPU measuring it."""
+    store, lock = _records()
+    keys = [recipe_key(run.recipe) for run in runs]
+    with lock:
+        if not all(key in store for key in keys):
+            return None
+        for key in keys:
+            store.move_to_end(key)
+        return [copy.deepcopy(store[key]) for key in keys]
 
 
 # --------------------------------------------------------------------------------------------------
