@@ -143,8 +143,6 @@ HEADLINE_KEY = "baseline_max"  # the notebook's headline number
 # --------------------------------------------------------------------------------------------------
 # Per-run measurements (the only part that touches a model)
 
-CHUNK = 16_384  # colors per pass: a 16-wide hidden layer of this many rows stays in cache (3x faster than one pass)
-
 
 def measure_run(run) -> dict:
     """Everything a comparison needs from one trained run (`run.model`), and nothing more: dense-grid max and
@@ -176,33 +174,12 @@ def measure_run(run) -> dict:
 
 
 def _errors_under_interventions(model, grid: str) -> dict[str, np.ndarray]:
-    """Per-color error of every color of a named grid, without and with each default intervention.
-
-    Like evaluate._apply: only the latents an intervention actually moved are decoded again.
-    """
-    import torch
-
-    from .evaluate import _grid_tensor, per_color_error
+    """Per-color error of every color of a named grid, without and with each default intervention."""
+    from .evaluate import errors_under
     from .interventions import default_interventions
-    from .model import unit_length
 
-    interventions = default_interventions()
-    x_all = _grid_tensor(grid)
-    out = {name: np.empty(len(x_all), dtype=np.float32) for name in INTERVENTION_NAMES}
-    with torch.no_grad():
-        for start in range(0, len(x_all), CHUNK):
-            x = x_all[start : start + CHUNK]
-            unit = unit_length(model.encode(x)[0])
-            base = per_color_error(model.decode(unit)[0], x)
-            out["baseline"][start : start + len(x)] = base.numpy()
-            for name in INTERVENTION_NAMES[1:]:
-                latents = interventions[name](unit)
-                moved = (latents != unit).any(-1)
-                error = base.clone()
-                if moved.any():
-                    error[moved] = per_color_error(model.decode(latents[moved])[0], x[moved])
-                out[name][start : start + len(x)] = error.numpy()
-    return out
+    interventions = {"baseline": None, **default_interventions()}
+    return errors_under(model, grid, {name: interventions[name] for name in INTERVENTION_NAMES})
 
 
 @cache

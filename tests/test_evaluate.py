@@ -183,6 +183,18 @@ def test_every_pass_through_the_network_has_whole_row_blocks(default_run):
     assert len(set(rows)) <= ev.CHUNK // ev.ROW_BLOCK
 
 
+def test_errors_under_is_evaluate_bit_for_bit(default_run, default_probe):
+    """What a comparison measures per run (no probe kept) equals what the pages show for the same run."""
+    interventions = {"baseline": None, **DEFAULTS}
+    rgb = ev.errors_under(default_run.model, "rgb", interventions)
+    dense = ev.errors_under(default_run.model, "dense", interventions)
+    for name, intervention in interventions.items():
+        full = ev.evaluate(default_probe, intervention)
+        np.testing.assert_array_equal(rgb[name], full.rgb_error)
+        assert (float(dense[name].max()), float(np.median(dense[name]))) == (full.max_error, full.median_error)
+        np.testing.assert_array_equal(ev.error_curves(colors.dense_grid(), dense[name]).by_hue, full.curves.by_hue)
+
+
 # -------------------------------------------------------------------------------------- interventions
 
 
