@@ -6,6 +6,7 @@ the whole test session. The slider tests check what a student sees: the shown ma
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from pathlib import Path
@@ -63,6 +64,9 @@ def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_view
     assert float(metrics["Max error · post-norm"]) < 0.01  # a trained model: no color is visibly wrong
     assert float(metrics["Median error · post-norm"]) < 1e-3
     assert len(at.get("vega_lite_chart")) == 4 + 3  # swatch panels, error-curve panels (each its own chart)
+    for spec in (json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")):
+        # as wide as its column (which a phone stacks), as tall as built: the legend below adds, never squashes
+        assert spec["width"] == "container" and spec["autosize"] == {"type": "fit-x", "contains": "padding"}
     assert len(at.get("deck_gl_json_chart")) == 3  # dims (1, 0, 2), (1, 2, 0), (1, 3, 0)
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Swatches of 768 colors") for c in captions)

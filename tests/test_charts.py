@@ -207,6 +207,33 @@ def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
     assert spec["hconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
 
 
+def test_error_curve_panels_share_one_axis_each_as_wide_as_its_column(synthetic_eval):
+    curves = dataclasses.replace(synthetic_eval.curves, by_hue=synthetic_eval.curves.by_hue / 2)  # hue panel: PEAK/2
+    for log in (False, True):
+        panels, text = charts.error_curve_panels(curves, log=log)
+        specs = [panel.to_dict() for panel in panels]
+        assert [s["title"] for s in specs] == ["error vs hue", "error vs saturation (V = 1)", "error vs value (S = 1)"]
+        for spec in specs:
+            assert spec["width"] == "container" and spec["description"] == text
+            # every panel's axis ends at the tallest curve of all three (PEAK, at pure red): heights compare
+            assert spec["encoding"]["y"]["scale"]["domainMax"] == pytest.approx(PEAK)
+        assert [s["encoding"]["color"]["legend"] for s in specs][2] is None  # the middle panel's hues serve both
+        assert {specs[i]["encoding"]["color"]["legend"]["orient"] for i in (0, 1)} == {"bottom"}  # width stays
+
+
+def test_swatch_panels_are_the_four_saturations_each_as_wide_as_its_column(synthetic_eval):
+    panels, text = charts.swatch_panels(synthetic_eval, step=16)
+    specs = [panel.to_dict() for panel in panels]
+    assert [s["title"] for s in specs] == ["S = 0", "S = 1/3", "S = 2/3", "S = 1"]
+    for spec in specs:
+        assert spec["width"] == "container" and spec["height"] == 16 * 8  # 8 value rows of 16 px
+        (rows,) = _datasets(spec)
+        assert len(rows) == 768 // 4 and spec["description"] == text
+    (rows,) = _datasets(specs[3])
+    red = next(r for r in rows if r["hue"] == 0 and r["value"] == 1)
+    assert red["true"] == "#ff0000" and red["reconstructed"] == "#808080"  # the S = 1 panel holds pure red
+
+
 def curves_with_peaks(heights: dict[int, float], median: float = 1e-5, black: float = 4e-4) -> ev.Curves:
     """Curves whose brightest error-vs-hue line is `median` everywhere except a one-sample peak of the given
     height at each listed hue (hue step 1.5°, as the dense grid)."""

@@ -216,6 +216,17 @@ def test_curves_chart_is_log_scaled_faceted_and_legend_selectable():
     assert "anchor on 250" in caption  # one step in four is measured
 
 
+def test_curves_panels_are_one_chart_per_placement_on_the_same_decades():
+    panels, caption = tc.curves_panels({"pre": fake_history(), "post": fake_history(scale=0.5)})
+    specs = [panel.to_dict() for panel in panels]
+    assert [s["title"] for s in specs] == ["pre-norm (Ex 2.3)", "post-norm (Ex 2.4)"]
+    for spec in specs:
+        assert spec["width"] == "container" and spec["encoding"]["color"]["legend"]["orient"] == "bottom"
+        # smallest value: post's reconstruction, 0.15 e^-5 + 1e-5 = 1.0e-3; largest: pre's separate, 2
+        assert spec["encoding"]["y"]["scale"]["domain"] == [1e-3, 10.0]
+    assert caption == tc.curves_description({"pre": fake_history(), "post": fake_history(scale=0.5)})
+
+
 def test_raw_caption_says_the_weights_ease_to_zero_and_which_terms_climb():
     rising = fake_history()
     rising["planar"] = np.where(np.arange(1000) < 900, 0.01, 0.05)  # climbs fivefold once the weights are 0
