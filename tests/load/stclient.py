@@ -60,6 +60,7 @@ class Visit:
     warning_alerts: list[str] = field(default_factory=list)  # st.warning bodies
     editors: list[str] = field(default_factory=list)  # widget ids of editable tables (st.data_editor)
     number_inputs: dict[str, str] = field(default_factory=dict)  # label -> widget id
+    radios: dict[str, str] = field(default_factory=dict)  # label -> widget id (its value: the option's text)
     messages: int = 0
     bytes: int = 0
 
@@ -220,6 +221,8 @@ class StreamlitSession:
             visit.editors.append(element.dataframe.id)
         elif kind == "number_input":
             visit.number_inputs[element.number_input.label] = element.number_input.id
+        elif kind == "radio":
+            visit.radios[element.radio.label] = element.radio.id
         elif kind == "heading" and in_main:
             visit.headings.append(element.heading.body)
         elif kind == "button":

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from stclient import StreamlitSession, Visit
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from stserver import Server
 
 pytestmark = pytest.mark.slow
@@ -249,3 +251,112 @@ def test_thirty_sessions_share_one_server(server: Server, load_report: list[str]
     cached = metrics["phases"]["cached"]["overall"]
     assert cached["p95"] <= P95_LIMIT_S, f"cached p95 {cached['p95']:.2f} s > {P95_LIMIT_S} s"
     assert rss["growth_cached_phase"] <= RSS_GROWTH_LIMIT_MB, f"RSS grew {rss['growth_cached_phase']:.0f} MB"
+
+
+# --------------------------------------------------------------------------------------------- a class votes
+
+CLASS_CODE = "load-class-1"
+VOTE_TIMEOUT_S = 60.0
+TALLY_DWELL_S = 16.0  # a little longer than classroom.TALLY_EVERY_S: every tally fragment polls at least once
+
+
+def _answers() -> tuple[str, dict[str, str]]:
+    from excolor.questions import QUESTIONS
+
+    question = QUESTIONS["placement"]
+    return question.prompt, question.answers
+
+
+async def _one_voter(port: int, i: int, barrier: asyncio.Barrier, visits: dict[str, list[Visit]]) -> str:
+    """Open the class link, vote (a third of the visitors change their answer once), then open the reveal and
+    read the live tally for TALLY_DWELL_S seconds. Returns the last answer."""
+    prompt, answers = _answers()
+    options = list(answers)
+    query = f"class={CLASS_CODE}"
+    async with StreamlitSession(port) as session:
+        await asyncio.wait_for(barrier.wait(), 60)
+        landing = await session.visit("", VOTE_TIMEOUT_S, query=query)
+        visits["landing"].append(landing)
+        radio = landing.radios[prompt]
+        choices = [options[i % 3]] + ([options[(i + 1) % 3]] if i % 3 == 0 else [])
+        for choice in choices:
+            vote = WidgetState(id=radio, string_value=answers[choice])
+            visits["vote"].append(await session.visit("", VOTE_TIMEOUT_S, query=query, widgets=[vote]))
+        visits["reveal"].append(await session.visit("placement", PAGE_TIMEOUT_S, query=query))
+        visits["tally poll"] += await session.dwell(TALLY_DWELL_S, VOTE_TIMEOUT_S)
+        return choices[-1]
+
+
+async def _class_votes(port: int, n: int) -> tuple[dict[str, list[Visit]], list[str], list[str], float]:
+    barrier = asyncio.Barrier(n)
+    visits: dict[str, list[Visit]] = {"landing": [], "vote": [], "reveal": [], "tally poll": []}
+    start = time.perf_counter()
+    results = await asyncio.gather(*(_one_voter(port, i, barrier, visits) for i in range(n)), return_exceptions=True)
+    wall = time.perf_counter() - start
+    errors = [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+    return visits, [r for r in results if isinstance(r, str)], errors, wall
+
+
+def test_thirty_visitors_share_a_class_and_vote(tmp_path: Path, load_report: list[str]) -> None:
+    """Issue 12: 30 sessions open `/?class=<code>` at once, vote on the placement question (every third changes
+    its answer once), open the reveal and poll the live tally. Every vote is counted exactly once, in the store
+    the CLI reads; the vote's page time (its script run, the store's write included) is reported as p50/p95."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    data = tmp_path / "votes"
+    server = Server(ARTIFACTS, env={"EXCOLOR_DATA_DIR": str(data)}, name="class-votes")
+    try:
+        server.wait_healthy(STARTUP_TIMEOUT_S)
+
+        async def warm() -> None:  # the default pair trained and evaluated: the phase measures votes, not training
+            async with StreamlitSession(server.port) as session:
+                await session.visit("placement", PAGE_TIMEOUT_S)
+
+        asyncio.run(warm())
+        cpu = server.cpu_seconds()
+        visits, last, errors, wall = asyncio.run(_class_votes(server.port, SESSIONS))
+        cpu = server.cpu_seconds() - cpu
+        alive = server.proc.poll() is None
+    finally:
+        server.stop()
+    out = subprocess.run(
+        [sys.executable, "-m", "excolor", "tally", "--class", CLASS_CODE, "--json"],
+        cwd=ROOT,
+        env={**os.environ, "EXCOLOR_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    counted = json.loads(out.stdout)["questions"]["placement"]
+    expected = {answer: last.count(answer) for answer in _answers()[1]}
+    stats = {name: _stats([v.seconds for v in vs]) for name, vs in visits.items()}
+    metrics = {
+        "sessions": SESSIONS,
+        "class": CLASS_CODE,
+        "wall_s": round(wall, 2),
+        "server_cpu_s": round(cpu, 2),
+        "votes_sent": len(visits["vote"]),
+        "counted": counted,
+        "expected": expected,
+        "page_times": stats,
+        "session_errors": errors,
+        "exceptions": sorted({e for vs in visits.values() for v in vs for e in v.exceptions}),
+    }
+    (ARTIFACTS / "load-class-votes.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    load_report.append(
+        f"class votes: {SESSIONS} sessions in class {CLASS_CODE}, {len(visits['vote'])} votes sent, counted "
+        f"{sum(counted.values())} ({counted}); wall {wall:.1f} s, server CPU {cpu:.1f} s"
+    )
+    for name, s in stats.items():
+        if s["n"]:
+            line = f"  {name:10} n={s['n']:3}  p50 {s['p50']:.2f} s  p95 {s['p95']:.2f} s  max {s['max']:.2f} s"
+            load_report.append(line)
+
+    assert alive, "the server died under load"
+    assert not errors, errors[:5]
+    assert not metrics["exceptions"], metrics["exceptions"]
+    wrong = [asdict(v) for vs in visits.values() for v in vs if not v.ok]
+    assert not wrong, f"{len(wrong)} runs did not finish cleanly, e.g. {wrong[:2]}"
+    assert len(visits["vote"]) == SESSIONS + SESSIONS // 3  # every third visitor changed its answer once
+    assert counted == expected and sum(counted.values()) == SESSIONS  # one vote per visitor, the last answer
+    assert stats["tally poll"]["n"] >= SESSIONS  # the live tally polled in every session
