@@ -15,8 +15,10 @@ from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
 
-VIEW_HEIGHT = 340
-VIEW_ZOOM = 270  # three views side by side: sphere and axis labels must fit a third of the page's width
+# Three views side by side: the sphere (diameter VIEW_ZOOM / 1.3 px) must fit a third of a 1,400 px page's width
+# and a 390 px phone's; its axis labels sit above and below it, so they need height, not width.
+VIEW_HEIGHT = 380
+VIEW_ZOOM = 330
 # mirrored in the URL (urlstate.bind / publish): a link opens this very view
 PLACEMENT = urlstate.placement_param("reconstruction_placement")
 LOG = urlstate.UrlParam("log", False, urlstate.parse_bool, key="reconstruction_log")
