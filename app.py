@@ -70,13 +70,13 @@ label_odds = (
     r"P(\text{red}) = 0.5\,\bigl(r\,(1 - \tfrac{g}{2} - \tfrac{b}{2})\bigr)^{10}",
     r"P(\text{vibrant}) = 0.5\,(S \cdot V)^{100}",
 )
+for col, formula in zip(st.columns(2), label_odds):  # side by side on a wide screen, one under the other on a phone
+    col.latex(formula)
 
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Anchor")
     st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
-for col, formula in zip(st.columns(2), label_odds):  # side by side on a wide screen, one under the other on a phone
-    col.latex(formula)
     st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
     chart, caption = caches.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
     caches.show_chart(chart, alt=caption)
