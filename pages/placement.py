@@ -57,7 +57,7 @@ def table_sheet(table: pd.DataFrame) -> str:
 
 def across_seeds() -> dict[int, tuple[float, float]] | None:
     """(pre, post) max error per seed from the largest pre- vs post-norm comparison already trained and measured on
-    this server (by the Evidence page), or None. Asks the trainer for nothing and measures nothing: while a
+    this server (by the Experiment lab), or None. Asks the trainer for nothing and measures nothing: while a
     comparison is still training, measuring its finished part here would cost a student's page seconds."""
     for n in range(visitor.MAX_SWEEP_SEEDS, 1, -1):
         runs = board.trained_runs(visitor.sweep_recipes(n))

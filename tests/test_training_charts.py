@@ -311,7 +311,7 @@ def test_seed_context_says_how_this_seed_compares_with_the_notebook_and_the_swee
     against = tc.seed_context(0, 0.00054, 0.00088)
     assert "post-norm's max error is 63% higher than pre-norm's (0.00088 vs 0.00054)" in against
     assert "the opposite of the notebook's run (post-norm 35% lower: 0.0011 vs 0.0017" in against
-    assert "one seed of the original pipeline" in against and "Evidence across seeds" in against
+    assert "one seed of the original pipeline" in against and "Experiment lab" in against
     assert "small" not in against
     along = tc.seed_context(3, 0.0012, 0.0009)
     assert "25% lower" in along and "the same direction as the notebook's run" in along

@@ -23,7 +23,7 @@ PAGES = (
     ("pages/placement.py", "Regularizer placement", "📍"),
     ("pages/reconstruction.py", "Reconstruction error", "🎨"),
     ("pages/interventions.py", "Suppression vs repulsion", "🧲"),
-    ("pages/evidence.py", "Evidence across seeds", "📊"),
+    ("pages/evidence.py", "Experiment lab", "📊"),
 )
 
 

@@ -419,7 +419,7 @@ def hue_spikes(curves: Curves) -> dict[int, tuple[float, bool]]:
 
 def spike_unevenness(curves: Curves) -> float:
     """Tallest ÷ mean error of the six primaries and secondaries: 1 when all are equal (the notebook's 'regular'),
-    up to 6 when one carries all the error. The Evidence page's hue-peak unevenness, the same number."""
+    up to 6 when one carries all the error. The Experiment lab's hue-peak unevenness, the same number."""
     return peak_unevenness([e for e, _ in hue_spikes(curves).values()])
 
 

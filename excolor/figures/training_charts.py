@@ -870,13 +870,13 @@ def seed_context(
     }
     if len(pairs) < 2:
         return text + (
-            " One seed is one roll of the dice: the Evidence across seeds page trains many seeds of both placements "
+            " One seed is one roll of the dice: the Experiment lab page trains many seeds of both placements "
             "and counts how often each comes out ahead."
         )
     ratios = {s: b / a for s, (a, b) in pairs.items()}
     wins = sum(r < 1 for r in ratios.values())
     text += (
-        f" Across the {len(pairs)} seeds trained on this server for the Evidence page, post-norm had the lower max "
+        f" Across the {len(pairs)} seeds trained on this server for the Experiment lab, post-norm had the lower max "
         f"error on {wins}; the median post ÷ pre is {np.median(list(ratios.values())):.2f}."
     )
     if seed in ratios:

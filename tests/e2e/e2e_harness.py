@@ -51,7 +51,7 @@ MENU = [
     "Regularizer placement",
     "Reconstruction error",
     "Suppression vs repulsion",
-    "Evidence across seeds",
+    "Experiment lab",
 ]
 # (name, url path). Streamlit's folder mode derives url paths from the page file names; app.py is "/".
 PAGES = [
