@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import torch
 from torch import Tensor
@@ -34,13 +35,27 @@ PLACED = ("separate", "anchor", "planar")
 ROW_INDEX = {name: i for i, name in enumerate(ROW)}
 
 
+ALIGN = 16  # floats: 64 bytes
+
+
+def aligned_empty(k: int, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """An empty (k, *shape) tensor whose k blocks each start on a 64-byte boundary (row-major within a block).
+
+    Why: BLAS picks its kernel by the alignment of the output, and kernels round differently. Contiguous
+    (K, 3, B) blocks start at offsets 3B k, so with B odd model k's product would depend on k and K; aligned
+    blocks make each model's matrix products the same whatever batch it is in (tests/test_train.py checks)."""
+    size = math.prod(shape)
+    stride = -(-size // ALIGN) * ALIGN
+    inner = [math.prod(shape[i + 1 :]) for i in range(len(shape))]
+    return torch.empty(k * stride, dtype=dtype).as_strided((k, *shape), (stride, *inner))
+
+
 @dataclass(frozen=True)
 class Routing:
     """Per placed term (separate, anchor, planar), which models read the bottleneck: (K,) bool.
 
-    A tap that no model reads for a term costs nothing. A term whose models disagree is computed on both taps
-    and each model keeps its own (torch.where copies values exactly), so mixing designs in one batch does not
-    change any model's numbers.
+    A tap that no model reads for a term costs nothing. Where models disagree, each takes its own tap by a lerp
+    with weight 0 or 1, which copies values exactly, so mixing designs in one batch changes no model's numbers.
     """
 
     on_bottleneck: dict[str, Tensor]
@@ -50,10 +65,11 @@ class Routing:
         mask = self.on_bottleneck[term]
         return tuple(tap for tap, used in zip(TAPS, (not bool(mask.all()), bool(mask.any()))) if used)
 
-    def readers(self, term: str, tap: str) -> Tensor:
-        """(K, 1, 1) bool: the models that read `term` on `tap`."""
+    def readers(self, term: str, tap: str, dtype: torch.dtype = torch.float32) -> Tensor:
+        """(K, 1, 1), 1.0 for the models that read `term` on `tap`, else 0.0: a lerp weight, which picks exactly
+        one side (torch.where with a bool mask is ~10x slower on large batches)."""
         mask = self.on_bottleneck[term]
-        return (mask if tap == "bottleneck" else ~mask)[:, None, None]
+        return (mask if tap == "bottleneck" else ~mask)[:, None, None].to(dtype)
 
 
 class Step:
@@ -62,8 +78,8 @@ class Step:
     Activations are feature-major, (K, features, B): every matrix product then has the batch as its long
     side, which is several times faster for these thin matrices than (K, B, features). Parameters keep the
     model's (K, in, out) layout and are read through transposed views. Gradients land in `grads` (views into
-    the optimizer's flat buffer, named as `params`), loss terms in the `row` a caller passes. Work buffers are
-    allocated once, for K models and batch B.
+    the optimizer's flat buffer, named as `params`). Buffers, and every view of them a step uses, are made once:
+    at this size creating a view costs about as much as the arithmetic on it.
     """
 
     def __init__(self, params: dict[str, Tensor], grads: dict[str, Tensor], routing: Routing, k: int, batch: int):
@@ -72,37 +88,82 @@ class Step:
         self.bt = {name: params[f"{name}_b"].transpose(1, 2) for name, _, _ in LAYERS}  # b as a column
         self.gb = {name: grads[f"{name}_b"].transpose(1, 2) for name, _, _ in LAYERS}
         self.taps = {term: routing.taps(term) for term in PLACED}  # decided once per run
-        self.readers = {(term, tap): routing.readers(term, tap) for term in PLACED for tap in TAPS}
         dtype = params["enc1_w"].dtype
+        self.readers = {(term, tap): routing.readers(term, tap, dtype) for term in PLACED for tap in TAPS}
         width = {name: fan_out for name, _, fan_out in LAYERS}
 
-        def buffer(*shape: int, dtype: torch.dtype = dtype) -> Tensor:
-            return torch.empty(k, *shape, dtype=dtype)
+        def buffer(*shape: int) -> Tensor:
+            return aligned_empty(k, *shape, dtype=dtype)
 
         def const(value: float) -> Tensor:
             return torch.tensor(value, dtype=dtype)
 
-        self.h1, self.phi1, self.a1, self.e1 = (buffer(width["enc1"], batch) for _ in range(4))
-        self.h2, self.phi2, self.a2, self.e2 = (buffer(width["dec1"], batch) for _ in range(4))
+        # inputs (copied in), outputs, and the work buffers with their views
+        self.w = torch.empty(len(TAPS), len(ROW), k, dtype=dtype)
+        self.w_total = torch.empty(len(ROW), k, dtype=dtype)
+        self.row = torch.empty(len(ROW) + 1, k, dtype=dtype)  # ROW, then the total
+        self.weighted, self.off = (
+            torch.empty(len(ROW) - 1, k, dtype=dtype),
+            torch.empty(len(ROW) - 1, k, dtype=torch.bool),
+        )
+        self.h1, self.phi1, self.a1, self.e1, self.da1 = (buffer(width["enc1"], batch) for _ in range(5))
+        self.h2, self.phi2, self.a2, self.e2, self.da2 = (buffer(width["dec1"], batch) for _ in range(5))
         self.y, self.r = buffer(3, batch), buffer(3, batch)
         self.z, self.u, self.du, self.dz, self.d, self.prod = (buffer(LATENT_DIMS, batch) for _ in range(6))
+        self.v2, self.v_mixed, self.anchor_tap, self.planar_tap, self.dv = (
+            buffer(LATENT_DIMS, batch) for _ in range(5)
+        )
         self.n, self.c, self.c2, self.t = (buffer(1, batch) for _ in range(4))
-        self.value, self.v2 = buffer(1, 1), buffer(LATENT_DIMS, batch)
-        self.anchor_tap, self.planar_tap = buffer(LATENT_DIMS, batch), buffer(LATENT_DIMS, batch)
-        self.cos, self.q, self.q2, self.q32, self.q_pow, self.dcos = (buffer(batch, batch) for _ in range(6))
-        self.kept = buffer(batch, batch)
+        self.value, self.separate_w = buffer(1, 1), buffer(1, 1)
+        self.cos, self.q, self.q2, self.q3, self.q_pow, self.dcos, self.kept = (buffer(batch, batch) for _ in range(7))
         self.concept = torch.tensor(CONCEPT, dtype=dtype)[:, None]
         self.zero, self.half, self.one = const(0.0), const(0.5), const(1.0)
         self.sqrt_half, self.same = const(math.sqrt(0.5)), const(SAME)
         self.recon_scale, self.dy_scale = const(1 / (3 * batch)), const(2 / (3 * batch))
         self.mean_scale, self.separate_scale = const(1 / batch), const(50 / batch)
+        self.view = self._views(k, batch)
 
-    def __call__(self, x: Tensor, red: Tensor, vibrant: Tensor, w: Tensor, row: Tensor) -> None:
-        """x (K, 3, B) the batch's colors; red, vibrant (K, 1, B) label weights l_b / (sum l + 1e-8), so that a
-        labelled mean is a dot product; w (2, 5, K) each term's weight per tap (encoder, bottleneck) in ROW order,
-        0 where the model's term reads the other tap or is off (w[:, 0] is unused); row (5, K) gets the terms."""
-        wt, bt, g, gb = self.wt, self.bt, self.g, self.gb
+    def _views(self, k: int, b: int) -> SimpleNamespace:
+        i = ROW_INDEX
+        w = {tap: self.w[t] for t, tap in enumerate(TAPS)}
+        return SimpleNamespace(
+            row={name: self.row[i[name]] for name in ROW},
+            row_cell={name: self.row[i[name]].view(k, 1, 1) for name in ROW},
+            total=self.row[-1],
+            terms=self.row[1 : len(ROW)],
+            w_encoder=w["encoder"],
+            w_bottleneck=w["bottleneck"],
+            w_terms=self.w_total[1:],
+            w_separate=self.w_total[i["separate"]].view(k, 1, 1),
+            w_unit=w["encoder"][i["unit"]].view(k, 1, 1),
+            w_anchor={tap: w[tap][i["anchor"]].view(k, 1, 1) for tap in TAPS},
+            w_planar={tap: w[tap][i["planar"]].view(k, 1, 1) for tap in TAPS},
+            dy_t=self.r.transpose(1, 2),
+            dh2_t=self.da2.transpose(1, 2),
+            dz_t=self.dz.transpose(1, 2),
+            dh1_t=self.da1.transpose(1, 2),
+            v_t={name: v.transpose(1, 2) for name, v in (("u", self.u), ("v2", self.v2), ("mixed", self.v_mixed))},
+            r2=self.prod[:, :3],
+            p23=self.prod[:, 2:],
+            n_flat=self.n.view(k, b),
+            t_flat=self.t.view(k, b),
+            dcos_t=self.q_pow.transpose(1, 2),  # dcos is computed in q_pow
+            z23={"encoder": self.z[:, 2:], "bottleneck": self.u[:, 2:], "mixed": self.planar_tap[:, 2:]},
+            du23=self.du[:, 2:],
+            dz23=self.dz[:, 2:],
+            value=self.value[:, 0],
+        )
+
+    def __call__(self, x: Tensor, red: Tensor, vibrant: Tensor, w: Tensor) -> Tensor:
+        """One step for the batch x (K, 3, B); red, vibrant (K, 1, B) the label weights l_b / (sum l + 1e-8), so
+        that a labelled mean is a dot product; w (2, 5, K) each term's weight per tap (encoder, bottleneck), in
+        ROW order, 0 where the model's term reads the other tap or is off (w[:, 0] is unused).
+
+        Returns (6, K): the loss terms in ROW order, then the total (recon + the weighted terms switched on).
+        The gradients are in `grads`."""
+        wt, bt, g, gb, v = self.wt, self.bt, self.g, self.gb, self.view
         z, u, du, dz, n, c = self.z, self.u, self.du, self.dz, self.n, self.c
+        self.w.copy_(w)
         # ---- forward (feature-major: h1 = W1^T x + b1 is the transpose of x W1 + b1)
         a1 = self.gelu(torch.baddbmm(bt["enc1"], wt["enc1"], x, out=self.h1), self.phi1, self.a1)
         torch.baddbmm(bt["enc2"], wt["enc2"], a1, out=z)
@@ -113,35 +174,48 @@ class Step:
 
         # ---- recon = mean_{i,b} r^2, r = y - x                         d recon / dy = 2 r / (3B)
         r = torch.sub(self.y, x, out=self.r)
-        torch.sum(torch.mul(r, r, out=self.prod[:, :3]), dim=(1, 2), out=row[0]).mul_(self.recon_scale)
+        torch.sum(torch.mul(r, r, out=v.r2), dim=(1, 2), out=v.row["recon"]).mul_(self.recon_scale)
         dy = r.mul_(self.dy_scale)
         # ---- decoder: y = a2 W4 + b4,  a2 = gelu(h2),  h2 = u W3 + b3   (per sample; here for B at once)
-        torch.bmm(a2, dy.transpose(1, 2), out=g["dec2_w"])  # dW4 = sum_b a2_b dy_b^T
+        torch.bmm(a2, v.dy_t, out=g["dec2_w"])  # dW4 = sum_b a2_b dy_b^T
         torch.sum(dy, dim=2, keepdim=True, out=gb["dec2"])  # db4 = sum_b dy_b
-        dh2 = self.gelu_backward(torch.bmm(self.p["dec2_w"], dy), self.h2, self.phi2, self.e2)  # da2 = W4 dy
-        torch.bmm(u, dh2.transpose(1, 2), out=g["dec1_w"])  # dW3 = sum_b u_b dh2_b^T
+        torch.bmm(self.p["dec2_w"], dy, out=self.da2)  # da2 = W4 dy
+        dh2 = self.gelu_backward(self.da2, self.h2, self.phi2, self.e2)
+        torch.bmm(u, v.dh2_t, out=g["dec1_w"])  # dW3 = sum_b u_b dh2_b^T
         torch.sum(dh2, dim=2, keepdim=True, out=gb["dec1"])  # db3 = sum_b dh2_b
         torch.bmm(self.p["dec1_w"], dh2, out=du)  # du = W3 dh2
 
         # ---- regularizers read on the bottleneck add to du; then the normalization carries du back to z
-        self.separate(w, row)
-        d, z23 = self.anchor_and_planar(red, vibrant, row)
-        self.add_gradients("bottleneck", d, z23, du, red, vibrant, w[1])
+        torch.add(v.w_encoder, v.w_bottleneck, out=self.w_total)
+        self.separate()
+        d, z23 = self.anchor_and_planar(red, vibrant)
+        self.add_gradients("bottleneck", d, z23, du, v.du23, red, vibrant)
         # u = z / c:  dz = (du - u (u . du)) / c   (for n >= 1e-12; below that z ~ 0, u ~ 0 and dz = du / c)
         torch.addcmul(du, u, self.dot(u, du, self.prod, self.t, dim=1), value=-1, out=dz).div_(c)
         # ---- regularizers read on the encoder add to dz
         # unit  R = mean_b (n_b - 1)^2                  dR/dz = 2 (n - 1) / B * z / n = 2 (n - 1) / B * u
         n_minus_1 = n.sub_(self.one)  # n is not needed any more
-        self.dot(n_minus_1, n_minus_1, self.t, row[3].view(-1, 1, 1), dim=2).mul_(self.mean_scale)
-        dz.addcmul_(u, n_minus_1.mul_(w[0, 3, :, None, None]).mul_(self.mean_scale), value=2)
-        self.add_gradients("encoder", d, z23, dz, red, vibrant, w[0])
+        self.dot(v.n_flat, v.n_flat, v.t_flat, v.row["unit"], dim=1, keepdim=False).mul_(self.mean_scale)
+        dz.addcmul_(u, n_minus_1.mul_(v.w_unit).mul_(self.mean_scale), value=2)
+        self.add_gradients("encoder", d, z23, dz, v.dz23, red, vibrant)
 
         # ---- encoder: z = a1 W2 + b2,  a1 = gelu(h1),  h1 = x W1 + b1
-        torch.bmm(self.a1, dz.transpose(1, 2), out=g["enc2_w"])  # dW2 = sum_b a1_b dz_b^T
+        torch.bmm(a1, v.dz_t, out=g["enc2_w"])  # dW2 = sum_b a1_b dz_b^T
         torch.sum(dz, dim=2, keepdim=True, out=gb["enc2"])  # db2 = sum_b dz_b
-        dh1 = self.gelu_backward(torch.bmm(self.p["enc2_w"], dz), self.h1, self.phi1, self.e1)  # da1 = W2 dz
-        torch.bmm(x, dh1.transpose(1, 2), out=g["enc1_w"])  # dW1 = sum_b x_b dh1_b^T
+        torch.bmm(self.p["enc2_w"], dz, out=self.da1)  # da1 = W2 dz
+        dh1 = self.gelu_backward(self.da1, self.h1, self.phi1, self.e1)
+        torch.bmm(x, v.dh1_t, out=g["enc1_w"])  # dW1 = sum_b x_b dh1_b^T
         torch.sum(dh1, dim=2, keepdim=True, out=gb["enc1"])  # db1 = sum_b dh1_b
+
+        self.total()
+        return self.row
+
+    def total(self) -> None:
+        """L = recon + sum of w_k R_k over the terms switched on: a term with weight 0 is left out, so that an
+        infinite value there is no NaN (0 x inf)."""
+        v = self.view
+        torch.mul(v.w_terms, v.terms, out=self.weighted).masked_fill_(torch.eq(v.w_terms, self.zero, out=self.off), 0.0)
+        torch.sum(self.weighted, 0, out=v.total).add_(v.row["recon"])
 
     def gelu(self, h: Tensor, phi: Tensor, out: Tensor) -> Tensor:
         """gelu(h) = h Phi(h), Phi(h) = (1 + erf(h / sqrt 2)) / 2: the exact GELU. Keeps Phi for the backward.
@@ -156,37 +230,44 @@ class Step:
         torch.addcmul(self.zero, h, h, value=-0.5, out=e).exp_()
         return da.mul_(torch.addcmul(phi, h, e, value=1 / math.sqrt(2 * math.pi), out=e))
 
-    def anchor_and_planar(self, red: Tensor, vib: Tensor, row: Tensor) -> tuple[Tensor, Tensor]:
-        """The two labelled-mean terms, each on the tap its model reads (Z: z or u); values into `row`.
+    def anchor_and_planar(self, red: Tensor, vib: Tensor) -> tuple[Tensor, Tensor]:
+        """The two labelled-mean terms, each on the tap its model reads (Z: z or u); values into the row.
 
         anchor  R = sum_b red_b |Z_b - c|^2           dR/dZ = 2 red_b (Z_b - c)
         planar  R = sum_b vib_b (Z_b2^2 + Z_b3^2)     dR/dZ = 2 vib_b (0, 0, Z_b2, Z_b3)
         Returns Z - c for anchor and (Z_2, Z_3) for planar, from which add_gradients() makes the gradients.
         """
+        v = self.view
         d = torch.sub(self.tap("anchor", self.anchor_tap), self.concept, out=self.d)
         squared = self.dot(d, d, self.prod, self.t, dim=1)
-        row[ROW_INDEX["anchor"]].copy_(self.dot(red, squared, self.t, self.value, dim=2)[:, 0, 0])
-        z23 = self.tap("planar", self.planar_tap)[:, 2:]
-        squared = self.dot(z23, z23, self.prod[:, 2:], self.t, dim=1)
-        row[ROW_INDEX["planar"]].copy_(self.dot(vib, squared, self.t, self.value, dim=2)[:, 0, 0])
+        self.dot(red, squared, self.t, v.row_cell["anchor"], dim=2)
+        self.tap("planar", self.planar_tap)
+        z23 = v.z23[self.tap_name("planar")]
+        squared = self.dot(z23, z23, v.p23, self.t, dim=1)
+        self.dot(vib, squared, self.t, v.row_cell["planar"], dim=2)
         return d, z23
 
-    def add_gradients(self, tap: str, d: Tensor, z23: Tensor, grad: Tensor, red: Tensor, vib: Tensor, w: Tensor):
-        """Add anchor's and planar's gradients, weighted per model by `w` (0 unless the model reads them on
-        `tap`), to `grad` (du or dz). A tap no model reads them on costs nothing."""
+    def add_gradients(self, tap: str, d: Tensor, z23: Tensor, grad: Tensor, grad23: Tensor, red: Tensor, vib: Tensor):
+        """Add anchor's and planar's gradients, weighted per model (0 unless the model reads them on `tap`), to
+        `grad` (du or dz; grad23 its dims 2 and 3). A tap no model reads them on costs nothing."""
+        v = self.view
         if tap in self.taps["anchor"]:
-            grad.addcmul_(d, torch.mul(red, w[2, :, None, None], out=self.t), value=2)
+            grad.addcmul_(d, torch.mul(red, v.w_anchor[tap], out=self.t), value=2)
         if tap in self.taps["planar"]:
-            grad[:, 2:].addcmul_(z23, torch.mul(vib, w[4, :, None, None], out=self.t), value=2)
+            grad23.addcmul_(z23, torch.mul(vib, v.w_planar[tap], out=self.t), value=2)
+
+    def tap_name(self, term: str) -> str:
+        taps = self.taps[term]
+        return taps[0] if len(taps) == 1 else "mixed"
 
     def tap(self, term: str, buffer: Tensor) -> Tensor:
-        """What `term` reads: the bottleneck u or the encoder z, per model (u where its models disagree)."""
+        """What `term` reads: the bottleneck u or the encoder z, per model (a lerp where its models disagree)."""
         taps = self.taps[term]
         if len(taps) == 1:
             return self.u if taps == ("bottleneck",) else self.z
-        return torch.where(self.readers[term, "bottleneck"], self.u, self.z, out=buffer)
+        return torch.lerp(self.z, self.u, self.readers[term, "bottleneck"], out=buffer)  # exact: weights are 0 or 1
 
-    def separate(self, w: Tensor, row: Tensor) -> None:
+    def separate(self) -> None:
         """separate  R = (1/B) sum_ij q_ij^100,  q = (C + 1)/2,  C = V^T V (cosines; V holds unit columns),
         V = Z / max(|Z|, 1e-12), with q = 1/2 wherever C >= 1 - 1e-5 (a sample with itself or a duplicate:
         zeroed before the shift).
@@ -196,31 +277,37 @@ class Step:
         On the encoder Z = z, so V = u and dR/dz is what the normalization's backward makes of dV: dV joins du.
         On the bottleneck Z = u, normalized once more (|u| = 1 up to rounding), and dR/du joins du.
         """
-        u, taps, on_bottleneck = self.u, self.taps["separate"], self.readers["separate", "bottleneck"]
-        v = u
+        u, taps, on_bottleneck, view = self.u, self.taps["separate"], self.readers["separate", "bottleneck"], self.view
+        v, v_t = u, view.v_t["u"]
         if "bottleneck" in taps:
             c2 = self.dot(u, u, self.prod, self.c2, dim=1).sqrt_().clamp_min_(EPS_NORM)
-            v2 = torch.div(u, c2, out=self.v2)
-            v = v2 if taps == ("bottleneck",) else torch.where(on_bottleneck, v2, u)
-        cos = torch.bmm(v.transpose(1, 2), v, out=self.cos)
+            v, v_t = torch.div(u, c2, out=self.v2), view.v_t["v2"]
+            if taps != ("bottleneck",):
+                v, v_t = torch.lerp(u, self.v2, on_bottleneck, out=self.v_mixed), view.v_t["mixed"]
+        cos = torch.bmm(v_t, v, out=self.cos)
         kept = torch.lt(cos, self.same, out=self.kept)  # 1.0, or 0.0 for a self-pair or duplicate (float: fast)
         q = torch.addcmul(self.half, cos.mul_(kept), self.half, out=self.q)  # (C + 1) / 2, C zeroed where not kept
         q99 = self.power_99(q)
-        torch.sum(torch.mul(q99, q, out=self.q2), dim=(1, 2), out=row[1]).mul_(self.mean_scale)  # q^100 = q^99 q
-        dcos = q99.mul_(kept).mul_(torch.add(w[0, 1], w[1, 1]).mul_(self.separate_scale)[:, None, None])
-        dv = torch.bmm(v, torch.add(dcos, dcos.transpose(1, 2), out=self.dcos))
+        # R = (1/B) sum q^100, q^100 = q^99 q
+        torch.sum(torch.mul(q99, q, out=self.q2), dim=(1, 2), out=view.row["separate"]).mul_(self.mean_scale)
+        dcos = q99.mul_(kept)  # dR/dC without its factor 50 w / B, which scales dV below (K x 4 x B, not B x B)
+        dv = torch.bmm(v, torch.add(dcos, view.dcos_t, out=self.dcos), out=self.dv)
+        dv.mul_(torch.mul(view.w_separate, self.separate_scale, out=self.separate_w))
         if "bottleneck" in taps:
-            dv_bottleneck = dv.addcmul(v2, self.dot(v2, dv, self.prod, self.t, dim=1), value=-1).div_(c2)
-            dv = dv_bottleneck if taps == ("bottleneck",) else torch.where(on_bottleneck, dv_bottleneck, dv)
+            dv_bottleneck = dv.addcmul(self.v2, self.dot(self.v2, dv, self.prod, self.t, dim=1), value=-1).div_(c2)
+            dv = dv_bottleneck if taps == ("bottleneck",) else torch.lerp(dv, dv_bottleneck, on_bottleneck)
         self.du.add_(dv)
 
     def power_99(self, q: Tensor) -> Tensor:
-        """q^99 = q^64 q^32 q^2 q by repeated squaring: ten multiplications, where pow() is ~20x slower."""
-        q2 = torch.mul(q, q, out=self.q2)
-        q32 = torch.mul(q2, q2, out=self.q32).mul_(self.q32).mul_(self.q32).mul_(self.q32)  # q^4, 8, 16, 32
-        return torch.mul(q32, q32, out=self.q_pow).mul_(q32).mul_(q2).mul_(q)
+        """q^99 = (q^3)^32 q^3: q^3 (pow's fast path for 3 is q q q in one pass), five squarings, one product;
+        pow(q, 99) itself goes through the generic power function, ~20x slower."""
+        q3 = torch.pow(q, 3, out=self.q3)
+        q_pow = torch.mul(q3, q3, out=self.q_pow)  # q^6
+        for _ in range(4):  # q^12, q^24, q^48, q^96
+            q_pow.mul_(q_pow)
+        return q_pow.mul_(q3)
 
     @staticmethod
-    def dot(a: Tensor, b: Tensor, product: Tensor, out: Tensor, dim: int) -> Tensor:
-        """sum over axis `dim` of a * b (dim 1: a sample's coordinates; dim 2: a model's samples), keeping it."""
-        return torch.sum(torch.mul(a, b, out=product), dim=dim, keepdim=True, out=out)
+    def dot(a: Tensor, b: Tensor, product: Tensor, out: Tensor, dim: int, keepdim: bool = True) -> Tensor:
+        """sum over axis `dim` of a * b (dim 1: a sample's coordinates; dim 2: a model's samples)."""
+        return torch.sum(torch.mul(a, b, out=product), dim=dim, keepdim=keepdim, out=out)

@@ -13,7 +13,7 @@ from excolor.backprop import ROW, Routing, Step
 from excolor.designs import parse_design
 from excolor.losses import TERMS, regularizer_terms
 from excolor.model import ColorAutoencoder
-from excolor.train import TAPS, TrainingData, data_stream, tap_weights
+from excolor.train import TAPS, TrainingData, data_stream, tap_weights, training_sampler
 
 B = 64
 DESIGN_SETS = {
@@ -66,10 +66,13 @@ def by_hand(designs, model, x, red, vibrant, weights):
         {t: torch.tensor([d.tap(t) == "bottleneck" for d in designs]) for t in ("separate", "anchor", "planar")}
     )
     step = Step(params, grads, routing, k, B)
-    row = torch.full((len(ROW), k), float("nan"), dtype=x.dtype)
     label_weights = [(lab / (lab.sum(-1, keepdim=True) + 1e-8))[:, None] for lab in (red, vibrant)]
-    step(x.transpose(1, 2).contiguous(), *label_weights, weights_per_tap(designs, weights, x.dtype), row)
-    return row, grads
+    row = step(x.transpose(1, 2).contiguous(), *label_weights, weights_per_tap(designs, weights, x.dtype))
+    total = row[0] + sum(
+        weights.get(n, 0.0) * row[ROW.index(n)] * torch.tensor([d.tap(n) is not None for d in designs]) for n in TERMS
+    )
+    torch.testing.assert_close(row[-1], total, rtol=1e-6, atol=0)  # the total: recon + weighted terms switched on
+    return row[:-1].clone(), {n: g.clone() for n, g in grads.items()}
 
 
 def setup(names, dtype, seed=0):
@@ -189,3 +192,20 @@ def test_training_data_in_chunks_is_the_data_stream(steps, batch_size, chunk):
             labels = (draws[..., 0] < p_red[idx]).float()
             assert torch.equal(red[:, k, 0], labels / (labels.sum(-1, keepdim=True) + 1e-8))
         done += n
+
+
+def test_inverse_cdf_draws_what_multinomial_draws():
+    """The guide-table sampler returns torch.multinomial's indices for the same generator state, and the
+    binary search's answer (first cumulative entry >= u) on the hard cases: u on an entry, on a bucket edge, 0."""
+    sampler = training_sampler()
+    grid = colors.training_grid()
+    weights = torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64)
+    for seed in (0, 1, 2**31 - 1 + 2**32):
+        reference = torch.multinomial(weights, 20_000, True, generator=torch.Generator().manual_seed(seed))
+        u = torch.empty(20_000, dtype=torch.float64).uniform_(generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(sampler.sample(u).long(), reference)
+    cum = sampler.cum[: len(weights)]
+    edges = torch.arange(0, sampler.buckets, 997, dtype=torch.float64) / sampler.buckets
+    hard = torch.cat([cum[:-1], cum[:-1].nextafter(torch.tensor(0.0, dtype=torch.float64)), edges, torch.tensor([0.0])])
+    assert torch.equal(sampler.sample(hard).long(), torch.searchsorted(cum, hard))
+    assert sampler.span >= 1 and sampler.start.dtype == torch.int32
