@@ -186,3 +186,31 @@ def test_sweep_records_are_measured_once_and_a_page_can_read_them_without_measur
     assert records == [{"seed": 61}, {"seed": 61}] and measured == [r.recipe for r in runs]  # each measured once
     records[0]["seed"] = -1  # a caller changing its copy changes nobody else's
     assert caches.sweep_record(runs[0]) == {"seed": 61} and len(measured) == 2
+
+
+def test_sessions_asking_for_the_same_record_at_once_measure_it_once(monkeypatch):
+    from excolor import evidence
+    from excolor.app import caches
+    from excolor.train import train
+
+    measured, start = [], threading.Barrier(8)
+
+    def slow_record(run):
+        measured.append(run.recipe)
+        threading.Event().wait(0.2)  # long enough for every thread to arrive while it measures
+        return {"seed": run.recipe.seed}
+
+    monkeypatch.setattr(evidence, "sweep_record", slow_record)
+    (run,) = train(Recipe("post", 62, SHORT))
+    got = []
+
+    def session():
+        start.wait()
+        got.append(caches.sweep_record(run))
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert got == [{"seed": 62}] * 8 and measured == [run.recipe]

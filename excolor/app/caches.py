@@ -53,31 +53,37 @@ def validation(run: TrainedRun) -> dict[str, float]:
 
 
 @st.cache_resource(show_spinner=False)
-def _records() -> tuple[OrderedDict[str, dict], threading.Lock]:
-    """Every measured sweep record by recipe key (least recently used first), and the lock that guards it."""
-    return OrderedDict(), threading.Lock()
+def _records() -> tuple[OrderedDict[str, dict], threading.Lock, dict[str, threading.Lock]]:
+    """Every measured sweep record by recipe key (least recently used first), the lock that guards it, and one lock
+    per record being measured (so that thirty sessions asking for the same run at once measure it once)."""
+    return OrderedDict(), threading.Lock(), {}
 
 
 def sweep_record(run: TrainedRun) -> dict:
     """evidence.sweep_record(run), computed once per recipe and shared by every session (the last MAX_KEPT_RUNS
     kept). Only the small record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as
     it is measured."""
-    known = measured_records([run])
-    if known is not None:
-        return known[0]
-    record = evidence.sweep_record(run)
-    store, lock = _records()
+    store, lock, measuring = _records()
+    key = recipe_key(run.recipe)
     with lock:
-        store[recipe_key(run.recipe)] = record
-        while len(store) > MAX_KEPT_RUNS:
-            store.popitem(last=False)
+        one = measuring.setdefault(key, threading.Lock())
+    with one:  # a second session asking for the same run waits for the first one's measurement
+        known = measured_records([run])
+        if known is not None:
+            return known[0]
+        record = evidence.sweep_record(run)
+        with lock:
+            store[key] = record
+            while len(store) > MAX_KEPT_RUNS:
+                store.popitem(last=False)
+            measuring.pop(key, None)
     return copy.deepcopy(record)  # a copy, as st.cache_data would hand out: callers may change theirs
 
 
 def measured_records(runs: Sequence[TrainedRun]) -> list[dict] | None:
     """The runs' sweep records if some page has measured every one of them already, else None. Never measures: a
     page that only mentions a comparison must not spend seconds of the shared CPU measuring it."""
-    store, lock = _records()
+    store, lock, _ = _records()
     keys = [recipe_key(run.recipe) for run in runs]
     with lock:
         if not all(key in store for key in keys):
