@@ -3,6 +3,8 @@ Pearson, selectivity, and the trained default model against SPEC section 8's ran
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import fields
 
 import numpy as np
@@ -193,6 +195,28 @@ def test_errors_under_is_evaluate_bit_for_bit(default_run, default_probe):
         np.testing.assert_array_equal(rgb[name], full.rgb_error)
         assert (float(dense[name].max()), float(np.median(dense[name]))) == (full.max_error, full.median_error)
         np.testing.assert_array_equal(ev.error_curves(colors.dense_grid(), dense[name]).by_hue, full.curves.by_hue)
+
+
+def test_the_grids_are_built_once_however_many_sessions_ask_at_once(monkeypatch):
+    """A class opening a fresh server: every session's first evaluation asks for the grids at the same moment."""
+    built = []
+
+    def slow_dense_grid():
+        built.append(threading.get_ident())
+        time.sleep(0.05)  # long enough for every other thread to ask meanwhile
+        return colors.swatch_grid()
+
+    monkeypatch.setitem(ev.GRIDS, "dense", slow_dense_grid)
+    ev._grid_tensor.cache_clear()
+    try:
+        threads = [threading.Thread(target=ev.grid_tensors) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        ev._grid_tensor.cache_clear()  # the stand-in grid must not outlive this test
+    assert len(built) == 1
 
 
 # -------------------------------------------------------------------------------------- interventions

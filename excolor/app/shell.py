@@ -12,10 +12,16 @@ This module imports only Streamlit at the top: the first paint happens before Py
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
 import streamlit as st
+
+# PyTorch computes GELU with oneDNN, which compiles and keeps a kernel for every input shape it meets (~0.4 MB
+# each): by default up to 1,024 of them, ~430 MB of a server that must fit in 1 GB. The app's passes use a few
+# dozen shapes (excolor.evaluate.ROW_BLOCK), so a smaller cache loses nothing; read when the first kernel is built.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
 
 # (script, menu label, icon): the menu's order is the argument's order
 PAGES = (
