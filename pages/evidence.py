@@ -105,15 +105,20 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
 def runs_for(recipes: list, label: str, button: str, key: str) -> list | None:
     """Trained runs for these recipes: at once when all are trained already (asking the board for nothing, so a
     big job this visitor has queued elsewhere is not replaced); else after a click, as this visitor's big job."""
-    if board.is_trained(recipes):
-        return board.trained(recipes, label)
+    runs = board.trained_runs(recipes)  # reading only: they do not become this visitor's wanted recipes
+    if runs is not None:
+        return runs
     if not st.session_state.get(key):
-        st.info(
-            f"Nothing is trained for this yet: {len(recipes)} models. You can read on while they train; the "
-            "progress shows here."
-        )
-        if not st.button(f"{button} ({len(recipes)} models)", type="primary", key=f"{key}_button"):
+        prompt = st.empty()
+        with prompt.container():
+            st.info(
+                f"Nothing is trained for this yet: {len(recipes)} models. You can read on while they train; the "
+                "progress shows here."
+            )
+            clicked = st.button(f"{button} ({len(recipes)} models)", type="primary", key=f"{key}_button")
+        if not clicked:
             return None
+        prompt.empty()  # the notice and button go once training starts; the progress takes their place
         st.session_state[key] = True  # from now on, changing the controls re-runs straight away
     return board.trained(recipes, label, big=True)
 

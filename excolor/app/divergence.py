@@ -63,9 +63,8 @@ def skip(run: TrainedRun) -> bool:
 def diverged(recipes: Sequence[Recipe]) -> list[TrainedRun]:
     """The runs of these recipes that diverged, once all of them are trained; [] before that (it never waits, so
     status lines can call it on every rerun)."""
-    if not board.is_trained(recipes):
-        return []
-    return [run for run in board.trained(recipes) or () if run.diverged is not None]
+    runs = board.trained_runs(recipes)  # reads only: never queues, never marks them as this visitor's
+    return [run for run in runs or () if run.diverged is not None]
 
 
 def status_line(recipes: Sequence[Recipe]) -> str | None:
