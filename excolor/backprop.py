@@ -110,18 +110,34 @@ class Step:
         self.h2, self.phi2, self.a2, self.e2, self.da2 = (buffer(width["dec1"], batch) for _ in range(5))
         self.y, self.r = buffer(3, batch), buffer(3, batch)
         self.z, self.u, self.du, self.dz, self.d, self.prod = (buffer(LATENT_DIMS, batch) for _ in range(6))
-        self.v2, self.v_mixed, self.anchor_tap, self.planar_tap, self.dv = (
-            buffer(LATENT_DIMS, batch) for _ in range(5)
+        self.v2, self.v_mixed, self.anchor_tap, self.planar_tap, self.dv, self.dv_bottleneck = (
+            buffer(LATENT_DIMS, batch) for _ in range(6)
         )
         self.n, self.c, self.c2, self.t = (buffer(1, batch) for _ in range(4))
         self.value, self.separate_w = buffer(1, 1), buffer(1, 1)
-        self.cos, self.q, self.q2, self.q3, self.q_pow, self.dcos, self.kept = (buffer(batch, batch) for _ in range(7))
+        self.cos, self.q, self.q2, self.q3, self.q_pow, self.kept = (buffer(batch, batch) for _ in range(6))
         self.concept = torch.tensor(CONCEPT, dtype=dtype)[:, None]
         self.zero, self.half, self.one = const(0.0), const(0.5), const(1.0)
         self.sqrt_half, self.same = const(math.sqrt(0.5)), const(SAME)
         self.recon_scale, self.dy_scale = const(1 / (3 * batch)), const(2 / (3 * batch))
         self.mean_scale, self.separate_scale = const(1 / batch), const(50 / batch)
+        self.reads, self.mixes = self._reads(routing)
         self.view = self._views(k, batch)
+
+    def _reads(self, routing: Routing) -> tuple[dict[str, Tensor], list[tuple[Tensor, Tensor]]]:
+        """What anchor and planar read: u, z, or, where models disagree, a buffer that step() fills per model
+        from its tap (one for both terms when they disagree alike, as pre- and post-norm in one batch do)."""
+        reads, mixes = {}, []
+        for term, buffer in (("anchor", self.anchor_tap), ("planar", self.planar_tap)):
+            mask = routing.on_bottleneck[term]
+            if self.taps[term] != ("encoder", "bottleneck"):
+                reads[term] = self.u if self.taps[term] == ("bottleneck",) else self.z
+            elif term == "planar" and torch.equal(mask, routing.on_bottleneck["anchor"]):
+                reads[term] = reads["anchor"]
+            else:
+                reads[term] = buffer
+                mixes.append((buffer, self.readers[term, "bottleneck"]))
+        return reads, mixes
 
     def _views(self, k: int, b: int) -> SimpleNamespace:
         i = ROW_INDEX
@@ -148,7 +164,7 @@ class Step:
             n_flat=self.n.view(k, b),
             t_flat=self.t.view(k, b),
             dcos_t=self.q_pow.transpose(1, 2),  # dcos is computed in q_pow
-            z23={"encoder": self.z[:, 2:], "bottleneck": self.u[:, 2:], "mixed": self.planar_tap[:, 2:]},
+            planar23=self.reads["planar"][:, 2:],
             du23=self.du[:, 2:],
             dz23=self.dz[:, 2:],
             value=self.value[:, 0],
@@ -222,7 +238,7 @@ class Step:
 
         Written out because F.gelu goes through oneDNN on CPU, whose per-call setup costs more than the math."""
         torch.mul(h, self.sqrt_half, out=phi).erf_()
-        torch.addcmul(self.half, phi, self.half, out=phi)
+        torch.add(self.half, phi, alpha=0.5, out=phi)  # 1/2 + erf/2 (one tensor operand: a vectorized loop)
         return torch.mul(h, phi, out=out)
 
     def gelu_backward(self, da: Tensor, h: Tensor, phi: Tensor, e: Tensor) -> Tensor:
@@ -238,11 +254,12 @@ class Step:
         Returns Z - c for anchor and (Z_2, Z_3) for planar, from which add_gradients() makes the gradients.
         """
         v = self.view
-        d = torch.sub(self.tap("anchor", self.anchor_tap), self.concept, out=self.d)
+        for buffer, on_bottleneck in self.mixes:  # where models disagree, each its own: weights 0 or 1, exact
+            torch.lerp(self.z, self.u, on_bottleneck, out=buffer)
+        d = torch.sub(self.reads["anchor"], self.concept, out=self.d)
         squared = self.dot(d, d, self.prod, self.t, dim=1)
         self.dot(red, squared, self.t, v.row_cell["anchor"], dim=2)
-        self.tap("planar", self.planar_tap)
-        z23 = v.z23[self.tap_name("planar")]
+        z23 = v.planar23
         squared = self.dot(z23, z23, v.p23, self.t, dim=1)
         self.dot(vib, squared, self.t, v.row_cell["planar"], dim=2)
         return d, z23
@@ -255,17 +272,6 @@ class Step:
             grad.addcmul_(d, torch.mul(red, v.w_anchor[tap], out=self.t), value=2)
         if tap in self.taps["planar"]:
             grad23.addcmul_(z23, torch.mul(vib, v.w_planar[tap], out=self.t), value=2)
-
-    def tap_name(self, term: str) -> str:
-        taps = self.taps[term]
-        return taps[0] if len(taps) == 1 else "mixed"
-
-    def tap(self, term: str, buffer: Tensor) -> Tensor:
-        """What `term` reads: the bottleneck u or the encoder z, per model (a lerp where its models disagree)."""
-        taps = self.taps[term]
-        if len(taps) == 1:
-            return self.u if taps == ("bottleneck",) else self.z
-        return torch.lerp(self.z, self.u, self.readers[term, "bottleneck"], out=buffer)  # exact: weights are 0 or 1
 
     def separate(self) -> None:
         """separate  R = (1/B) sum_ij q_ij^100,  q = (C + 1)/2,  C = V^T V (cosines; V holds unit columns),
@@ -286,16 +292,17 @@ class Step:
                 v, v_t = torch.lerp(u, self.v2, on_bottleneck, out=self.v_mixed), view.v_t["mixed"]
         cos = torch.bmm(v_t, v, out=self.cos)
         kept = torch.lt(cos, self.same, out=self.kept)  # 1.0, or 0.0 for a self-pair or duplicate (float: fast)
-        q = torch.addcmul(self.half, cos.mul_(kept), self.half, out=self.q)  # (C + 1) / 2, C zeroed where not kept
+        q = torch.add(self.half, cos.mul_(kept), alpha=0.5, out=self.q)  # (C + 1) / 2, C zeroed where not kept
         q99 = self.power_99(q)
         # R = (1/B) sum q^100, q^100 = q^99 q
         torch.sum(torch.mul(q99, q, out=self.q2), dim=(1, 2), out=view.row["separate"]).mul_(self.mean_scale)
         dcos = q99.mul_(kept)  # dR/dC without its factor 50 w / B, which scales dV below (K x 4 x B, not B x B)
-        dv = torch.bmm(v, torch.add(dcos, view.dcos_t, out=self.dcos), out=self.dv)
+        dv = torch.bmm(v, dcos, out=self.dv).baddbmm_(v, view.dcos_t)  # V dC + V dC^T
         dv.mul_(torch.mul(view.w_separate, self.separate_scale, out=self.separate_w))
         if "bottleneck" in taps:
-            dv_bottleneck = dv.addcmul(self.v2, self.dot(self.v2, dv, self.prod, self.t, dim=1), value=-1).div_(c2)
-            dv = dv_bottleneck if taps == ("bottleneck",) else torch.lerp(dv, dv_bottleneck, on_bottleneck)
+            dot = self.dot(self.v2, dv, self.prod, self.t, dim=1)
+            dv_bottleneck = torch.addcmul(dv, self.v2, dot, value=-1, out=self.dv_bottleneck).div_(c2)
+            dv = dv_bottleneck if taps == ("bottleneck",) else torch.lerp(dv, dv_bottleneck, on_bottleneck, out=dv)
         self.du.add_(dv)
 
     def power_99(self, q: Tensor) -> Tensor:

@@ -157,17 +157,17 @@ class TrainingData:
         """The next n_steps steps, feature-major as backprop.Step takes them: colors (n, K, 3, B) and the red and
         vibrant label weights (n, K, 1, B), each label divided by (its batch's label count + 1e-8), so that a
         labelled mean is a dot product with them."""
-        draws = [torch.empty(n_steps * self.batch, dtype=torch.float64).uniform_(generator=g) for g in self.index_gens]
-        idx = training_sampler().sample(torch.stack(draws)).view(-1, n_steps, self.batch).transpose(0, 1)  # (n, K, B)
-        draws = torch.stack([torch.rand(n_steps, self.batch, 2, generator=g) for g in self.draw_gens], dim=1)
-        red = (draws[..., 0] < self.p_red[idx]).float()
-        vibrant = (draws[..., 1] < self.p_vib[idx]).float()
+        k, b = len(self.index_gens), self.batch
+        draws = [torch.empty(n_steps * b, dtype=torch.float64).uniform_(generator=g) for g in self.index_gens]
+        idx = training_sampler().sample(torch.stack(draws)).view(k, n_steps, b).transpose(0, 1).flatten()  # n K B
+        draws = torch.stack([torch.rand(n_steps, b, 2, generator=g) for g in self.draw_gens], dim=1)
+        red = (draws[..., 0] < self.p_red.index_select(0, idx).view(n_steps, k, b)).float()
+        vibrant = (draws[..., 1] < self.p_vib.index_select(0, idx).view(n_steps, k, b)).float()
         red /= red.sum(-1, keepdim=True) + 1e-8
         vibrant /= vibrant.sum(-1, keepdim=True) + 1e-8
-        x = aligned_empty(n_steps * len(self.index_gens), 3, self.batch).copy_(
-            self.rgb[idx].transpose(2, 3).flatten(0, 1)
-        )
-        return x.unflatten(0, (n_steps, -1)), red[:, :, None], vibrant[:, :, None]
+        picked = self.rgb.index_select(0, idx).view(n_steps * k, b, 3).transpose(1, 2)
+        x = aligned_empty(n_steps * k, 3, b).copy_(picked)
+        return x.unflatten(0, (n_steps, k)), red[:, :, None], vibrant[:, :, None]
 
 
 class InverseCdf:
@@ -190,11 +190,13 @@ class InverseCdf:
 
     def sample(self, u: Tensor) -> Tensor:
         """Indices (int32) for uniform draws u in [0, 1), any shape."""
-        idx = self.start[(u * self.buckets).to(torch.int64)]
-        base = idx.to(torch.int64)
-        for step in range(self.span):
-            idx += self.cum[base + step] < u
-        return idx
+        flat = u.flatten()
+        idx = self.start.index_select(0, (flat * self.buckets).to(torch.int32))
+        base = idx.clone()
+        for _ in range(self.span):
+            idx += self.cum.index_select(0, base) < flat
+            base += 1
+        return idx.view(u.shape)
 
 
 @functools.cache
