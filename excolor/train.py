@@ -2,7 +2,9 @@
 
 K recipes that share a schedule train together as one batched model. Each model still gets exactly
 what it would get alone: its init, its batches and its labels come from generators seeded by its own
-seed, drawn up front, and Adam's update is elementwise, so neighbours in the batch never mix.
+seed (drawn CHUNK_STEPS steps at a time, so memory does not grow with the schedule's length), its
+gradients are derived by hand per model (backprop.Step), and Adam's update is elementwise, so
+neighbours in the batch never mix.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from excolor import colors
-from excolor.backprop import ROW, Routing, Step
+from excolor.backprop import ROW, Routing, Step, aligned_empty
 from excolor.designs import parse_design
 from excolor.losses import TERMS, regularizer_terms
 from excolor.model import ColorAutoencoder
@@ -209,3 +209,14 @@ def test_inverse_cdf_draws_what_multinomial_draws():
     hard = torch.cat([cum[:-1], cum[:-1].nextafter(torch.tensor(0.0, dtype=torch.float64)), edges, torch.tensor([0.0])])
     assert torch.equal(sampler.sample(hard).long(), torch.searchsorted(cum, hard))
     assert sampler.span >= 1 and sampler.start.dtype == torch.int32
+
+
+@pytest.mark.parametrize("shape", [(3, 33), (4, 17), (1, 5), (64, 64)])
+def test_aligned_blocks(shape):
+    """Every model's block starts on a 64-byte boundary, row-major inside, blocks not overlapping."""
+    t = aligned_empty(5, *shape)
+    assert t.shape == (5, *shape)
+    assert all(t[k].data_ptr() % 64 == 0 for k in range(5))
+    assert all(t[k].is_contiguous() for k in range(5))
+    t.copy_(torch.arange(t.numel(), dtype=torch.float32).view(t.shape))
+    assert torch.equal(t.flatten(), torch.arange(t.numel(), dtype=torch.float32))
