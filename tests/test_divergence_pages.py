@@ -178,7 +178,8 @@ def test_the_cli_caption_has_no_schedule_option_for_ex24():
     at.run()
     at.switch_page("pages/evidence.py").run()
     at.slider(key="evidence_seeds").set_value(2).run()
-    at.button(key="lab_compare_started_button").click().run()
+    if any(b.key == "lab_compare_started_button" for b in at.button):  # absent when earlier tests trained these
+        at.button(key="lab_compare_started_button").click().run()
     _ok(at)
     commands = [c for c in _texts(at.caption) if "python -m excolor" in c]
     assert commands == ["The same as `python -m excolor compare --a pre --b post --seeds 2 --json` prints."], commands
