@@ -31,11 +31,11 @@ def per_color_error(output: Tensor, target: Tensor) -> Tensor:
 
 # Colors per pass through the network. One pass over the 552,960-color dense grid makes two hidden layers of
 # 552,960 x 16 float32 (35 MB each) and several grid-sized temporaries: prepare() peaked ~65 MB above where it
-# ended, in a server where several sessions may do it at once. A chunk keeps each temporary at 4 MB or less and is
-# faster than one pass, not slower; 9 chunks pay little per-operation overhead (16,384 colors, 34 chunks, was
-# slower).
+# ended, in a server where several sessions may do it at once. A chunk's temporaries stay near 5 MB in all, below
+# what the server lets glibc keep for reuse (excolor.app.shell.KEEP_AT_MOST), and it is faster than one pass:
+# 17 chunks pay little per-operation overhead (16,384 colors, 34 chunks, was slower; 65,536 no faster).
 # Every operation is per color, so the numbers are bit-identical to one pass (tests/test_evaluate.py checks it).
-CHUNK = 65_536
+CHUNK = 32_768
 
 
 # Every pass through a half of the network has a whole number of blocks of this many rows (zero rows pad the
