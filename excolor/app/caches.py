@@ -21,18 +21,29 @@ from excolor.train import TrainedRun
 
 from .board import MAX_KEPT_RUNS, recipe_key
 
+# Where an entry is big, the number kept follows from a budget in MB and the entry's measured size (issue 11: the
+# whole server must stay under ~700 MB with a class on it).
+PROBE_MB = 11.0  # the dense grid's unit latents and per-color errors (evaluate.Encoded)
+EVALUATION_MB = 0.27  # 8,000 latents, outputs and errors on the RGB grid, the swatches, the error curves
+DECK_MB = 0.6  # a latent view: 8,000 points as deck.gl JSON
+PROBES_BUDGET_MB, EVALUATIONS_BUDGET_MB, DECKS_BUDGET_MB = 45, 32, 22
 
-@st.cache_resource(max_entries=6, show_spinner=False)
+
+def entries(budget_mb: float, entry_mb: float) -> int:
+    return max(1, int(budget_mb // entry_mb))
+
+
+@st.cache_resource(max_entries=entries(PROBES_BUDGET_MB, PROBE_MB), show_spinner=False)
 def _probe(key: str, _run: TrainedRun) -> Probe:
     return prepare(_run.model)
 
 
 def probe(run: TrainedRun) -> Probe:
-    """The run's evaluation grids, encoded once and shared (a handful kept: ~20 MB each)."""
+    """The run's evaluation grids, encoded once and shared (4 kept: two seeds' pairs)."""
     return _probe(recipe_key(run.recipe), run)
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=entries(EVALUATIONS_BUDGET_MB, EVALUATION_MB), show_spinner=False)
 def _evaluation(key: str, intervention_key: str, _run: TrainedRun, _intervention: Intervention | None) -> Evaluation:
     return evaluate(probe(_run), _intervention)
 
@@ -110,7 +121,7 @@ class FrozenDeck:
         return self._json
 
 
-@st.cache_resource(max_entries=36, show_spinner=False)
+@st.cache_resource(max_entries=entries(DECKS_BUDGET_MB, DECK_MB), show_spinner=False)
 def _latent_view(key: str, intervention_key: str, dims: tuple, size: int, tilt: float, _run, _intervention):
     deck, caption = evaluation_deck(evaluation(_run, _intervention), dims, _intervention, size=size, tilt=tilt)
     return FrozenDeck(deck), caption
@@ -120,7 +131,7 @@ def latent_view(
     run: TrainedRun, intervention: Intervention | None, dims: Sequence[int], size: int = 500, tilt: float = 0.0
 ) -> tuple[FrozenDeck, str]:
     """latents3d.evaluation_deck for a run and intervention (with its cones): built once per view and shared
-    by every session; 36 kept (~1 MB each), enough for two placements × four interventions × three views."""
+    by every session; 36 kept, enough for two placements × four interventions × three views."""
     return _latent_view(recipe_key(run.recipe), repr(intervention), tuple(dims), size, tilt, run, intervention)
 
 
