@@ -159,13 +159,11 @@ divergence.warn(runs)
 @st.fragment
 def training_curves() -> None:
     st.subheader("Training curves")
-    urlstate.bind(WEIGHTED)
-    weighted = st.toggle(
+    weighted = urlstate.toggle_control(
+        WEIGHTED,
         "Multiply each regularizer by its schedule weight (what the optimizer actually feels)",
-        key="placement_weighted",
         help="Off: the raw value of each term. On: weight × value, plus the total loss being minimized.",
     )
-    urlstate.publish(WEIGHTED, weighted)
     panels, caption = caches.frozen_chart(
         f"placement.curve_panels|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
         lambda: tc.curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),

@@ -88,13 +88,11 @@ st.markdown(
 )
 
 st.subheader("Where the error is")
-urlstate.bind(LOG)
-log = st.toggle(
+log = urlstate.toggle_control(
+    LOG,
     "Logarithmic error axis",
     help="Small errors become visible next to large ones. Errors of exactly 0 are drawn at 1e-7.",
-    key="reconstruction_log",
 )
-urlstate.publish(LOG, log)
 panels, caption = caches.figure(charts.error_curve_panels, run, of="curves", log=log, height=200)
 caches.show_panels(panels, per_row=3)
 st.caption(caption)

@@ -172,6 +172,14 @@ def placement_control(param: UrlParam, help: str) -> str:
     return placement
 
 
+def toggle_control(param: UrlParam, label: str, help: str) -> bool:
+    """An on/off switch mirrored in the URL (e.g. `weighted`, `log`): bound before it is drawn, published after."""
+    bind(param)
+    value = st.toggle(label, key=param.state_key, help=help)
+    publish(param, value)
+    return value
+
+
 def view_control(param: UrlParam, help: str) -> int:
     """The latent-view selector (screen x, screen y, toward you), published to the URL; bind(param) first."""
     view = st.segmented_control(
