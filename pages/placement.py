@@ -1,8 +1,9 @@
 """Page 2 · Regularizer placement: pre-norm (Ex 2.3) and post-norm (Ex 2.4) trained together, side by side.
 
 Layout only: the numbers and figures come from excolor.figures.training_charts and excolor.figures.latents3d, the runs
-from excolor.app. Each interactive section is a fragment, so moving a control redraws its own section, not the two
-8,000-point latent views (about 0.5 MB each) as well; the training replay scrubs in the browser, with no rerun.
+from excolor.app. Each interactive section is a fragment, so moving a control redraws its own section only. The
+latent space has two tabs and only the open one is built: the training replay (scrubbed in the browser, with no
+rerun) and, on demand, the two 8,000-point 3-D views (about 0.6 MB each, and the slowest thing to draw).
 """
 
 from excolor.app import shell
@@ -26,6 +27,8 @@ from excolor.schedule import EX24, EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleEr
 # mirrored in the URL (urlstate.bind / publish): a link opens this very view
 WEIGHTED = urlstate.UrlParam("weighted", False, urlstate.parse_bool, key="placement_weighted")
 VIEW = urlstate.view_param("placement_view")
+SPACE_TABS = {"replay": "Training replay (2-D)", "3d": "After training, in 3-D"}  # URL text -> tab label
+SPACE = urlstate.tabs_param("space", SPACE_TABS, key="placement_space")
 COLUMNS = ("STEP", *PARAMS)
 
 
@@ -264,9 +267,8 @@ for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
         )
 
 
-@st.fragment
 def latent_views() -> None:
-    st.subheader("Latent space after training")
+    """Both trained models' bottlenecks in 3-D, in one of latents3d.VIEWS (mirrored in the URL)."""
     urlstate.bind(VIEW)
     view = urlstate.view_control(
         VIEW,
@@ -294,24 +296,40 @@ def latent_views() -> None:
             )
 
 
-latent_views()
+def training_replay() -> None:
+    """The replay scrubs in the browser: the snapshots of both placements are sent once and the chart's own slider
+    (a Vega-Lite parameter) picks the one drawn, so scrubbing never reruns this script; the URL has no `step`."""
+    st.markdown(
+        "Latent dimension 1 across, dimension 0 up: red's chosen direction points to the top. At step 0 the "
+        "colors huddle together; drag the slider under the chart back and forth to see them spread around the "
+        "circle and red climb to the top, in both placements at once. The next tab turns the trained models' "
+        "full latent space in 3-D."
+    )
+    chart, caption = caches.frozen_chart(
+        "placement.replay|" + "|".join(board.recipe_key(run.recipe) for run in by.values()),
+        lambda: tc.replay_scrub_chart({p: run.replay for p, run in by.items()}),
+    )
+    caches.show_chart(chart, width="stretch", alt=caption)
+    st.caption(caption)
+    if "step" in st.query_params:  # an older link's replay step: the slider is in the chart now
+        del st.query_params["step"]
 
 
-# The training replay scrubs in the browser: the snapshots of both placements are sent once and the chart's own
-# slider (a Vega-Lite parameter) picks the one drawn, so scrubbing never reruns this script; the URL has no `step`.
-st.subheader("Training replay: watch the color wheel form")
-st.markdown(
-    "Latent dimension 1 across, dimension 0 up: red's chosen direction points to the top. At step 0 the "
-    "colors huddle together; drag the slider under the chart back and forth to see them spread around the "
-    "circle and red climb to the top, in both placements at once."
-)
-chart, caption = caches.frozen_chart(
-    "placement.replay|" + "|".join(board.recipe_key(run.recipe) for run in by.values()),
-    lambda: tc.replay_scrub_chart({p: run.replay for p, run in by.items()}),
-)
-caches.show_chart(chart, width="stretch", alt=caption)
-st.caption(caption)
-if "step" in st.query_params:  # an older link's replay step: the slider is in the chart now
-    del st.query_params["step"]
+@st.fragment
+def latent_space() -> None:
+    """Two tabs, and only the open one runs: the 3-D views are two WebGL canvases of 8,000 points each (about
+    1.2 MB to send; on a phone or a computer without a graphics card, seconds to draw), so a visitor pays for them
+    when they open them. Switching tabs or views reruns this fragment, not the page."""
+    st.subheader("The latent space: watch the color wheel form, then turn it in 3-D")
+    tabs = urlstate.tabs_control(SPACE, SPACE_TABS.values())
+    with tabs[SPACE_TABS["replay"]]:
+        if tabs[SPACE_TABS["replay"]].open:
+            training_replay()
+    with tabs[SPACE_TABS["3d"]]:
+        if tabs[SPACE_TABS["3d"]].open:
+            latent_views()
+
+
+latent_space()
 
 frame.finish()

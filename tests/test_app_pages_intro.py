@@ -95,7 +95,9 @@ def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placem
     assert "pre-norm vs post-norm" in at.title[0].value
     assert len(elements(at, "graphviz_chart")) == 2
     assert len(elements(at, "vega_lite_chart")) == 2 + 2  # curve panels, schedule, the replay (one slider)
-    assert len(elements(at, "deck_gl_json_chart")) == 2  # rotatable latent views, one per placement
+    # the latent space's tabs: the replay is open, and the 3-D views are not even built until they are opened
+    assert [t.label for t in at.tabs] == ["Training replay (2-D)", "After training, in 3-D"]
+    assert not elements(at, "deck_gl_json_chart")
     assert [m.label for m in at.metric] == [
         "Max error · pre-norm",
         "Max error · post-norm",
@@ -126,11 +128,35 @@ def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placem
     assert any("Make a prediction" in info.value for info in at.info)  # none was made in this session
 
 
+def test_opening_the_3d_tab_draws_both_latent_views_instead_of_the_replay(placement):
+    at = placement
+    at.session_state["placement_space"] = "After training, in 3-D"  # what a click on the tab sets
+    at.run()
+    assert not at.exception, at.exception
+    assert len(elements(at, "deck_gl_json_chart")) == 2  # rotatable latent views, one per placement
+    assert len(elements(at, "vega_lite_chart")) == 2 + 1  # the replay's tab is closed: its chart is not sent
+    assert at.query_params["space"] == "3d"  # a link opens this tab
+    assert sum("showing latent dimension 1 across, 0 up and 2 toward you" in c.value for c in at.caption) == 2
+
+
+def test_a_link_to_the_3d_tab_opens_it():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"space": "3d", "view": "2"})
+    at.run()
+    at.switch_page(PLACEMENT).run()
+    assert not at.exception, at.exception
+    assert at.session_state["placement_space"] == "After training, in 3-D"
+    assert len(elements(at, "deck_gl_json_chart")) == 2
+    assert sum("showing latent dimension 1 across, 3 up and 0 toward you" in c.value for c in at.caption) == 2
+
+
 def test_weight_toggle_and_view_choice_redraw(placement):
     at = placement
     at.toggle[0].set_value(True).run()
     assert not at.exception
     assert any(c.value.startswith("Weighted loss terms") for c in at.caption)
+    at.session_state["placement_space"] = "After training, in 3-D"
+    at.run()
     at.segmented_control[0].set_value(1).run()  # the (1, 2, 0) view: the wheel seen edge-on
     assert not at.exception
     assert sum("showing latent dimension 1 across, 2 up and 0 toward you" in c.value for c in at.caption) == 2

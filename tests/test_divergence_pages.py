@@ -111,8 +111,6 @@ def test_the_hypothesis_page_and_the_sidebar_say_which_run_diverged(pre_diverges
 def test_the_placement_page_draws_post_norm_and_says_why_pre_norm_has_no_view(pre_diverges):
     at = _visit(pre_diverges, "pages/placement.py")
     assert any(e.startswith(PRE_MESSAGE) for e in _texts(at.error)), _texts(at.error)
-    assert PRE_NOTE in _texts(at.info)
-    assert _decks(at) == 1  # post-norm's latent view; pre-norm's is the note
     metrics = {m.label: m for m in at.metric}
     assert metrics["Max error · pre-norm"].value == "n/a"
     assert 0 < float(metrics["Max error · post-norm"].value) < 1  # post-norm trained: a real number
@@ -128,6 +126,11 @@ def test_the_placement_page_draws_post_norm_and_says_why_pre_norm_has_no_view(pr
     assert f"{POST}: step 201. Unit latents of 232 probe colors" in replay
     table = next(c for c in captions if c.startswith("Final losses and errors side by side"))
     assert re.search(r"pre-norm diverged, post-norm [0-9.]+: with a run diverged there is no ratio", table), table
+    at.session_state["placement_space"] = "After training, in 3-D"  # the latent space's 3-D tab, opened
+    at.run()
+    _ok(at)
+    assert PRE_NOTE in _texts(at.info)
+    assert _decks(at) == 1  # post-norm's latent view; pre-norm's is the note
 
 
 @pytest.mark.parametrize("page", ["pages/reconstruction.py", "pages/interventions.py"])
@@ -200,6 +203,11 @@ def test_with_both_runs_diverged_every_page_says_so_and_draws_no_latent_view(bot
     errors = _texts(at.error)
     for name in (PRE, POST):  # real training: the infinite weight makes the total infinite at step 0
         assert any(e.startswith(f"{name}: training diverged at step 0: the total term") for e in errors), errors
+    if page == "pages/placement.py":  # its latent views are in the latent space's 3-D tab: open it
+        at.session_state["placement_space"] = "After training, in 3-D"
+        at.run()
+        _ok(at)
+        assert len([t for t in _texts(at.info) if "diverged" in t]) >= 2, _texts(at.info)  # a note for each
     assert _decks(at) == 0
     # training stopped before the first update, so the weights are the untrained ones: still no numbers, no verdict
     assert all(m.value == "n/a" for m in at.metric), [(m.label, m.value) for m in at.metric]

@@ -8,7 +8,7 @@ visible notice.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -36,12 +36,14 @@ def _fmt_value(value) -> str:
 class UrlParam:
     """A control mirrored in the URL: `name` in the query string, `key` in session state (the widget's key).
 
-    parse(text) returns the value or raises ValueError (its message says what is allowed)."""
+    parse(text) returns the value or raises ValueError (its message says what is allowed); fmt(value) is the text
+    the URL holds (the inverse of parse)."""
 
     name: str
     default: object
     parse: Callable[[str], object]
     key: str | None = None
+    fmt: Callable[[object], str] = _fmt_value
 
     @property
     def state_key(self) -> str:
@@ -121,7 +123,7 @@ def bind(param: UrlParam, default=_UNSET, valid: Callable[[object], bool] | None
                     raise ValueError("a value this view offers")
             except ValueError as err:
                 value = default
-                instead = "ignoring it" if default is None else f"using {param.name} = {_fmt_value(default)} instead"
+                instead = "ignoring it" if default is None else f"using {param.name} = {param.fmt(default)} instead"
                 notices[key] = (
                     f"The link's `{param.name}={_quoted(raw)[1:-1]}` is not valid (expected {err}); {instead}.",
                     default,
@@ -143,7 +145,7 @@ def bind(param: UrlParam, default=_UNSET, valid: Callable[[object], bool] | None
 def publish(param: UrlParam, value) -> None:
     """Write the widget's value to the URL (and to the shadow copy that survives page switches)."""
     st.session_state.setdefault("_url_shadow", {})[param.state_key] = value
-    text = _fmt_value(value)
+    text = param.fmt(value)
     if st.query_params.get(param.name) != text:
         st.query_params[param.name] = text
 
@@ -156,6 +158,23 @@ def placement_param(key: str) -> UrlParam:
 def view_param(key: str) -> UrlParam:
     """The URL's `view`: which of latents3d.VIEWS a page's 3-D views show (default the color wheel)."""
     return UrlParam("view", 0, parse_choice(tuple(range(len(VIEWS)))), key=key)
+
+
+def tabs_param(name: str, labels: Mapping[str, str], key: str) -> UrlParam:
+    """The URL's `name`: which of the tabs `labels` (URL text -> tab label) is open; the first by default."""
+    tokens = {label: token for token, label in labels.items()}
+    options = tuple(labels.values())
+    return UrlParam(name, options[0], parse_choice(options, tokens.get), key=key, fmt=tokens.get)
+
+
+def tabs_control(param: UrlParam, labels: Sequence[str]) -> dict[str, object]:
+    """Tabs whose open one is mirrored in the URL (see tabs_param), as {label: container}. Only the open tab's
+    content runs (st.tabs tracks its state and reruns on a switch: in a fragment, only the fragment), so a costly
+    tab costs nothing until a visitor opens it; a closed tab's container has `.open` False."""
+    bind(param)
+    tabs = st.tabs(list(labels), key=param.state_key, on_change="rerun")
+    publish(param, st.session_state[param.state_key])
+    return dict(zip(labels, tabs, strict=True))
 
 
 def placement_control(param: UrlParam, help: str) -> str:
