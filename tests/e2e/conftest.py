@@ -70,7 +70,9 @@ def server(browser) -> Iterator[Server]:
         tab.goto("/placement")
         tab.wait_trained("/placement")
         tab.wait_charts()
-        record_metric("cold_start_s", round(time.perf_counter() - srv.started_at, 2))
+        observed = time.perf_counter() - srv.started_at  # when the waits confirmed it (polling, 0.6 s settle)
+        record_metric("cold_start_s", round(tab.finished_s(), 2))  # when the page was finished (its own clock)
+        record_metric("cold_start_confirmed_s", round(observed, 2))
         record_metric("cold_start_training_s", tab.training_seconds())  # the part spent training, per the page
         problems = tab.errors + tab.shell_problems() + ([tab.exception_text()] if tab.exception_text() else [])
         record_metric("cold_start_page_errors", problems)

@@ -118,6 +118,7 @@ class Server:
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
     log_path: Path | None = None
+    started_epoch: float = 0.0  # time.time() at start: the page clock (PAGE_CLOCK_JS) reads the same wall clock
 
     @property
     def url(self) -> str:
@@ -136,7 +137,7 @@ class Server:
             "--theme.base", self.theme,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.started_at = time.perf_counter()
+        self.started_at, self.started_epoch = time.perf_counter(), time.time()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = self.started_at + SERVER_START_TIMEOUT
@@ -205,8 +206,9 @@ _CHART_STATE_JS = """() => {
     for (const g of chart.querySelectorAll('svg g.role-mark')) marks += g.childElementCount;
     return marks;
   });
+  // a deck in a closed tab has no box (and is not drawn): -1, not waited for
   const deck = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')].map(
-    chart => chart.querySelector('canvas') ? 1 : 0);
+    chart => !chart.getClientRects().length ? -1 : chart.querySelector('canvas') ? 1 : 0);
   return {vega, deck};
 }"""
 
@@ -295,10 +297,32 @@ _OVERFLOW_JS = """() => {
 }"""
 
 
+# When did the page last change or work? Installed in every tab before any script of the page runs: a
+# MutationObserver notes the wall-clock time of the last change to the document (elements added, replaced, restyled,
+# text), and a PerformanceObserver the end of the last long task (>50 ms of main-thread work: parsing a chart's
+# data, a deck.gl draw waiting for software WebGL). Read once the waits below have confirmed the page complete, the
+# later of the two is when the page was finished for its visitor: the waits' polling and settle time (0.6 s of
+# quiet, to be sure no rerun follows) are the test's, not the page's. Anything that still moves the page while the
+# waits run only makes the number later, never earlier.
+PAGE_CLOCK_JS = """(() => {
+  const clock = {lastChange: Date.now(), lastWorkEnd: 0};
+  window.__excolorPageClock = clock;
+  new MutationObserver(() => { clock.lastChange = Date.now(); })
+    .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  try {
+    new PerformanceObserver(list => {
+      for (const task of list.getEntries())
+        clock.lastWorkEnd = Math.max(clock.lastWorkEnd, performance.timeOrigin + task.startTime + task.duration);
+    }).observe({type: 'longtask', buffered: true});
+  } catch (err) {}  // no long-task timing in this browser: document changes only
+})()"""
+
+
 class AppPage:
     """One browser tab on the app, collecting console errors, with Streamlit-aware waits."""
 
     def __init__(self, page, server: Server):
+        page.add_init_script(PAGE_CLOCK_JS)
         self.page = page
         self.server = server
         self.errors: list[str] = []
@@ -315,6 +339,12 @@ class AppPage:
 
     def goto(self, path: str) -> None:
         self.page.goto(self.server.url + path, wait_until="domcontentloaded")
+
+    def finished_s(self) -> float:
+        """Seconds from the server's start to the moment this page last changed or worked (see PAGE_CLOCK_JS);
+        call it after the waits have confirmed the page complete."""
+        clock = self.page.evaluate("() => window.__excolorPageClock")
+        return max(clock["lastChange"], clock["lastWorkEnd"]) / 1000 - self.server.started_epoch
 
     # -- waits ---------------------------------------------------------------------------------------------
 
@@ -354,7 +384,8 @@ class AppPage:
         while True:
             state = self.chart_state()
             vega_ok = all(n > 0 for n in state["vega"])
-            deck_ok = all(n > 0 for n in state["deck"]) and all(self.deck_painted(i) for i in range(len(state["deck"])))
+            shown = [i for i, n in enumerate(state["deck"]) if n >= 0]
+            deck_ok = all(state["deck"][i] > 0 for i in shown) and all(self.deck_painted(i) for i in shown)
             if vega_ok and deck_ok:
                 return state
             if time.perf_counter() > deadline:

@@ -82,6 +82,22 @@ def test_placement_training_progress_completes(tab: AppPage) -> None:
     tab.assert_clean()
 
 
+def test_placement_3d_tab_draws_both_latent_views(tab: AppPage) -> None:
+    """The latent space's 3-D tab is built only when opened: the page arrives without a deck, a click on the tab
+    draws both placements' views (painted, not just mounted), and the URL names the tab for a shared link."""
+    tab.render("/placement")
+    assert tab.chart_state()["deck"] == [], "the 3-D views were sent before their tab was opened"
+    started = time.perf_counter()
+    tab.page.get_by_role("tab", name="After training, in 3-D").click()
+    tab.wait_idle()
+    state = tab.wait_charts()
+    record_metric("placement_3d_tab_s", round(time.perf_counter() - started, 2))  # software WebGL here
+    assert state["deck"] == [1, 1], state
+    assert "space=3d" in tab.page.url
+    tab.screenshot("placement-3d-light")
+    tab.assert_clean()
+
+
 def _max_errors(tab: AppPage) -> dict[str, str]:
     values = {}
     metrics = tab.page.locator('[data-testid="stMain"] [data-testid="stMetric"]')
