@@ -32,11 +32,13 @@ class FakeTrainer:
         self.calls: list[list[Recipe]] = []
         self.fail_on = fail_on
         self.during = during  # called while "training" (the unit is the board's current one)
+        self.at = None  # the step reported before `during` runs; None: half-way
 
     def __call__(self, recipes, progress=None):
         self.calls.append(list(recipes))
         if progress is not None:
-            progress(recipes[0].schedule.steps // 2, recipes[0].schedule.steps, {"recon": np.zeros(len(recipes))})
+            steps = recipes[0].schedule.steps
+            progress(steps // 2 if self.at is None else self.at, steps, {"recon": np.zeros(len(recipes))})
         if self.during is not None:
             self.during()
         if len(self.calls) in self.fail_on:
@@ -374,6 +376,27 @@ def test_the_status_says_what_runs_now_how_many_models_are_ahead_and_how_long():
     assert teacher.text.startswith(f"training 4 models: step {STEPS // 2:,} of {STEPS:,} · ")
     assert teacher.eta > student.eta > 0  # the teacher's last chunk comes after the student and the other job
     assert student.text.endswith(" to go")
+
+
+def test_a_visitor_behind_the_default_pair_is_told_what_trains_and_a_predicted_wait():
+    """The server trains the default pair as it starts (excolor.app.warmup): a deep link's first visitor waits for
+    it. Over the first tenth of a unit's steps the estimate is the prediction, not an extrapolation of steps that
+    run slowly while the server is still starting (it said "about 30 s" for a wait of one)."""
+    board, fake = make_board(pinned=pair(0))
+    seen = {}
+
+    def during():
+        board.request(pair(3), "visitor")
+        seen["status"] = board.status(board.lookup(pair(3), "visitor"), "visitor")
+        seen["pair_s"] = board._predict(2 * STEPS, 2)  # before this unit's time updates the board's speed
+
+    fake.at, fake.during = 10, during
+    board.request(pair(0))  # the server's own request: no visitor
+    board.run_once()
+    status = seen["status"]
+    assert status.text.startswith(f"waiting for the default 2 models every page shows first (step 10 of {STEPS:,})")
+    assert status.ahead == 2
+    assert status.eta == pytest.approx(2 * seen["pair_s"], rel=0.01)  # the pair ahead, then its own
 
 
 def test_the_estimate_counts_every_unit_until_the_last_of_yours():

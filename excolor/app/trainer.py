@@ -527,7 +527,9 @@ class Board:
         if unit is None or unit.started is None:
             return 0.0
         elapsed = time.perf_counter() - unit.started
-        if unit.step:
+        # Extrapolate from the steps done once there are enough of them: the first ones run slower while the
+        # server is busy (at its start, it is still loading modules), and extrapolating them promised 30 s for 1.
+        if unit.step and unit.step >= unit.steps // 10:
             return elapsed * (unit.steps - unit.step) / unit.step
         return max(self._unit_seconds(unit) - elapsed, 0.0)
 
@@ -584,9 +586,10 @@ class Board:
         fraction = min(waited / (waited + eta), 0.99) if waited + eta > 0 else 0.0
         return Status(fraction, " · ".join(parts), ahead=ahead, eta=eta)
 
-    @staticmethod
-    def _describe(unit: Unit, visitor: str | None) -> str:
+    def _describe(self, unit: Unit, visitor: str | None) -> str:
         if unit.job is None:
+            if all(e.recipe in self.pinned for e in unit.entries):  # e.g. trained as the server starts
+                return f"the default {_models(len(unit))} every page shows first"
             return f"another visitor's new {_models(len(unit))}"
         whose = "your" if unit.job.visitor == visitor else "another visitor's"
         return f"the current chunk of {whose} {unit.job.label}"

@@ -4,10 +4,11 @@ Not in the default run (marker `slow`); run it with `pytest tests/load -m slow -
 websocket protocol (see stclient.py), so the numbers measure the server, not 30 browsers on the same CPU.
 
 Phases, all against the same server process:
-1. cold burst: 30 sessions connect, then all ask for the landing page at the same instant while nothing is
-   trained. Each reads it for DWELL_S seconds (rerunning its polling fragment like a browser tab), then goes
-   through every page, pressing "Train and compare" on the evidence page. Proves that 30 simultaneous
-   requests train the default recipe once (and every sweep recipe once);
+1. cold burst: 30 sessions connect, then all ask for the landing page at the same instant, as soon as the
+   server answers (its warm-up, excolor.app.warmup, is still loading PyTorch or training the default pair).
+   Each reads it for DWELL_S seconds (rerunning its polling fragment like a browser tab), then goes through
+   every page, pressing "Train and compare" on the evidence page. Proves that 30 simultaneous requests and the
+   warm-up train the default recipe once (and every sweep recipe once);
 2. warm-up: one session visits every page, so every model and cached evaluation the pages use exists;
 3. cached: 30 fresh sessions again visit every page at once, with no pause between pages (the worst case: the
    teacher says "now open the next page"). This phase's page times are the ones judged.

@@ -1,0 +1,58 @@
+"""Warming the server up as it starts, so the first visitor after a (re)start waits less.
+
+Streamlit runs nothing of an app until a browser connects: the first visitor's page would load PyTorch (~0.9 s),
+pandas and Altair (~0.5 s), then train the default pair and measure it, while the visitor waits. An st.App's
+lifespan is the one place that runs when the server starts: `streamlit run app.py` finds the st.App that app.py
+creates when it is imported as a module (never when it runs as the landing page), serves it, and enters
+`lifespan` before answering any request. The lifespan starts one background thread and returns at once, so the
+server answers while the thread works, in the second or so the browser spends loading Streamlit's frontend:
+
+1. the process settings of excolor.app.shell, then PyTorch and the app's modules;
+2. training the default pair (seed 0, Ex 2.4's schedule) on the board: the pair every page shows first, and the
+   pair the board keeps anyway (it is pinned);
+3. measuring both on the dense grid and the validation set, as the placement page does first.
+
+Nothing is stored on disk and nothing is done twice: a visitor's page that needs any of it meanwhile waits on the
+same work (Python's import lock, the board's entries, the caches' per-key locks). Measured with
+`python tests/e2e/bench_cold_start.py` (server start to the placement page finished): the closing note of issue 11.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from . import shell  # noqa: F401  (its process settings must come before PyTorch loads)
+
+log = logging.getLogger("excolor.app")
+
+
+def warm_up() -> None:
+    """Import, train and measure the default pair (see the module docstring); a failure is logged, not raised:
+    the first visitor then does the same work, as without a warm-up."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        from . import board
+
+        entries = board.board().request(board.default_recipes())  # creating the board starts the training
+        from excolor.figures import charts, latents3d, training_charts  # noqa: F401  (what the pages import)
+
+        from . import caches, classroom, divergence, downloads, urlstate, visitor  # noqa: F401
+
+        for entry in entries:
+            entry.done.wait()
+            if entry.run is not None and not entry.run.diverged:
+                caches.evaluation(entry.run)
+                caches.validation(entry.run)
+    except Exception:  # a warm-up must never take the server down
+        log.exception("warming up failed; the first visitor's page does the work instead")
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """st.App's lifespan: start warming up in the background and let the server answer at once."""
+    threading.Thread(target=warm_up, name="excolor-warm-up", daemon=True).start()
+    yield
