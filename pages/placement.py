@@ -320,7 +320,7 @@ def latent_space() -> None:
     """Two tabs, and only the open one runs: the 3-D views are two WebGL canvases of 8,000 points each (about
     1.2 MB to send; on a phone or a computer without a graphics card, seconds to draw), so a visitor pays for them
     when they open them. Switching tabs or views reruns this fragment, not the page."""
-    st.subheader("The latent space: watch the color wheel form, then turn it in 3-D")
+    st.subheader("The latent space: watch the color wheel form")
     tabs = urlstate.tabs_control(SPACE, SPACE_TABS.values())
     with tabs[SPACE_TABS["replay"]]:
         if tabs[SPACE_TABS["replay"]].open:
