@@ -321,12 +321,12 @@ def latent_space() -> None:
     1.2 MB to send; on a phone or a computer without a graphics card, seconds to draw), so a visitor pays for them
     when they open them. Switching tabs or views reruns this fragment, not the page."""
     st.subheader("The latent space: watch the color wheel form")
-    tabs = urlstate.tabs_control(SPACE, SPACE_TABS.values())
-    with tabs[SPACE_TABS["replay"]]:
-        if tabs[SPACE_TABS["replay"]].open:
+    tabs = urlstate.tabs_control(SPACE, SPACE_TABS)
+    with tabs["replay"]:
+        if tabs["replay"].open:
             training_replay()
-    with tabs[SPACE_TABS["3d"]]:
-        if tabs[SPACE_TABS["3d"]].open:
+    with tabs["3d"]:
+        if tabs["3d"].open:
             latent_views()
 
 

@@ -167,12 +167,12 @@ def tabs_param(name: str, labels: Mapping[str, str], key: str) -> UrlParam:
     return UrlParam(name, options[0], parse_choice(options, tokens.get), key=key, fmt=tokens.get)
 
 
-def tabs_control(param: UrlParam, labels: Sequence[str]) -> dict[str, object]:
-    """Tabs whose open one is mirrored in the URL (see tabs_param), as {label: container}. Only the open tab's
-    content runs (st.tabs tracks its state and reruns on a switch: in a fragment, only the fragment), so a costly
-    tab costs nothing until a visitor opens it; a closed tab's container has `.open` False."""
+def tabs_control(param: UrlParam, labels: Mapping[str, str]) -> dict[str, object]:
+    """Tabs whose open one is mirrored in the URL (param from tabs_param(name, labels, key)), as {URL text:
+    container}. Only the open tab's content runs (st.tabs tracks its state and reruns on a switch: in a fragment,
+    only the fragment), so a costly tab costs nothing until a visitor opens it; a closed tab has `.open` False."""
     bind(param)
-    tabs = st.tabs(list(labels), key=param.state_key, on_change="rerun")
+    tabs = st.tabs(list(labels.values()), key=param.state_key, on_change="rerun")
     publish(param, st.session_state[param.state_key])
     return dict(zip(labels, tabs, strict=True))
 

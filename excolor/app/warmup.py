@@ -44,8 +44,8 @@ def warm_up() -> None:
 
         for entry in entries:
             entry.done.wait()
-            if entry.run is not None and not entry.run.diverged:
-                caches.evaluation(entry.run)
+            if entry.run is not None:  # what the placement page reads first, from the same caches
+                divergence.evaluation(entry.run)
                 caches.validation(entry.run)
     except Exception:  # a warm-up must never take the server down
         log.exception("warming up failed; the first visitor's page does the work instead")
