@@ -59,8 +59,8 @@ def hypothesis_page() -> None:
         st.success(f"Both models for seed {recipes[0].seed} are trained: the next page shows the results.", icon="✅")
 
     st.header("The network")
-    dot, caption = tc.network_dot()
-    st.graphviz_chart(dot, alt=caption)
+    diagram, caption = tc.network_diagram()
+    st.image(diagram, alt=caption)
     st.caption(caption)
     st.markdown(
         "Two places inside it matter here. The **encoder tap** is the raw 4-D latent $z$: it can have any length. "

@@ -147,7 +147,7 @@ caption = tc.placement_description()
 for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
     with col:
         st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-        st.graphviz_chart(tc.placement_dot(p), alt=caption)
+        st.image(tc.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
 st.caption(caption)
 
 schedule_editor()

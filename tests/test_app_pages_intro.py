@@ -75,7 +75,7 @@ def test_hypothesis_renders_at_once_without_waiting_for_training(hypothesis):
 def test_hypothesis_shows_network_regularizers_claim_and_prediction(hypothesis):
     at, _, _ = hypothesis
     assert "Anchoring red" in at.title[0].value
-    assert len(elements(at, "graphviz_chart")) == 1
+    assert len(elements(at, "image")) == 1
     formulas = " ".join(latex.value for latex in at.latex)
     for name in ("anchor", "separate", "planar", "unit"):
         assert f"R_\\text{{{name}}}" in formulas
@@ -93,7 +93,7 @@ def test_hypothesis_shows_network_regularizers_claim_and_prediction(hypothesis):
 def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placement):
     at = placement
     assert "pre-norm vs post-norm" in at.title[0].value
-    assert len(elements(at, "graphviz_chart")) == 2
+    assert len(elements(at, "image")) == 2
     assert len(elements(at, "vega_lite_chart")) == 2 + 2  # curve panels, schedule, the replay (one slider)
     # the latent space's tabs: the replay is open, and the 3-D views are not even built until they are opened
     assert [t.label for t in at.tabs] == ["Training replay (2-D)", "After training, in 3-D"]

@@ -7,6 +7,7 @@ real training (201 steps, both placements) checks that the builders accept what 
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 torch.set_num_threads(1)
 
 from excolor import colors  # noqa: E402
+from excolor.figures import diagrams  # noqa: E402
 from excolor.figures import training_charts as tc  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 from excolor.train import Recipe, Replay, train  # noqa: E402
@@ -89,38 +91,102 @@ def test_anchor_penalty_depends_only_on_angle_for_unit_latents():
     assert "0 at 0°, 2 at 90° and 4 opposite red" in caption and "pays 0.25" in caption
 
 
-def test_network_diagram_marks_both_taps():
-    dot, caption = tc.network_dot()
-    assert dot.startswith("digraph") and "encoder tap" in dot and "bottleneck tap" in dot
-    assert dot.index("encoder tap") < dot.index("normalize") < dot.index("bottleneck tap")
-    assert "3 color channels" in caption and "16 hidden units" in caption and "unit latent" in caption
+SVG = "{http://www.w3.org/2000/svg}"
 
 
-# ---------------------------------------------------------------------------------------------- placement page
+def parse_svg(text: str) -> ET.Element:
+    root = ET.fromstring(text)  # well-formed XML, or this raises
+    assert root.tag == f"{SVG}svg"
+    return root
 
 
-def edges(dot: str) -> set[tuple[str, str]]:
-    out = set()
-    for line in dot.splitlines():
-        if "->" in line and "invis" not in line and "norm" not in line:
-            tap, term = line.split("[")[0].replace(" ", "").rstrip(";").split("->")
-            out.add((tap, term))
+def svg_nodes(root: ET.Element) -> dict[str, tuple[str, tuple[float, float, float, float], list[str]]]:
+    """key -> (shape, (x0, y0, x1, y1) bounding box, lines of text)."""
+    out = {}
+    for group in root.iter(f"{SVG}g"):
+        if "data-node" not in group.attrib:
+            continue
+        shape = group[0]
+        if shape.tag == f"{SVG}rect":
+            x, y, w, h = (float(shape.get(k)) for k in ("x", "y", "width", "height"))
+            box = (x, y, x + w, y + h)
+        else:
+            cx, cy, rx, ry = (float(shape.get(k)) for k in ("cx", "cy", "rx", "ry"))
+            box = (cx - rx, cy - ry, cx + rx, cy + ry)
+        out[group.get("data-node")] = (shape.tag.removeprefix(SVG), box, [t.text for t in group.iter(f"{SVG}text")])
     return out
 
 
+def svg_edges(root: ET.Element) -> dict[tuple[str, str], ET.Element]:
+    return {tuple(g.get("data-edge").split("->")): g for g in root.iter(f"{SVG}g") if "data-edge" in g.attrib}
+
+
+def assert_laid_out(root: ET.Element) -> None:
+    """Every node inside the drawing, no two overlapping, every arrow from its source's border to its target's."""
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    nodes = svg_nodes(root)
+    for _, (x0, y0, x1, y1), _ in nodes.values():
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    boxes = [box for _, box, _ in nodes.values()]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    for (source, target), edge in svg_edges(root).items():
+        line, head = edge.find(f"{SVG}line"), edge.find(f"{SVG}polygon")
+        start = (float(line.get("x1")), float(line.get("y1")))
+        tip = tuple(float(v) for v in head.get("points").split()[0].split(","))
+        for point, key in ((start, source), (tip, target)):
+            shape, (x0, y0, x1, y1), _ = nodes[key]
+            u, v = (point[0] - (x0 + x1) / 2) / ((x1 - x0) / 2), (point[1] - (y0 + y1) / 2) / ((y1 - y0) / 2)
+            on_border = math.hypot(u, v) if shape == "ellipse" else max(abs(u), abs(v))
+            assert on_border == pytest.approx(1.0, abs=0.02), (source, target, key)
+
+
+def test_border_points_by_hand():
+    box = diagrams.Node("b", ("box",), 0.0, 0.0, 100.0, 40.0)
+    assert box.border_point(100, 0) == pytest.approx((50, 0))
+    assert box.border_point(0, -100) == pytest.approx((0, -20))
+    assert box.border_point(100, 100) == pytest.approx((20, 20))  # the 45° ray meets the long side first
+    oval = diagrams.Node("e", ("oval",), 10.0, 10.0, 80.0, 30.0, shape="ellipse")
+    assert oval.border_point(10, 200) == pytest.approx((10, 25))
+    assert oval.border_point(-200, 10) == pytest.approx((-30, 10))
+    x, y = oval.border_point(110, 110)  # on the ellipse: ((x-10)/40)^2 + ((y-10)/15)^2 = 1, on the diagonal
+    assert ((x - 10) / 40) ** 2 + ((y - 10) / 15) ** 2 == pytest.approx(1.0) and x == pytest.approx(y)
+
+
+def test_network_diagram_marks_both_taps():
+    text, caption = tc.network_diagram()
+    root = parse_svg(text)
+    assert_laid_out(root)
+    nodes = svg_nodes(root)
+    order = ["rgb_in", "enc1", "enc2", "encoder", "norm", "bottleneck", "dec1", "dec2", "rgb_out"]
+    assert list(nodes) == order and set(svg_edges(root)) == set(zip(order, order[1:]))
+    assert nodes["encoder"][2] == ["encoder tap", "raw latent z (4-D)"]
+    assert nodes["bottleneck"][2] == ["bottleneck tap", "unit latent ẑ (4-D)"]
+    # a U: the encoder down the left, the taps along the bottom, the decoder up the right
+    tops = {key: box[1] for key, (_, box, _) in nodes.items()}
+    assert tops["rgb_in"] < tops["enc1"] < tops["enc2"] < tops["encoder"] and tops["rgb_out"] < tops["dec2"]
+    assert "3 color channels" in caption and "16 hidden units" in caption and "unit latent" in caption
+
+
 def test_placement_diagrams_wire_each_term_to_its_tap():
-    assert edges(tc.placement_dot("pre")) == {("encoder", t) for t in ("unit", "anchor", "separate", "planar")}
-    assert edges(tc.placement_dot("post")) == {("encoder", "unit")} | {
-        ("bottleneck", t) for t in ("anchor", "separate", "planar")
-    }
-    assert tc.PLACEMENT_COLORS["pre"] in tc.placement_dot("pre")
-    assert tc.PLACEMENT_COLORS["post"] in tc.placement_dot("post")
+    terms = ("unit", "anchor", "separate", "planar")
+    wiring = {p: parse_svg(tc.placement_diagram(p)) for p in ("pre", "post")}
+    for root in wiring.values():
+        assert_laid_out(root)
+    arrows = {p: {e: g for e, g in svg_edges(root).items() if e[1] in terms} for p, root in wiring.items()}
+    assert set(arrows["pre"]) == {("encoder", t) for t in terms}
+    assert set(arrows["post"]) == {("encoder", "unit")} | {("bottleneck", t) for t in terms[1:]}
+    for p, edges in arrows.items():
+        for (_, term), group in edges.items():
+            line = group.find(f"{SVG}line")
+            assert line.get("stroke") == tc.PLACEMENT_COLORS[p]
+            # separate normalizes its own inputs: its arrow is dashed and the text says only anchor and planarity matter
+            assert (line.get("stroke-dasharray") is not None) == (term == "separate")
+    assert svg_nodes(wiring["pre"])["separate"][2] == ["separate", "(same on either tap)"]
     caption = tc.placement_description()
     assert "Unitarity reads the encoder tap under both placements" in caption
     assert "Anchor, separate and planarity read the encoder tap pre-norm and the bottleneck tap post-norm" in caption
-    # separate normalizes its own inputs: its arrow is dashed and the text says only anchor and planarity matter
-    assert "bottleneck -> separate" in tc.placement_dot("post") and "style=dashed" in tc.placement_dot("post")
-    assert "same on either tap" in tc.placement_dot("pre")
     assert "only anchor and planarity really change with the placement" in caption
 
 

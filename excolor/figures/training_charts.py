@@ -26,6 +26,8 @@ from ..questions import QUESTIONS
 from ..schedule import PARAMS, Schedule
 from ..train import Replay, TrainedRun
 from .charts import NOTEBOOK, NOTEBOOK_SOURCE, fmt
+from .diagrams import Edge, Node
+from .diagrams import svg as diagram_svg
 
 # Okabe-Ito hues (distinguishable with the common color-vision deficiencies), grey for the sums.
 TERM_COLORS = {
@@ -82,85 +84,71 @@ def _join(items: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Diagrams (Graphviz DOT text: st.graphviz_chart draws it)
+# Diagrams (SVG laid out by hand, see diagrams.py; st.image shows them)
 
-_DOT_HEAD = (
-    'bgcolor="transparent"; fontname="Helvetica"; '
-    'node [shape=box, style="rounded,filled", fillcolor="#EDEDED", color="#8A8A8A", fontcolor="#222222", '
-    'fontname="Helvetica", fontsize=11]; edge [color="#8A8A8A", fontcolor="#8A8A8A", fontname="Helvetica", '
-    "fontsize=10];"
-)
 _TAP_FILL = {"encoder": "#F7D2B4", "bottleneck": "#BFD9F2"}  # light tints of the pre / post pair
+_NETWORK_CAPTION = (
+    "The network, down the left and up the right: 3 color channels → 16 hidden units (GELU) → 4 numbers, "
+    "the encoder tap (raw latent z, any length) → divided by its length → the bottleneck tap (unit latent ẑ, "
+    "length exactly 1, a point on a 4-D sphere) → 16 hidden units (GELU) → 3 color channels. The decoder only "
+    "ever sees ẑ."
+)
 
 
-def network_dot() -> tuple[str, str]:
-    """The autoencoder as a U with its two taps highlighted, and its description: the encoder runs down the left,
-    the taps across the bottom, the decoder up the right. Four nodes tall and three wide, it reads on a 390 px
-    phone, where a left-to-right chain of nine nodes shrank to unreadable."""
+def network_diagram() -> tuple[str, str]:
+    """The autoencoder as a U with its two taps highlighted (SVG), and its description: the encoder runs down the
+    left, the taps across the bottom, the decoder up the right. Four nodes tall and three wide, it reads on a
+    390 px phone, where a left-to-right chain of nine nodes shrank to unreadable."""
+    left, middle, right, w = 75.0, 210.0, 345.0, 120.0
+    rows = (25.0, 80.0, 135.0, 192.0)  # top to bottom; the taps' row is one line taller
     nodes = [
-        ("rgb_in", "RGB in\\n3 numbers", ""),
-        ("enc1", "Linear 3→16\\n+ GELU", ""),
-        ("enc2", "Linear 16→4", ""),
-        ("encoder", "encoder tap\\nraw latent z (4-D)", _TAP_FILL["encoder"]),
-        ("norm", "normalize\\nz / ‖z‖", "#FFFFFF"),
-        ("bottleneck", "bottleneck tap\\nunit latent ẑ (4-D)", _TAP_FILL["bottleneck"]),
-        ("dec1", "Linear 4→16\\n+ GELU", ""),
-        ("dec2", "Linear 16→3", ""),
-        ("rgb_out", "RGB out\\n3 numbers", ""),
-    ]
-    lines = ["digraph network {", "rankdir=TB; nodesep=0.3; ranksep=0.25;", _DOT_HEAD]
-    for key, label, fill in nodes:
-        extra = f', fillcolor="{fill}", penwidth=2' if fill else ""
-        lines.append(f'{key} [label="{label}"{extra}];')
-    keys = [key for key, _, _ in nodes]
-    lines.append(" -> ".join(keys[:4]) + ";")  # down the encoder
-    lines.append("{rank=same; " + " -> ".join(keys[3:6]) + ";}")  # across the taps
-    lines.append(" -> ".join(reversed(keys[5:])) + " [dir=back];")  # up the decoder (drawn upward, flowing up)
-    lines.append("}")
-    caption = (
-        "The network, down the left and up the right: 3 color channels → 16 hidden units (GELU) → 4 numbers, "
-        "the encoder tap (raw latent z, any length) → divided by its length → the bottleneck tap (unit latent ẑ, "
-        "length exactly 1, a point on a 4-D sphere) → 16 hidden units (GELU) → 3 color channels. The decoder only "
-        "ever sees ẑ."
-    )
-    return "\n".join(lines), caption
+        Node("rgb_in", ("RGB in", "3 numbers"), left, rows[0], w, 36),
+        Node("enc1", ("Linear 3→16", "+ GELU"), left, rows[1], w, 36),
+        Node("enc2", ("Linear 16→4",), left, rows[2], w, 28),
+        Node("encoder", ("encoder tap", "raw latent z (4-D)"), left, rows[3], w + 6, 40, fill=_TAP_FILL["encoder"],
+             bold_border=True),
+        Node("norm", ("normalize", "z / ‖z‖"), middle, rows[3], 90, 36, fill="#FFFFFF"),
+        Node("bottleneck", ("bottleneck tap", "unit latent ẑ (4-D)"), right, rows[3], w + 6, 40,
+             fill=_TAP_FILL["bottleneck"], bold_border=True),
+        Node("dec1", ("Linear 4→16", "+ GELU"), right, rows[2], w, 36),
+        Node("dec2", ("Linear 16→3",), right, rows[1], w, 28),
+        Node("rgb_out", ("RGB out", "3 numbers"), right, rows[0], w, 36),
+    ]  # fmt: skip
+    keys = [node.key for node in nodes]
+    edges = [Edge(a, b) for a, b in zip(keys, keys[1:])]  # down the left, across the taps, up the right
+    return diagram_svg(nodes, edges, 420, 216, scale=1.05), _NETWORK_CAPTION
 
 
 PLACEMENT_TERM_ORDER = ("unit", "anchor", "separate", "planar")  # unitarity first: fewest crossing arrows
 # Separate divides its inputs by their length itself (cosines of unit vectors), so on the encoder tap and on the
 # bottleneck tap it has the same value and gradient (SPEC §4): its tap is drawn, dashed, but changes nothing.
 TAP_INDIFFERENT = ("separate",)
+_TERM_X = {"unit": 45.0, "anchor": 135.0, "separate": 260.0, "planar": 395.0}  # the terms' row, left to right
 
 
-def _term_label(term: str) -> str:
-    return TERM_NAMES[term] + ("\\n(same on either tap)" if term in TAP_INDIFFERENT else "")
+def _term_node(term: str) -> Node:
+    lines = (TERM_NAMES[term], "(same on either tap)") if term in TAP_INDIFFERENT else (TERM_NAMES[term],)
+    width = 150.0 if term in TAP_INDIFFERENT else 80.0
+    return Node(term, lines, _TERM_X[term], 122.0, width, 40 if len(lines) > 1 else 30, shape="ellipse")
 
 
-def placement_dot(placement: str, placements: Mapping[str, Mapping[str, str]] = PLACEMENTS) -> str:
-    """One placement's wiring: the two taps on top, the four regularizers below, an arrow from the tap each
+def placement_diagram(placement: str, placements: Mapping[str, Mapping[str, str]] = PLACEMENTS) -> str:
+    """One placement's wiring (SVG): the two taps on top, the four regularizers below, an arrow from the tap each
     term reads, in the placement's color. Two of these side by side show the experiment's one difference."""
     color = PLACEMENT_COLORS.get(placement, NEUTRAL)
-    lines = [
-        f"digraph placement_{placement} {{",
-        "rankdir=TB; nodesep=0.3; ranksep=0.6;",
-        _DOT_HEAD,
-        "{ rank=same; ",
-        f'encoder [label="encoder tap\\nraw latent z", fillcolor="{_TAP_FILL["encoder"]}", penwidth=2];',
-        'norm [label="normalize\\nz / ‖z‖", fillcolor="#FFFFFF"];',
-        f'bottleneck [label="bottleneck tap\\nunit latent ẑ", fillcolor="{_TAP_FILL["bottleneck"]}", penwidth=2];',
-        "}",
-        "encoder -> norm -> bottleneck [penwidth=2];",
-        "{ rank=same; "
-        + " ".join(f'{t} [label="{_term_label(t)}", shape=ellipse];' for t in PLACEMENT_TERM_ORDER)
-        + "}",
-        # invisible edges keep the terms in the chosen left-to-right order
-        " -> ".join(PLACEMENT_TERM_ORDER) + " [style=invis];",
+    nodes = [
+        Node("encoder", ("encoder tap", "raw latent z"), 120, 30, 100, 38, fill=_TAP_FILL["encoder"], bold_border=True),
+        Node("norm", ("normalize", "z / ‖z‖"), 232, 30, 80, 36, fill="#FFFFFF"),
+        Node("bottleneck", ("bottleneck tap", "unit latent ẑ"), 348, 30, 108, 38, fill=_TAP_FILL["bottleneck"],
+             bold_border=True),
+        *(_term_node(term) for term in PLACEMENT_TERM_ORDER),
+    ]  # fmt: skip
+    edges = [Edge("encoder", "norm"), Edge("norm", "bottleneck")]
+    edges += [
+        Edge(placements[placement][term], term, color=color, width=2.5, dashed=term in TAP_INDIFFERENT)
+        for term in PLACEMENT_TERM_ORDER
     ]
-    for term in PLACEMENT_TERM_ORDER:
-        style = ", style=dashed" if term in TAP_INDIFFERENT else ""
-        lines.append(f'{placements[placement][term]} -> {term} [color="{color}", penwidth=2.5{style}];')
-    lines.append("}")
-    return "\n".join(lines)
+    return diagram_svg(nodes, edges, 440, 146, scale=1.05)
 
 
 def placement_description(placements: Mapping[str, Mapping[str, str]] = PLACEMENTS) -> str:

@@ -228,7 +228,7 @@ _OVERFLOW_JS = """() => {
   const deliberate = '[data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stCode"], .katex-display, '
     + '[role="tablist"]';  // a row of tabs too wide for the screen is swiped, as on any phone
   const drawing = '[data-testid="stVegaLiteChart"] :is(canvas, svg), [data-testid="stDeckGlJsonChart"] canvas';
-  const figure = ['stVegaLiteChart', 'stDeckGlJsonChart', 'stGraphVizChart', 'stDataFrame', 'stTable']
+  const figure = ['stVegaLiteChart', 'stDeckGlJsonChart', 'stImage', 'stDataFrame', 'stTable']
     .map(id => `[data-testid="${id}"]`).join(', ') + ', .katex-display';
   const scrollsX = s => s.overflowX === 'auto' || s.overflowX === 'scroll';
   const visibleSpan = el => {  // [left, right] as seen on screen, or null inside a sideways scroller
