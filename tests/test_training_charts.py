@@ -445,13 +445,15 @@ def leaves(spec: dict):
 def test_replay_snapshots_send_every_snapshot_of_both_placements_once_in_int16():
     replay = wheel_replay()
     tables = tc.replay_snapshots({"pre": replay, "post": replay})
-    points, probes = tables["points"], tables["probes"]
-    assert len(points) == 2 * 25 and list(tables["steps"]["step"]) == [0, 50]
-    assert all(points[c].dtype == np.int16 for c in ("pre_x", "pre_y", "post_x", "post_y"))
-    last = points[points["snap"] == 1].set_index("probe")
-    assert probes.loc[0, "color"] == "#ff0000" and last.loc[0, "post_y"] == tc.COORD_SCALE  # red at the top
-    assert last.loc[6, "post_x"] == tc.COORD_SCALE  # hue 90° (chartreuse) along dim 1, to the right
-    assert last.loc[6, "post_y"] == 0
+    points = tables["points"]
+    assert len(points) == 25 and list(tables["steps"]["step"]) == [0, 50]  # one row per probe color
+    coords = [f"{p}_{a}{s}" for p in ("pre", "post") for a in "xy" for s in (0, 1)]
+    assert list(points.columns) == ["probe", "color", "hue", "saturation", "value", *coords]
+    assert all(points[c].dtype == np.int16 for c in coords)
+    assert points.loc[0, "color"] == "#ff0000" and points.loc[0, "post_y1"] == tc.COORD_SCALE  # red at the top
+    assert points.loc[6, "post_x1"] == tc.COORD_SCALE  # hue 90° (chartreuse) along dim 1, to the right
+    assert points.loc[6, "post_y1"] == 0 and points.loc[6, "hue"] == 90
+    assert (points["post_y0"] == 0).all()  # the clump at step 0 has no red component (dim 0, up)
 
 
 def test_replay_snapshots_repeat_a_short_runs_last_snapshot_and_mark_missing_values():
@@ -459,9 +461,8 @@ def test_replay_snapshots_repeat_a_short_runs_last_snapshot_and_mark_missing_val
     broken = Replay(replay.steps[:1], replay.latents[:1].copy(), replay.rgb)  # diverged after one snapshot
     broken.latents[0, 3] = np.nan
     points = tc.replay_snapshots({"pre": broken, "post": replay})["points"]
-    first, second = (points[points["snap"] == i].set_index("probe") for i in (0, 1))
-    assert (first["pre_x"] == second["pre_x"]).all()  # the last snapshot it has, repeated
-    assert first.loc[3, "pre_x"] == tc.NO_VALUE and first.loc[3, "post_x"] != tc.NO_VALUE
+    assert (points["pre_x0"] == points["pre_x1"]).all()  # the last snapshot it has, repeated
+    assert points.loc[3, "pre_x0"] == tc.NO_VALUE and points.loc[3, "post_x0"] != tc.NO_VALUE
 
 
 def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
@@ -476,7 +477,12 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
     assert len(points) == 2
     for layer in points:
         assert layer["encoding"]["fill"] == {"field": "color", "scale": None, "type": "nominal"}
-        assert {"filter": f"(datum.snap === {slider['name']})"} in layer["transform"]
+        # the slider's value picks each probe's two columns of that snapshot; a missing value is not drawn
+        picked = [t for t in layer["transform"] if t.get("as") in ("px", "py")]
+        assert [t["calculate"] for t in picked] in (
+            [f"datum['{p}_{a}' + {slider['name']}]" for a in "xy"] for p in ("pre", "post")
+        )
+        assert {"filter": f"datum.px != {tc.NO_VALUE} && datum.py != {tc.NO_VALUE}"} in layer["transform"]
     (ring,) = [layer for layer in marks if "order" in layer["encoding"]]
     rows = spec["datasets"][ring["data"]["name"]]
     assert {r["panel"] for r in rows} == {0, 1}  # one unit circle per panel, placed by the layout's expressions

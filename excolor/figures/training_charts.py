@@ -944,35 +944,34 @@ REPLAY_PANELS = ("pre", "post")
 
 
 def replay_snapshots(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> dict[str, pd.DataFrame]:
-    """The replay as three compact tables, sent to the browser once.
+    """The replay as two compact tables, sent to the browser once.
 
-    points: one row per (snapshot, probe color), both placements' screen coordinates (latent dims `dims`) as
-      int16 columns `<placement>_x`, `<placement>_y` holding value × COORD_SCALE, NO_VALUE where not finite; a
-      run with fewer snapshots (it diverged) repeats its last one.
-    probes: each probe color's hex and HSV, joined in the browser by `probe`.
+    points: one row per probe color: its hex and HSV, then for every snapshot s both placements' screen
+      coordinates (latent dims `dims`) as int16 columns `<placement>_x<s>`, `<placement>_y<s>` holding
+      value × COORD_SCALE, NO_VALUE where not finite; a run with fewer snapshots (it diverged) repeats its last one.
+      Wide, not one row per (snapshot, probe): the browser then handles 232 rows instead of 14,384, and the
+      slider's snapshot picks two columns per row (`datum['post_x' + snapshot]`) instead of filtering every row.
     steps: the training step of each snapshot.
     """
     first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))  # the one that did not diverge
-    n_snaps, n_probes = len(first.steps), len(first.rgb)
-    snap = np.repeat(np.arange(n_snaps, dtype=np.int16), n_probes)
-    points = pd.DataFrame({"snap": snap, "probe": np.tile(np.arange(n_probes, dtype=np.int16), n_snaps)})
+    n_snaps = len(first.steps)
+    hsv = colors.rgb_to_hsv(first.rgb)
+    columns = {
+        "probe": np.arange(len(first.rgb), dtype=np.int16),
+        "color": colors.to_hex(first.rgb),
+        "hue": np.round(hsv[:, 0] * 360).astype(np.int16),
+        "saturation": np.round(hsv[:, 1], 2).astype(np.float32),
+        "value": np.round(hsv[:, 2], 2).astype(np.float32),
+    }
     for p in REPLAY_PANELS:
         latents = replays[p].latents[np.minimum(np.arange(n_snaps), len(replays[p].steps) - 1)]  # (S, P, 4)
         for axis, dim in zip("xy", dims):
-            values = np.clip(latents[:, :, dim].reshape(-1) * COORD_SCALE, NO_VALUE + 1, -NO_VALUE - 1)
-            points[f"{p}_{axis}"] = np.where(np.isfinite(values), np.round(values), NO_VALUE).astype(np.int16)
-    hsv = colors.rgb_to_hsv(first.rgb)
-    probes = pd.DataFrame(
-        {
-            "probe": np.arange(n_probes, dtype=np.int16),
-            "color": colors.to_hex(first.rgb),
-            "hue": np.round(hsv[:, 0] * 360).astype(np.int16),
-            "saturation": np.round(hsv[:, 1], 2).astype(np.float32),
-            "value": np.round(hsv[:, 2], 2).astype(np.float32),
-        }
-    )
+            values = np.clip(latents[:, :, dim] * COORD_SCALE, NO_VALUE + 1, -NO_VALUE - 1)
+            coords = np.where(np.isfinite(values), np.round(values), NO_VALUE).astype(np.int16)  # (S, P)
+            columns.update({f"{p}_{axis}{s}": coords[s] for s in range(n_snaps)})
+    points = pd.DataFrame(columns)
     steps = pd.DataFrame({"snap": np.arange(n_snaps, dtype=np.int16), "step": first.steps.astype(np.int32)})
-    return {"points": points, "probes": probes, "steps": steps}
+    return {"points": points, "steps": steps}
 
 
 def _replay_layout() -> tuple[alt.Scale, alt.Scale, list[alt.Parameter]]:
@@ -1054,22 +1053,24 @@ def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1
     x = alt.X("x:Q", scale=xs, axis=None)
     y = alt.Y("y:Q", scale=ys, axis=None)
     at_snapshot = alt.datum.snap == snapshot
-    colors_of = alt.LookupData(tables["probes"], key="probe", fields=["color", "hue", "saturation", "value"])
     tooltip = [
         alt.Tooltip("color:N", title="true color"),
         alt.Tooltip("hue:Q", title="hue (°)"),
         alt.Tooltip("saturation:Q"),
         alt.Tooltip("value:Q"),
     ]
-    base = alt.Chart(tables["points"]).transform_filter(at_snapshot).transform_lookup(lookup="probe", from_=colors_of)
     # point area follows the scale: ~55 px² at 140 px per unit, smaller on a phone
-    dots = base.mark_circle(opacity=1, stroke=NEUTRAL, strokeWidth=0.6, size=alt.ExprRef("pow(ppu / 19, 2)"))
+    dots = alt.Chart(tables["points"]).mark_circle(
+        opacity=1, stroke=NEUTRAL, strokeWidth=0.6, size=alt.ExprRef("pow(ppu / 19, 2)")
+    )
     panels = [
         _placed(
-            dots.transform_filter(f"datum.{p}_x != {NO_VALUE} && datum.{p}_y != {NO_VALUE}"),
+            dots.transform_calculate(
+                px=f"datum['{p}_x' + {REPLAY_PARAM}]", py=f"datum['{p}_y' + {REPLAY_PARAM}]"
+            ).transform_filter(f"datum.px != {NO_VALUE} && datum.py != {NO_VALUE}"),
             str(i),
-            f"datum.{p}_x / {COORD_SCALE}",
-            f"datum.{p}_y / {COORD_SCALE}",
+            f"datum.px / {COORD_SCALE}",
+            f"datum.py / {COORD_SCALE}",
         ).encode(x=x, y=y, fill=alt.Fill("color:N", scale=None), tooltip=tooltip)
         for i, p in enumerate(REPLAY_PANELS)
     ]
