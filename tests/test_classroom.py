@@ -207,7 +207,8 @@ def test_the_placement_replay_scrubs_in_the_browser_with_no_server_side_step_con
     assert (param["bind"]["min"], param["bind"]["max"], param["bind"]["step"], param["value"]) == (0, n - 1, 1, n - 1)
     assert spec["width"] == "container"
     text = json.dumps(spec)
-    assert text.count(f"(datum.snap === {param['name']})") == 4  # both panels and both titles follow it
+    # both panels' points and both titles follow it: the points pick their snapshot's columns, the titles its step
+    assert text.count(f"' + {param['name']}]") == 4 and text.count(f"(datum.snap === {param['name']})") == 2
     captions = [c.value for c in at.caption if "snapshots" in c.value]
     assert len(captions) == 1
     assert f"through the {n} snapshots" in captions[0] and captions[0].count("step 3,001.") == 2

@@ -316,12 +316,25 @@ AUTOGRAD_FIRST_100 = Path(__file__).parent / "data" / "autograd_first100.npz"
 
 # sha256 over the history columns (HISTORY_TERMS order) then the weights (sorted names) of the same runs with the
 # hand-derived gradients: the exact numbers, pinned, so that a change to them is a decision and not an accident.
-PRESET_FINGERPRINTS = {
-    ("pre", 0): "3952bf0da8f142c417647fb6d93e0ae6c1b739f79869507f31dc4a284d9e7717",
-    ("pre", 1): "25c885644b3e9d97cb8177cdd97fa18bf0e3225fa6c64aab116557bf8dd71035",
-    ("post", 0): "d5b4c72fc0f45a8f4526812f35e6820b1819ff6a3a95df71a55e4534ecb981b5",
-    ("post", 1): "906648b0dc4b08e234ea23f42cedc97ab8451e8561c0c975fd9ce59ce5a467cf",
+# Exact per kind of CPU: PyTorch picks its vectorized kernels by the instruction set (AVX2, AVX-512), and they
+# round differently. AVX2 recorded at 9bbdeb8 (unchanged since); AVX-512 recorded at b018ad6 and unchanged since
+# (checked on 2026-12-02 at b018ad6, aa6efb8 and b3399bc; 9bbdeb8 itself differed there: its BLAS kernels were still
+# chosen by buffer alignment, which b018ad6 fixed).
+PRESET_FINGERPRINTS_BY_CPU = {
+    "AVX2": {
+        ("pre", 0): "3952bf0da8f142c417647fb6d93e0ae6c1b739f79869507f31dc4a284d9e7717",
+        ("pre", 1): "25c885644b3e9d97cb8177cdd97fa18bf0e3225fa6c64aab116557bf8dd71035",
+        ("post", 0): "d5b4c72fc0f45a8f4526812f35e6820b1819ff6a3a95df71a55e4534ecb981b5",
+        ("post", 1): "906648b0dc4b08e234ea23f42cedc97ab8451e8561c0c975fd9ce59ce5a467cf",
+    },
+    "AVX512": {
+        ("pre", 0): "f5ac3766dc2457c6b741b4a497e1e8407e9ba824cc4e559c98d7a940457231e5",
+        ("pre", 1): "8edce00f9ba7a162383be26bdf50bd94e27476576c508a1c338abc3258690b43",
+        ("post", 0): "3fbb4b0de36e637409211a0e3b256cd0c785fd918f7e8170f648066c69f48785",
+        ("post", 1): "f3a035f8fa8fd74a127c0877bf8ee409ead855c304f47ab20749d04243c54e8e",
+    },
 }
+PRESET_FINGERPRINTS = PRESET_FINGERPRINTS_BY_CPU["AVX2"]  # the runs: the same four on every CPU
 
 
 def fingerprint(run) -> str:
@@ -353,7 +366,11 @@ def test_first_100_steps_match_the_autograd_trainer(preset_runs):
 
 
 def test_presets_train_the_pinned_models(preset_runs):
-    assert {(r.recipe.placement, r.recipe.seed): fingerprint(r) for r in preset_runs} == PRESET_FINGERPRINTS
+    cpu = torch.backends.cpu.get_cpu_capability()
+    if cpu not in PRESET_FINGERPRINTS_BY_CPU:
+        pytest.skip(f"no exact numbers recorded for {cpu} CPUs (the tests against autograd still ran)")
+    pinned = PRESET_FINGERPRINTS_BY_CPU[cpu]
+    assert {(r.recipe.placement, r.recipe.seed): fingerprint(r) for r in preset_runs} == pinned
 
 
 def test_headline_metrics_stay_in_issue_2s_bands():
