@@ -13,6 +13,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import SimpleNamespace
@@ -245,6 +246,25 @@ def _check_batchable(recipes: Sequence[Recipe]) -> None:
             raise ValueError("recipes trained together must share their schedule and batch size")
 
 
+@contextmanager
+def denormals_flushed():
+    """While training, this thread computes float32 results below 2^-126 (about 1.2e-38, the subnormal range) as 0.
+
+    Why: separate's q^99, q = (cos + 1) / 2, and the squarings that make it land in that range for pairs of samples
+    about 100 degrees apart, and an x86 core takes a slow microcode path for every subnormal operand or result: on
+    an AVX-512 Xeon, 16 models trained 3.2x slower with them (10.6 s, 3.3 s without), one run 1.8x. Such values
+    cannot move a float32 sum that has one term of a gradient's size (they are some 10^30 times below its last
+    bit), and indeed the pinned exact numbers of tests/test_train.py are the same either way. PyTorch sets the
+    flag per thread and cannot read it back: it is switched off after, which is every thread's default. On a CPU
+    without the flag (not x86) this does nothing.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def train(
     recipes: Recipe | Sequence[Recipe],
     progress: Callable[[int, int, dict[str, np.ndarray]], None] | None = None,
@@ -286,26 +306,27 @@ def train(
     table_np = table.numpy()  # the same memory: checked for divergence without a tensor operation
     diverged: dict[int, Divergence] = {}
     steps_done = steps
-    snapshot(0)
-    for t in range(steps):
-        if t % CHUNK_STEPS == 0:
-            n_chunk = min(CHUNK_STEPS, steps - t)
-            xs, reds, vibrants = (c.unbind(0) for c in data.chunk(n_chunk))
-            ws = tap_weights(designs, plan, t, t + n_chunk)
-            counts = (ws.sum(1) != 0).numpy()  # (n, 5, K) which terms count, per step and model
-            ws = ws.unbind(0)
-        i = t % CHUNK_STEPS
-        rows[t].copy_(step(xs[i], reds[i], vibrants[i], ws[i]))
-        if not np.isfinite(table_np[t, -1]).all():
-            _note_divergence(table_np[t], counts[i, 1:], t, diverged)
-            if len(diverged) == k:
-                steps_done = t + 1
-                break
-        optimizer.step(float(plan["lr"][t]))
-        if (t + 1) % replay_every == 0 or t + 1 == steps:
-            snapshot(t + 1)
-        if progress is not None and ((t + 1) % progress_every == 0 or t + 1 == steps):
-            progress(t + 1, steps, {n: v.copy() for n, v in zip(HISTORY_TERMS, table_np[t])})
+    with denormals_flushed():  # bit-identical, and up to 3x faster (see denormals_flushed)
+        snapshot(0)
+        for t in range(steps):
+            if t % CHUNK_STEPS == 0:
+                n_chunk = min(CHUNK_STEPS, steps - t)
+                xs, reds, vibrants = (c.unbind(0) for c in data.chunk(n_chunk))
+                ws = tap_weights(designs, plan, t, t + n_chunk)
+                counts = (ws.sum(1) != 0).numpy()  # (n, 5, K) which terms count, per step and model
+                ws = ws.unbind(0)
+            i = t % CHUNK_STEPS
+            rows[t].copy_(step(xs[i], reds[i], vibrants[i], ws[i]))
+            if not np.isfinite(table_np[t, -1]).all():
+                _note_divergence(table_np[t], counts[i, 1:], t, diverged)
+                if len(diverged) == k:
+                    steps_done = t + 1
+                    break
+            optimizer.step(float(plan["lr"][t]))
+            if (t + 1) % replay_every == 0 or t + 1 == steps:
+                snapshot(t + 1)
+            if progress is not None and ((t + 1) % progress_every == 0 or t + 1 == steps):
+                progress(t + 1, steps, {n: v.copy() for n, v in zip(HISTORY_TERMS, table_np[t])})
 
     elapsed = time.perf_counter() - started
     table = table[:steps_done].numpy()  # (steps_done, n_terms, K)

@@ -564,3 +564,18 @@ def test_data_stream_samples_in_proportion_to_the_weights():
     assert 0.45 < draws.mean().item() < 0.55
     again = data_stream(5, 2000, 64, 3600, torch.tensor(w, dtype=torch.float64))
     assert torch.equal(again[0], idx) and torch.equal(again[1], draws)
+
+
+def subnormal_product() -> float:
+    """1e-30 x 1e-10 = 1e-40 is a float32 subnormal: kept as such normally, 0.0 with denormals flushed."""
+    return float(torch.tensor([1e-30]) * torch.tensor([1e-10]))
+
+
+def test_training_flushes_subnormals_and_restores_the_thread_after(short_schedule):
+    if not torch.backends.cpu.get_cpu_capability().startswith("AVX"):
+        pytest.skip("flushing subnormals is an x86 (SSE) flag")
+    seen = []
+    assert subnormal_product() == pytest.approx(1e-40, rel=1e-2)  # the default: gradual underflow
+    train([Recipe("post", 0, short_schedule)], progress=lambda *_: seen.append(subnormal_product()))
+    assert seen and all(value == 0.0 for value in seen)  # inside training: flushed (q^99 gets there)
+    assert subnormal_product() == pytest.approx(1e-40, rel=1e-2)  # and the thread is as it was
