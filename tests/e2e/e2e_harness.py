@@ -444,6 +444,11 @@ class AppPage:
         deadline = time.perf_counter() + timeout
         while True:
             self.wait_idle(timeout=max(deadline - time.perf_counter(), 1.0))
+            if not self.menu() and time.perf_counter() < deadline:
+                # idle before its first run: a busy server (training, other visitors) can leave a page that just
+                # connected "not running" for longer than wait_idle's quiet time; the shell's menu comes first
+                self.page.wait_for_timeout(300)
+                continue
             problems = self.shell_problems()  # without the shell's sidebar there is no training status to read
             assert not problems, f"{path}: " + "; ".join(problems)
             if self.training_status_complete() or self.training_done():
