@@ -252,11 +252,11 @@ def denormals_flushed():
 
     Why: separate's q^99, q = (cos + 1) / 2, and the squarings that make it land in that range for pairs of samples
     about 100 degrees apart, and an x86 core takes a slow microcode path for every subnormal operand or result: on
-    an AVX-512 Xeon, 16 models trained 3.2x slower with them (10.6 s, 3.3 s without), one run 1.8x. Such values
-    cannot move a float32 sum that has one term of a gradient's size (they are some 10^30 times below its last
-    bit), and indeed the pinned exact numbers of tests/test_train.py are the same either way. PyTorch sets the
-    flag per thread and cannot read it back: it is switched off after, which is every thread's default. On a CPU
-    without the flag (not x86) this does nothing.
+    an AVX-512 Xeon, 16 models took 7.3-7.6 s of CPU with them and 2.2-2.4 s without, one run 1.2-1.5 s and
+    0.8-0.9 s. Such values cannot move a float32 sum that has one term of a gradient's size (they are some 10^30
+    times below its last bit), and indeed the pinned exact numbers of tests/test_train.py are the same either way.
+    PyTorch sets the flag per thread and cannot read it back: it is switched off after, which is every thread's
+    default. On a CPU without the flag (not x86) this does nothing.
     """
     torch.set_flush_denormal(True)
     try:

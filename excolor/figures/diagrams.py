@@ -1,4 +1,4 @@
-"""Small box-and-arrow diagrams drawn as inline SVG, laid out by hand.
+"""Small box-and-arrow diagrams drawn as SVG images, laid out by hand.
 
 Why not Graphviz: st.graphviz_chart sends every browser a 770 KB layout engine (Graphviz compiled to
 WebAssembly) and runs it for each diagram. For the app's few fixed diagrams that was the most expensive thing on

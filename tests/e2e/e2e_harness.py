@@ -445,8 +445,8 @@ class AppPage:
         while True:
             self.wait_idle(timeout=max(deadline - time.perf_counter(), 1.0))
             if not self.menu() and time.perf_counter() < deadline:
-                # idle before its first run: a busy server (training, other visitors) can leave a page that just
-                # connected "not running" for longer than wait_idle's quiet time; the shell's menu comes first
+                # looks idle, its main area drawn, but not the shell's menu yet: seen twice on a slow machine with a
+                # busy server (cause not pinned down); the menu is the shell's first element, so wait for it
                 self.page.wait_for_timeout(300)
                 continue
             problems = self.shell_problems()  # without the shell's sidebar there is no training status to read
