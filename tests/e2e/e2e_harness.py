@@ -113,7 +113,7 @@ def _descendants(pid: int) -> list[int]:
 
 @dataclass
 class Server:
-    theme: str
+    theme: str  # "light" or "dark" sets the server's theme; "system" leaves it to each browser's preference
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
@@ -134,7 +134,7 @@ class Server:
             "--server.port", str(self.port),
             "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false",
-            "--theme.base", self.theme,
+            *(["--theme.base", self.theme] if self.theme != "system" else []),
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.started_at, self.started_epoch = time.perf_counter(), time.time()

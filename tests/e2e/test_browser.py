@@ -1,8 +1,8 @@
-"""The app as a visitor meets it: every page in a real browser, light and dark, plus memory and cold start.
+"""The app as a visitor meets it: every page in a real browser, light and dark, plus the cold start.
 
 Tests run in file order and share one light-theme server: cold start (measured by the fixture on the first
-visit), every page, memory after every page was visited, the page-specific interactions (which train extra
-models, so they come after the memory check), then the dark-theme server.
+visit), every page, the page-specific interactions, then the dark-theme server. The server's memory after every
+page is measured on a server of its own, in test_memory.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from e2e_harness import METRICS, PAGES, RENDER_TIMEOUT, AppPage, Server, record_
 pytestmark = pytest.mark.e2e
 
 PAGE_IDS = [name for name, _ in PAGES]
-PEAK_RSS_LIMIT_MB = 900  # Streamlit Community Cloud gives an app about 1 GB
 COLD_START_LIMIT_S = 120  # generous for a loaded CI machine; the number itself is reported
 FRESH_SEED = 424242  # no page trains this seed by itself, so choosing it always starts a training
 
@@ -50,17 +49,6 @@ def test_cold_start(server: Server) -> None:
 @pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
 def test_page_light(tab: AppPage, name: str, path: str) -> None:
     visit(tab, name, path, "light")
-
-
-def test_memory_after_every_page(tab: AppPage, server: Server) -> None:
-    """Peak RSS of the server (and any children) after every page was rendered with the default recipes."""
-    for _, path in PAGES:
-        tab.goto(path)
-        tab.wait_trained(path)
-        tab.wait_charts()
-    memory = server.memory_mb()
-    record_metric("server_memory_after_all_pages", memory)
-    assert memory["peak_rss_mb"] < PEAK_RSS_LIMIT_MB, memory
 
 
 def test_placement_training_progress_completes(tab: AppPage) -> None:

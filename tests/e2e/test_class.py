@@ -36,8 +36,10 @@ def data_dir(tmp_path, monkeypatch):
     return folder
 
 
-def open_tab(browser, server: Server, viewport: dict = VIEWPORT) -> tuple[object, AppPage]:
-    context = browser.new_context(viewport=viewport, color_scheme=server.theme)
+def open_tab(browser, server: Server, viewport: dict = VIEWPORT, scheme: str = "light") -> tuple[object, AppPage]:
+    """A new device: its own browser context, preferring the light or dark `scheme` (which the "system" server
+    follows)."""
+    context = browser.new_context(viewport=viewport, color_scheme=scheme)
     context.set_default_timeout(30_000)
     return context, AppPage(context.new_page(), server)
 
@@ -77,7 +79,7 @@ def cli_tally() -> dict:
 
 
 def test_three_devices_vote_a_fourth_sees_the_split_and_it_survives_a_restart(browser, data_dir):
-    server = Server("light")
+    server = Server("system")  # each device's own light or dark preference: the screenshots show both
     server.start()
     contexts = []
     try:
@@ -101,6 +103,7 @@ def test_three_devices_vote_a_fourth_sees_the_split_and_it_survives_a_restart(br
         assert "Post-norm better: 1 (33%); Pre-norm better: 2 (67%); No real difference: 0 (0%)." in caption
         viewer.assert_clean()
         before = cli_tally()
+        shoot_the_tally_and_the_replay(browser, server)
     finally:
         for context in contexts:
             context.close()
@@ -219,15 +222,6 @@ def test_the_replay_slider_redraws_the_points_in_the_browser_without_a_script_ru
 # --------------------------------------------------------------------------------------------- screenshots
 
 
-def _vote_a_little(browser, server: Server) -> None:
-    for choice in ("pre", "pre", "post"):
-        context, tab = open_tab(browser, server)
-        tab.goto(f"/?class={CODE}")
-        tab.wait_idle(timeout=120)
-        answer(tab, choice)
-        context.close()
-
-
 def _shoot(tab: AppPage, top, bottom, name: str) -> None:
     """The part of the screen from `top`'s upper edge to `bottom`'s lower edge (locators), full width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -240,28 +234,28 @@ def _shoot(tab: AppPage, top, bottom, name: str) -> None:
     tab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip=clip, animations="disabled")
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots_of_the_tally_and_the_replay(browser, data_dir, theme):
-    server = Server(theme)
-    server.start()
-    try:
-        _vote_a_little(browser, server)
+def shoot_the_tally_and_the_replay(browser, server: Server) -> None:
+    """The revealed tally and the replay as four devices see them: light and dark, wide and phone (one server, each
+    device's own preference), saved as artifacts/screenshots/class-{tally,replay}-{theme}-{width}.png."""
+    for theme in ("light", "dark"):
         for width, viewport in (("wide", VIEWPORT), ("phone", PHONE)):
-            context, tab = open_tab(browser, server, viewport)
-            tab.goto(f"/placement?class={CODE}")
-            tab.wait_trained(f"/placement?class={CODE}")
-            tab.wait_charts()
-            tab.assert_clean()
-            assert "Class" in tally_caption(tab)
-            captions = tab.page.locator('[data-testid="stCaptionContainer"]')
-            heading = tab.page.get_by_text(f"How class {CODE} predicted")
-            _shoot(tab, heading, captions.filter(has_text=f"Class {CODE},"), f"class-tally-{theme}-{width}")
-            chart = replay_chart(tab)
-            _shoot(tab, chart, chart, f"class-replay-{theme}-{width}")
-            if width == "phone":
-                box = chart.bounding_box()
-                assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, box
-                record_metric(f"replay_chart_box[{theme}-phone]", {k: round(v) for k, v in box.items()})
-            context.close()
-    finally:
-        server.stop()
+            context, tab = open_tab(browser, server, viewport, theme)
+            try:
+                tab.goto(f"/placement?class={CODE}")
+                tab.wait_trained(f"/placement?class={CODE}")
+                tab.wait_charts()
+                tab.assert_clean()
+                luminance = tab.background_luminance()
+                assert luminance < 0.35 if theme == "dark" else luminance > 0.65, (theme, luminance)
+                assert "Class" in tally_caption(tab)
+                captions = tab.page.locator('[data-testid="stCaptionContainer"]')
+                heading = tab.page.get_by_text(f"How class {CODE} predicted")
+                _shoot(tab, heading, captions.filter(has_text=f"Class {CODE},"), f"class-tally-{theme}-{width}")
+                chart = replay_chart(tab)
+                _shoot(tab, chart, chart, f"class-replay-{theme}-{width}")
+                if width == "phone":
+                    box = chart.bounding_box()
+                    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, box
+                    record_metric(f"replay_chart_box[{theme}-phone]", {k: round(v) for k, v in box.items()})
+            finally:
+                context.close()
