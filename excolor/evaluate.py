@@ -180,8 +180,22 @@ def errors_under(
     for part in _chunks(len(x_all)):
         enc = _encode(model, GRIDS[grid](), x_all[part], keep_output=False)
         for name, intervention in interventions.items():
-            out[name][part] = _apply(model, enc, intervention)[2].numpy()
+            out[name][part] = _errors_after(model, enc, intervention).numpy()
     return out
+
+
+def _errors_after(model: ColorAutoencoder, enc: Encoded, intervention: Intervention | None) -> Tensor:
+    """Per-color errors of one encoded chunk after the intervention, every latent decoded again.
+
+    A latent the intervention left alone decodes to its baseline numbers bit for bit (a row's numbers do not
+    depend on the rows beside it, see ROW_BLOCK), so nothing needs sorting out: decoding the whole chunk is cheaper
+    than finding, gathering and scattering back the latents that moved, as _apply does for the pages (measured:
+    a dense-grid measurement with both default interventions 0.215 -> 0.187 s CPU, best of 12)."""
+    if intervention is None:
+        return enc.error
+    with torch.no_grad():
+        z = _intervene(model, enc.x, enc.unit, intervention)
+        return per_color_error(forward_rows(model.decode, z).clamp(0.0, 1.0), enc.x)
 
 
 @dataclass
