@@ -19,13 +19,57 @@ same work (Python's import lock, the board's entries, the caches' per-key locks)
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from contextlib import asynccontextmanager
 
 from . import shell  # noqa: F401  (its process settings must come before PyTorch loads)
 
 log = logging.getLogger("excolor.app")
+
+ONE_CORE_ENV = "EXCOLOR_ONE_CORE"  # "0": leave the server's threads wherever the OS puts them
+
+
+def _current_cpu() -> int:
+    """The CPU this thread last ran on: field 39 of /proc/self/stat (the fields after the name start at 3)."""
+    with open("/proc/self/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[36])
+
+
+def keep_to_one_core() -> int | None:
+    """Keep every thread of this server on one CPU core (the one it runs on now); returns it, or None if nothing
+    was changed (one core only, not Linux, EXCOLOR_ONE_CORE=0, or the OS said no).
+
+    Why: the server's threads share one GIL, and the trainer gives it up around each of its ~190 PyTorch calls per
+    training step. On two or more cores, each time it does, a thread waiting on another core (a page script, the
+    warm-up's imports) takes the GIL and holds it for up to the switch interval (5 ms) while the trainer, its call
+    done after a few microseconds, waits: the trainer crawls while anything else runs Python. On one core the OS
+    switches threads only at its own time slices, so the trainer keeps the GIL from one call to the next. Measured
+    on a 2-core machine that also runs the browser: the default pair trained in 1.9-2.3 s during a cold start
+    instead of 0.95 s alone, and in 0.8-1.3 s with the server on one core; the cold start (server start to the
+    placement page drawn) went from a median of 8.72 s to 7.78 s over six alternating starts each. What it gives up:
+    a big evaluation's kernels (which run without the GIL) no longer overlap other threads' Python on a second
+    core. In the load tests, two runs each: the class's cached pages p50 1.70 and 1.95 s -> 1.06 and 1.79 s, p95
+    3.41 and 3.52 s -> 2.24 and 3.07 s; the queue's comparisons under load took about as long (32 seeds: 37.0 and
+    39.6 s -> 39.4 and 34.0 s). PyTorch runs on one thread here anyway (torch.set_num_threads(1)), and Community
+    Cloud gives an app one CPU. Threads started later inherit the setting from the thread that starts them."""
+    if os.environ.get(ONE_CORE_ENV, "1") == "0" or not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        allowed = os.sched_getaffinity(0)
+        if len(allowed) < 2:
+            return None
+        cpu = _current_cpu()
+        cpu = cpu if cpu in allowed else min(allowed)
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except (OSError, ValueError, IndexError):
+        return None
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.sched_setaffinity(tid, {cpu})
+    return cpu
 
 
 def warm_up() -> None:
@@ -53,6 +97,10 @@ def warm_up() -> None:
 
 @asynccontextmanager
 async def lifespan(app):
-    """st.App's lifespan: start warming up in the background and let the server answer at once."""
+    """st.App's lifespan: keep the server on one core, start warming up in the background and let the server answer
+    at once."""
+    cpu = keep_to_one_core()
+    if cpu is not None:
+        log.info("the server's threads run on CPU %d (%s=0 leaves them to the OS)", cpu, ONE_CORE_ENV)
     threading.Thread(target=warm_up, name="excolor-warm-up", daemon=True).start()
     yield
