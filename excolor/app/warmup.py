@@ -72,14 +72,17 @@ def keep_to_one_core() -> int | None:
     return cpu
 
 
-def warm_up() -> None:
+def warm_up(cpu: int | None = None) -> None:
     """Import, train and measure the default pair (see the module docstring); a failure is logged, not raised:
-    the first visitor then does the same work, as without a warm-up."""
+    the first visitor then does the same work, as without a warm-up. `cpu`: the core keep_to_one_core chose."""
     try:
         import torch
 
         torch.set_num_threads(1)
-        from . import board
+        from . import board  # (its trainer sets up the log's handler)
+
+        if cpu is not None:
+            log.info("the server's threads run on CPU %d (%s=0 leaves them to the OS)", cpu, ONE_CORE_ENV)
 
         entries = board.board().request(board.default_recipes())  # creating the board starts the training
         from excolor.figures import charts, latents3d, training_charts  # noqa: F401  (what the pages import)
@@ -100,7 +103,5 @@ async def lifespan(app):
     """st.App's lifespan: keep the server on one core, start warming up in the background and let the server answer
     at once."""
     cpu = keep_to_one_core()
-    if cpu is not None:
-        log.info("the server's threads run on CPU %d (%s=0 leaves them to the OS)", cpu, ONE_CORE_ENV)
-    threading.Thread(target=warm_up, name="excolor-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(cpu,), name="excolor-warm-up", daemon=True).start()
     yield
