@@ -19,11 +19,10 @@ same work (Python's import lock, the board's entries, the caches' per-key locks)
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from . import shell  # noqa: F401  (its process settings must come before PyTorch loads)
 
@@ -33,8 +32,9 @@ ONE_CORE_ENV = "EXCOLOR_ONE_CORE"  # "0": leave the server's threads wherever th
 
 
 def _current_cpu() -> int:
-    """The CPU this thread last ran on: field 39 of /proc/self/stat (the fields after the name start at 3)."""
-    with open("/proc/self/stat") as f:
+    """The CPU this thread last ran on: field 39 of its stat file (the fields after the name start at 3).
+    /proc/thread-self, not /proc/self, which reads the main thread's."""
+    with open("/proc/thread-self/stat") as f:
         return int(f.read().rsplit(")", 1)[1].split()[36])
 
 
@@ -67,7 +67,7 @@ def keep_to_one_core() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     for tid in threads:
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+        with suppress(OSError):  # a thread that ended meanwhile
             os.sched_setaffinity(tid, {cpu})
     return cpu
 
