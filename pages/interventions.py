@@ -177,8 +177,7 @@ for name, iv in interventions.items():
 st.subheader("Latent space, with the cones")
 view = urlstate.view_control(
     URL["view"],
-    "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, "
-    "from two sides.",
+    "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, from two sides.",
 )
 st.markdown(
     "Each dot is ringed in its reconstructed color with its true color at the centre; drag to rotate. The dashed "
@@ -223,9 +222,7 @@ st.caption(
     + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
     + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
 )
-chart, caption = caches.figure(
-    charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)"
-)
+chart, caption = caches.figure(charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)")
 caches.show_chart(chart, width="content")
 st.caption(caption)
 st.markdown(

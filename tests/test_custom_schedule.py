@@ -140,9 +140,7 @@ def test_a_diverging_schedule_says_where_and_which_term_on_the_placement_page(pl
     assert not at.exception
 
 
-@pytest.mark.parametrize(
-    "page", ["app.py", "pages/reconstruction.py", "pages/interventions.py"]
-)
+@pytest.mark.parametrize("page", ["app.py", "pages/reconstruction.py", "pages/interventions.py"])
 def test_other_pages_survive_a_diverged_run(placement, page):
     at = _apply_table(placement, DIVERGING)
     at.switch_page(page).run()

@@ -195,9 +195,7 @@ def both_diverge():
     return _session(AppTest, BOTH_DIVERGE)
 
 
-@pytest.mark.parametrize(
-    "page", ["app.py", "pages/placement.py", "pages/reconstruction.py", "pages/interventions.py"]
-)
+@pytest.mark.parametrize("page", ["app.py", "pages/placement.py", "pages/reconstruction.py", "pages/interventions.py"])
 def test_with_both_runs_diverged_every_page_says_so_and_draws_no_latent_view(both_diverge, page):
     at = _visit(both_diverge, page)
     errors = _texts(at.error)

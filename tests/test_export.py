@@ -86,7 +86,7 @@ def test_latents_csv_has_one_row_per_color():
 
 def test_metrics_csv_quotes_commas_and_keeps_key_order():
     text = metrics_csv([{"run": "a,b", "max": 0.5}, {"run": "c", "max": 0.25, "extra": 1}])
-    assert text.split("\n")[:3] == ['run,max,extra', '"a,b",0.5,', "c,0.25,1"]
+    assert text.split("\n")[:3] == ["run,max,extra", '"a,b",0.5,', "c,0.25,1"]
 
 
 # ------------------------------------------------------------------------------ every malformed file

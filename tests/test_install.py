@@ -60,10 +60,22 @@ def cached_wheel(cache, project, version, *pip_args):
     """This platform's wheel of project==version, fetched once by pip as this machine configures it."""
     pattern = f"{project}-{version}-*.whl"
     if not list(cache.glob(pattern)):
-        command = [sys.executable, "-m", "pip", "download", f"{project}=={version}", "--no-deps",
-                   "--only-binary=:all:", "--quiet", "--dest", str(cache), *pip_args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "PIP_RETRIES": "0"})
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            f"{project}=={version}",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "--dest",
+            str(cache),
+            *pip_args,
+        ]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env={**os.environ, "PIP_RETRIES": "0"}
+        )
         if not list(cache.glob(pattern)):
             reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
             pytest.skip(f"{project}=={version} is neither on this machine nor downloadable: {reason}")
@@ -114,8 +126,13 @@ def isolated(tmp_path_factory):
     """Environment for both tools: no PIP_*/UV_* settings, no user or system config, a throwaway uv cache."""
     home = tmp_path_factory.mktemp("installer-config")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) and k != "VIRTUAL_ENV"}
-    env.update(XDG_CONFIG_HOME=str(home), XDG_CONFIG_DIRS=str(home), UV_CACHE_DIR=str(home / "uv-cache"),
-               PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(
+        XDG_CONFIG_HOME=str(home),
+        XDG_CONFIG_DIRS=str(home),
+        UV_CACHE_DIR=str(home / "uv-cache"),
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     return env
 
 
@@ -123,8 +140,13 @@ def isolated(tmp_path_factory):
 def empty_venv(tmp_path_factory, isolated):
     """A dry run into the test's own venv would find everything installed and resolve nothing."""
     venv = tmp_path_factory.mktemp("empty-venv") / "venv"
-    subprocess.run([uv.find_uv_bin(), "venv", "--quiet", "--python", sys.executable, str(venv)],
-                   env=isolated, cwd=REPO, check=True, timeout=60)
+    subprocess.run(
+        [uv.find_uv_bin(), "venv", "--quiet", "--python", sys.executable, str(venv)],
+        env=isolated,
+        cwd=REPO,
+        check=True,
+        timeout=60,
+    )
     return venv / "bin" / "python"
 
 
@@ -138,8 +160,14 @@ def pointed_at(stand_in, text, tmp_path):
 
 def uv_dry_run(requirements, python, env):
     """`uv pip install --dry-run -r`, uv's defaults, from the repository root, as Community Cloud runs it."""
-    return subprocess.run([uv.find_uv_bin(), "pip", "install", "--dry-run", "--python", str(python),
-                           "-r", str(requirements)], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [uv.find_uv_bin(), "pip", "install", "--dry-run", "--python", str(python), "-r", str(requirements)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def uv_picks(output):
@@ -166,8 +194,20 @@ def test_requirements_resolve_under_uv_with_every_pin(pytorch_stand_in, isolated
 def test_requirements_resolve_under_pip_with_every_pin(pytorch_stand_in, isolated, tmp_path):
     text = (REPO / "requirements.txt").read_text()
     report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-cache-dir",
-               "--quiet", "--report", str(report), "-r", str(pointed_at(pytorch_stand_in, text, tmp_path))]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--no-cache-dir",
+        "--quiet",
+        "--report",
+        str(report),
+        "-r",
+        str(pointed_at(pytorch_stand_in, text, tmp_path)),
+    ]
     done = subprocess.run(command, cwd=REPO, env=isolated, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     installs = json.loads(report.read_text())["install"]

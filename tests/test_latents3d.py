@@ -202,6 +202,7 @@ def test_trained_model_puts_red_at_the_top(trained_run):
 
 def _strict_spec(deck) -> dict:
     """The deck's JSON as the browser parses it: NaN or Infinity would be a syntax error there."""
+
     def refuse(token):
         raise ValueError(f"{token} in the deck's JSON")
 

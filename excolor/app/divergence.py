@@ -84,8 +84,7 @@ def warn_records(records: Sequence[dict], left_out_of: str) -> None:
         st.warning(
             f"Some runs diverged and are left out of {left_out_of}: "
             + "; ".join(
-                f"{d['design']} seed {d['seed']}" + (f": {d['diverged']}" if d.get("diverged") else "")
-                for d in records
+                f"{d['design']} seed {d['seed']}" + (f": {d['diverged']}" if d.get("diverged") else "") for d in records
             ),
             icon="💥",
         )

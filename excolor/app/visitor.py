@@ -33,7 +33,6 @@ def sweep_recipes(n_seeds: int, schedule: Schedule | None = None) -> list[Recipe
     return [r for seed in range(n_seeds) for r in default_recipes(seed, schedule)]
 
 
-
 def current_schedule() -> Schedule:
     return st.session_state.get("schedule", EX24)
 

@@ -673,7 +673,8 @@ def mapping_description(intervention: Suppression | Repulsion) -> str:
             f"Repulsion mapper: output alignment against input alignment d = cos θ with red. "
             f"It follows the identity (dashed) up to a = {a:.2f} ({_angle(a):.0f}°), then bends down to "
             f"b = {b:.2f} at d = 1: exact red is rotated to {_angle(b):.0f}° from the red direction, leaving a "
-            f"hole of half-angle {_angle(b):.0f}° around it. " + (f"For example {moves}. " if moves else "")
+            f"hole of half-angle {_angle(b):.0f}° around it. "
+            + (f"For example {moves}. " if moves else "")
             + hemisphere_note(intervention)
         ).rstrip()
     raise TypeError(f"only suppression and repulsion have a mapping curve, not {type(intervention).__name__}")

@@ -706,9 +706,7 @@ def comparison_table(
     return frame
 
 
-def comparison_description(
-    table: pd.DataFrame, histories: Mapping[str, Mapping[str, np.ndarray]] | None = None
-) -> str:
+def comparison_description(table: pd.DataFrame, histories: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> str:
     """What the rows that test the hypothesis say, and why the two reconstruction rows can disagree.
 
     No tally of "rows where post-norm is lower": reconstruction appears four times and unitarity twice, so a

@@ -121,14 +121,18 @@ def test_three_devices_vote_a_fourth_sees_the_split_and_it_survives_a_restart(br
     finally:
         server.stop()
     after = cli_tally()
-    assert after == before == {
-        "class": CODE,
-        "questions": {
-            "placement": {"post": 1, "pre": 2, "same": 0},
-            "interventions": {"suppression": 0, "repulsion": 0, "split": 0},
-            "lab": {"all": 0, "most": 0, "half": 0, "few": 0},
-        },
-    }
+    assert (
+        after
+        == before
+        == {
+            "class": CODE,
+            "questions": {
+                "placement": {"post": 1, "pre": 2, "same": 0},
+                "interventions": {"suppression": 0, "repulsion": 0, "split": 0},
+                "lab": {"all": 0, "most": 0, "half": 0, "few": 0},
+            },
+        }
+    )
     record_metric("class_vote_after_restart", after["questions"]["placement"])
 
 
