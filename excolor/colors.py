@@ -18,6 +18,8 @@ NAMED_HUES = (
     "red", "orange", "yellow", "lime", "green", "teal",
     "cyan", "azure", "blue", "purple", "magenta", "pink",
 )  # fmt: skip
+# The primaries and secondaries, the corners of the RGB cube: where the error curves of a regular latent peak.
+PEAK_HUES_DEG = (0, 60, 120, 180, 240, 300)
 
 
 def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
