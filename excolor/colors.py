@@ -180,3 +180,15 @@ def to_hex(rgb: np.ndarray) -> np.ndarray:
     ints = np.rint(np.clip(rgb, 0, 1) * 255).astype(np.int64)
     out = np.char.add("#", _HEX_BYTES[ints[..., 0]])
     return np.char.add(np.char.add(out, _HEX_BYTES[ints[..., 1]]), _HEX_BYTES[ints[..., 2]])
+
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    """sRGB's transfer curve removed (IEC 61966-2-1): light adds up, and color matrices apply, in linear RGB."""
+    c = np.asarray(c, dtype=np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    """The inverse of srgb_to_linear (negative values are clipped to 0 first)."""
+    c = np.asarray(c, dtype=np.float64)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.clip(c, 0, None) ** (1 / 2.4) - 0.055)
