@@ -6,6 +6,7 @@ test time. Run alone for a table: `python tests/e2e/a11y.py` (every page, light 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -23,10 +24,8 @@ OPEN_EVERYTHING_JS = """() => {
 def open_everything(tab: AppPage) -> None:
     """Open every expander (tabs are checked one by one by the caller: only one tab panel shows at a time)."""
     for summary in tab.page.locator('[data-testid="stExpander"] details:not([open]) > summary').all():
-        try:
+        with contextlib.suppress(Exception):  # a rerun replaced it: the script below opens the new one
             summary.click(timeout=2_000)
-        except Exception:  # noqa: BLE001  (a rerun replaced it: the next pass finds the new one)
-            pass
     tab.page.evaluate(OPEN_EVERYTHING_JS)
     tab.page.wait_for_timeout(300)
 
