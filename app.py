@@ -15,25 +15,15 @@ import streamlit as st
 
 from excolor.app import shell, warmup
 
-
-@st.fragment(run_every=1.0)
-def training_progress(recipes) -> None:
-    """Live status while the models train; one full rerun when done, which stops the polling."""
-    from excolor.app import board
-
-    status = board.status_for(board.visitor_id(), recipes)
-    if status.done:
-        st.rerun()
-    st.progress(status.fraction, text=f"Meanwhile, both models are training in the background: {status.text}")
-
-
-def hypothesis_page() -> None:
-    frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heavy imports below
+if __name__ == "__main__":  # a visit, not the server's start (see above): the menu first, then the heavy imports
+    frame = shell.page("Hypothesis")
 
     from excolor.app import board, caches, classroom, divergence, visitor
     from excolor.figures import charts
     from excolor.figures import training_charts as tc
 
+
+def introduction() -> None:
     st.title("Anchoring red: before or after the normalization?")
     st.markdown(
         "Neural networks store concepts as **directions** in their internal activations. Usually we train a network "
@@ -47,6 +37,18 @@ def hypothesis_page() -> None:
         "through 4 numbers and rebuilds it. Colors are easy to look at, so you can *see* whether it worked."
     )
 
+
+@st.fragment(run_every=1.0)
+def training_progress(recipes) -> None:
+    """Live status while the models train; one full rerun when done, which stops the polling."""
+    status = board.status_for(board.visitor_id(), recipes)
+    if status.done:
+        st.rerun()
+    st.progress(status.fraction, text=f"Meanwhile, both models are training in the background: {status.text}")
+
+
+def training_notice() -> None:
+    """How far this visitor's pair has got: live while it trains, then done, failed or diverged."""
     recipes = visitor.current_recipes()
     status = board.status_for(board.visitor_id(), recipes)
     if not status.done:
@@ -58,16 +60,21 @@ def hypothesis_page() -> None:
     else:
         st.success(f"Both models for seed {recipes[0].seed} are trained: the next page shows the results.", icon="✅")
 
+
+def the_network() -> None:
     st.header("The network")
     diagram, caption = tc.network_diagram()
     st.image(diagram, alt=caption)
     st.caption(caption)
     st.markdown(
         "Two places inside it matter here. The **encoder tap** is the raw 4-D latent $z$: it can have any length. "
-        "The **bottleneck tap** is the same vector divided by its length, $\\hat z = z / \\lVert z \\rVert$: it always "
-        "has length 1, so every color becomes a point on a 4-D sphere and only its *direction* carries information."
+        "The **bottleneck tap** is the same vector divided by its length, $\\hat z = z / \\lVert z \\rVert$: it "
+        "always has length 1, so every color becomes a point on a 4-D sphere and only its *direction* carries "
+        "information."
     )
 
+
+def four_regularizers() -> None:
     st.header("Four regularizers shape the latent space")
     st.markdown(
         "Besides rebuilding its input (mean squared error), the network pays four penalties, each scaled by a weight "
@@ -80,45 +87,57 @@ def hypothesis_page() -> None:
     )
     for col, formula in zip(st.columns(2), label_odds):  # side by side on a wide screen, one under the other on a phone
         col.latex(formula)
+    for left_term, right_term in ((anchor, separate), (planarity, unitarity)):
+        left, right = st.columns(2, gap="large")
+        with left:
+            left_term()
+        with right:
+            right_term()
 
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.subheader("Anchor")
-        st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
-        st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
-        chart, caption = caches.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
-        caches.show_chart(chart, alt=caption)
-        st.caption(caption)
-    with right:
-        st.subheader("Separate")
-        st.latex(
-            r"R_\text{separate} = \operatorname{mean}_i \sum_{j \ne i} \Bigl(\frac{1 + \cos\theta_{ij}}{2}\Bigr)^{100}"
-        )
-        st.markdown(
-            "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
-            "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
-        )
-        chart, caption = caches.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
-        caches.show_chart(chart, alt=caption)
-        st.caption(caption)
 
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.subheader("Planarity")
-        st.latex(r"R_\text{planar} = \operatorname{mean}_{\text{vibrant-labelled}} \bigl(z_2^2 + z_3^2\bigr)")
-        st.markdown(
-            "Flattens the vivid colors into the plane of dimensions 0 and 1, where they can form a color wheel "
-            "with red at the top."
-        )
-    with right:
-        st.subheader("Unitarity")
-        st.latex(r"R_\text{unit} = \operatorname{mean}_i \bigl(\lVert z_i \rVert - 1\bigr)^2")
-        st.markdown(
-            "Keeps the raw latents close to length 1, so that dividing by the length changes them only a little. "
-            "It always reads the encoder tap: after normalization every length is exactly 1 and it would have nothing "
-            "to do."
-        )
+def anchor() -> None:
+    st.subheader("Anchor")
+    st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
+    st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
+    chart, caption = caches.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
+    caches.show_chart(chart, alt=caption)
+    st.caption(caption)
 
+
+def separate() -> None:
+    st.subheader("Separate")
+    st.latex(
+        r"R_\text{separate} = \operatorname{mean}_i \sum_{j \ne i} \Bigl(\frac{1 + \cos\theta_{ij}}{2}\Bigr)^{100}"
+    )
+    st.markdown(
+        "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
+        "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
+    )
+    chart, caption = caches.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
+    caches.show_chart(chart, alt=caption)
+    st.caption(caption)
+
+
+def planarity() -> None:
+    st.subheader("Planarity")
+    st.latex(r"R_\text{planar} = \operatorname{mean}_{\text{vibrant-labelled}} \bigl(z_2^2 + z_3^2\bigr)")
+    st.markdown(
+        "Flattens the vivid colors into the plane of dimensions 0 and 1, where they can form a color wheel "
+        "with red at the top."
+    )
+
+
+def unitarity() -> None:
+    st.subheader("Unitarity")
+    st.latex(r"R_\text{unit} = \operatorname{mean}_i \bigl(\lVert z_i \rVert - 1\bigr)^2")
+    st.markdown(
+        "Keeps the raw latents close to length 1, so that dividing by the length changes them only a little. "
+        "It always reads the encoder tap: after normalization every length is exactly 1 and it would have nothing "
+        "to do."
+    )
+
+
+def the_claim() -> None:
     st.header("The claim being tested")
     st.markdown(
         "Anchor, separate and planarity are meant to be about **angles**: which way a latent points. Separate already "
@@ -142,6 +161,8 @@ def hypothesis_page() -> None:
         "both versions train on the same seed, with the same batches and labels, so placement is the only difference."
     )
 
+
+def make_your_prediction() -> None:
     st.header("Make your prediction")
     classroom.ask("placement")  # in a class (?class=…), also one anonymous vote in the class's tally
     if st.session_state.get("prediction"):
@@ -149,10 +170,18 @@ def hypothesis_page() -> None:
     else:
         st.caption("Pick one: the next page, Regularizer placement, measures it and tells you.")
 
+
+def main() -> None:
+    introduction()
+    training_notice()
+    the_network()
+    four_regularizers()
+    the_claim()
+    make_your_prediction()
     frame.finish()
 
 
 if __name__ == "__main__":  # a visit of the landing page
-    hypothesis_page()
+    main()
 else:  # `streamlit run app.py` at the server's start (see the module docstring)
     app = st.App(__file__, lifespan=warmup.lifespan)

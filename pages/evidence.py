@@ -1,3 +1,4 @@
+# This page is the Experiment lab; the file keeps the name evidence.py because its URL (/evidence) is in shared links.
 """Experiment lab: pose a comparison of two designs and get an answer across seeds, or screen which term matters."""
 
 from __future__ import annotations
@@ -66,6 +67,24 @@ def _set_design(side: str, design: Design) -> None:
         ss[key] = ("on" if design.unit else "off") if term == "unit" else getattr(design, term)
 
 
+def term_controls(keys: dict[str, str]) -> Design:
+    """One control per term: the tap each placed term reads (or off), and unitarity on or off."""
+    values = {}
+    for term in PLACED_TERMS:
+        values[term] = st.segmented_control(
+            TERM_LABELS[term],
+            options=("pre", "post", "off"),
+            format_func=TAP_LABELS.get,
+            required=True,
+            key=keys[term],
+            help=TERM_HELP[term],
+        )
+    unit = st.segmented_control(
+        TERM_LABELS["unit"], options=("on", "off"), required=True, key=keys["unit"], help=TERM_HELP["unit"]
+    )
+    return Design(**values, unit=unit == "on")
+
+
 def design_picker(side: str, param: urlstate.UrlParam) -> Design:
     """Presets plus one control per term for design A or B, bound to the URL's `a` / `b`."""
     text = urlstate.bind(param)
@@ -82,20 +101,7 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
             args=(side, design),
             width="stretch",
         )
-    values = {}
-    for term in PLACED_TERMS:
-        values[term] = st.segmented_control(
-            TERM_LABELS[term],
-            options=("pre", "post", "off"),
-            format_func=TAP_LABELS.get,
-            required=True,
-            key=keys[term],
-            help=TERM_HELP[term],
-        )
-    unit = st.segmented_control(
-        TERM_LABELS["unit"], options=("on", "off"), required=True, key=keys["unit"], help=TERM_HELP["unit"]
-    )
-    design = Design(**values, unit=unit == "on")
+    design = term_controls(keys)
     st.caption(f"{side.upper()} = **{design.label}** · `{design.text}`")
     st.session_state[param.state_key] = design.text
     urlstate.publish(param, design.text)
@@ -177,14 +183,8 @@ def predict_first(slot, n_seeds: int, a: Design, b: Design, summary: dict | None
         classroom.verdict(choice, truth, found, answers)
 
 
-def compare_tab() -> None:
-    st.markdown(
-        "The notebook compared two **designs** on one seed: every placement-dependent term before the "
-        "normalization (pre-norm, Ex 2.3) or after it (post-norm, Ex 2.4). Here you choose the two designs, term "
-        "by term, and the lab trains both on many seeds. Each seed trains the network once per design from the "
-        "same initial weights, with the same batches and labels, so only the design differs and the fair "
-        "comparison is the difference **B − A within each seed**."
-    )
+def comparison_controls() -> tuple[Design, Design, int]:
+    """Design A and B side by side, and the number of seeds, all mirrored in the URL."""
     left, right = st.columns(2)
     with left:
         a = design_picker("a", A)
@@ -200,6 +200,18 @@ def compare_tab() -> None:
         "example seed 0 of pre- and post-norm, the default on every other page) are reused.",
     )
     urlstate.publish(SEEDS, n_seeds)
+    return a, b, n_seeds
+
+
+def compare_tab() -> None:
+    st.markdown(
+        "The notebook compared two **designs** on one seed: every placement-dependent term before the "
+        "normalization (pre-norm, Ex 2.3) or after it (post-norm, Ex 2.4). Here you choose the two designs, term "
+        "by term, and the lab trains both on many seeds. Each seed trains the network once per design from the "
+        "same initial weights, with the same batches and labels, so only the design differs and the fair "
+        "comparison is the difference **B − A within each seed**."
+    )
+    a, b, n_seeds = comparison_controls()
     if a == b:
         st.warning(f"A and B are the same design ({a.text}): change one of them to compare something.", icon="⚖️")
         return
@@ -223,7 +235,16 @@ def compare_tab() -> None:
 
 
 def show_comparison(runs, records, summary, measure_seconds: float, n_seeds: int) -> None:
-    names = summary["names"]
+    key = "|".join(r.recipe.key for r in runs)  # names the comparison in the frozen charts' keys
+    verdict(runs, summary, measure_seconds)
+    at_a_glance(key, summary)
+    measure_by_measure(key, records, summary)
+    latent_views(runs, summary, n_seeds)
+    how_to_read(summary)
+    every_run(records, summary, n_seeds)
+
+
+def verdict(runs, summary: dict, measure_seconds: float) -> None:
     st.header("Verdict")
     with st.container(border=True):
         st.markdown(ev.verdict(summary))  # paragraphs separated by blank lines
@@ -234,14 +255,18 @@ def show_comparison(runs, records, summary, measure_seconds: float, n_seeds: int
     )
     divergence.warn_records(summary["diverged"], "the paired comparison")
 
+
+def at_a_glance(key: str, summary: dict) -> None:
     st.header("All measures at a glance")
     overview_text = ev.overview_caption(summary)
-    key = "|".join(r.recipe.key for r in runs)
     chart, _ = caches.frozen_chart(f"evidence.overview|{key}", lambda: (overview_chart(summary), overview_text))
     caches.show_chart(chart, width="stretch")
     st.caption(overview_text)
     st.dataframe(pd.DataFrame(ev.summary_rows(summary)), hide_index=True, width="stretch")
 
+
+def measure_by_measure(key: str, records, summary: dict) -> None:
+    """One tab per group of measures; in each, every measure's runs (left) and per-seed differences (right)."""
     st.header("Measure by measure")
     st.markdown(
         f"Left: the runs of each design (box = middle half of the runs, line inside = median; a grey line joins "
@@ -250,33 +275,35 @@ def show_comparison(runs, records, summary, measure_seconds: float, n_seeds: int
     )
     rows = pd.DataFrame(ev.long_rows(records, summary))
     tabs = st.tabs(list(ev.GROUPS.values()))
-    better = {"lower": "lower is better", "higher": "higher is better", None: "neither side is better"}
     for tab, group in zip(tabs, ev.GROUPS):
         with tab:
             for m in (m for m in ev.MEASURES if m.group == group):
-                st.subheader(m.label.capitalize())
-                st.caption(f"{m.meaning[:1].upper()}{m.meaning[1:]} ({better[m.better]}).")
-                left, right = st.columns([2, 3])
-                with left:
-                    text = ev.distribution_caption(summary, m.key)
-                    chart, _ = caches.frozen_chart(
-                        f"evidence.distribution|{key}|{m.key}",
-                        lambda m=m, text=text: (distribution_chart(rows, m.key, names), text),
-                    )
-                    caches.show_chart(chart, width="stretch")
-                    st.caption(text)
-                with right:
-                    text = ev.differences_caption(summary, m.key)
-                    chart, _ = caches.frozen_chart(
-                        f"evidence.differences|{key}|{m.key}",
-                        lambda m=m, text=text: (differences_chart(summary, m.key), text),
-                    )
-                    caches.show_chart(chart, width="stretch")
-                    st.caption(text)
+                one_measure(key, m, rows, summary)
 
-    latent_views(runs, summary, n_seeds)
-    how_to_read(summary)
 
+def one_measure(key: str, m, rows: pd.DataFrame, summary: dict) -> None:
+    better = {"lower": "lower is better", "higher": "higher is better", None: "neither side is better"}
+    st.subheader(m.label.capitalize())
+    st.caption(f"{m.meaning[:1].upper()}{m.meaning[1:]} ({better[m.better]}).")
+    left, right = st.columns([2, 3])
+    with left:
+        distribution_text = ev.distribution_caption(summary, m.key)
+        chart, _ = caches.frozen_chart(
+            f"evidence.distribution|{key}|{m.key}",
+            lambda: (distribution_chart(rows, m.key, summary["names"]), distribution_text),
+        )
+        caches.show_chart(chart, width="stretch")
+        st.caption(distribution_text)
+    with right:
+        differences_text = ev.differences_caption(summary, m.key)
+        chart, _ = caches.frozen_chart(
+            f"evidence.differences|{key}|{m.key}", lambda: (differences_chart(summary, m.key), differences_text)
+        )
+        caches.show_chart(chart, width="stretch")
+        st.caption(differences_text)
+
+
+def every_run(records, summary: dict, n_seeds: int) -> None:
     with st.expander("Every run"):
         small = {"baseline_max", "baseline_median", "recon"}
         st.dataframe(
@@ -383,6 +410,11 @@ def screen_tab() -> None:
     if runs is None:
         return
     records, _ = measured(runs, "screen")
+    show_screen(runs, records, n_seeds)
+
+
+def show_screen(runs, records, n_seeds: int) -> None:
+    """The screen's verdict, each measure's main effects, and every effect and interaction in a table."""
     summary = lab.summarize_screen(records)
     divergence.warn_records(summary["diverged"], "the effects, with every other design of their seed")
     st.header("Which term matters?")
@@ -415,13 +447,17 @@ def screen_tab() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Page
+# The page
 
-st.title("Experiment lab")
-compare, screen = st.tabs(["Compare two designs", "Which term matters? (factorial screen)"])
-with compare:
-    compare_tab()
-with screen:
-    screen_tab()
 
-frame.finish()
+def main() -> None:
+    st.title("Experiment lab")
+    compare, screen = st.tabs(["Compare two designs", "Which term matters? (factorial screen)"])
+    with compare:
+        compare_tab()
+    with screen:
+        screen_tab()
+    frame.finish()
+
+
+main()

@@ -44,64 +44,57 @@ def reset() -> None:
     st.session_state.update(DEFAULTS)
 
 
-st.title("Suppression vs repulsion")
-for param in URL.values():  # from the link on a first visit, else the controls' own state; notices here
-    urlstate.bind(param)
-st.markdown(
-    "Red now has a known home: the direction $c = (1, 0, 0, 0)$ of the bottleneck. Both interventions act there, "
-    "at inference time only, on a latent's **alignment** with red, $d = z \\cdot c = \\cos\\theta$ (1 for exact "
-    "red, 0 at 90° from it). **Suppression** shrinks the red component of latents inside a cone around $c$; "
-    "**repulsion** rotates them out of a hole around $c$, so they stay on the sphere but no longer point at red. "
-    "A good intervention breaks red and leaves every other color alone."
-)
-classroom.ask("interventions")  # predict before the numbers below; revealed at the end of the page
+def introduction() -> None:
+    st.title("Suppression vs repulsion")
+    for param in URL.values():  # from the link on a first visit, else the controls' own state; notices here
+        urlstate.bind(param)
+    st.markdown(
+        "Red now has a known home: the direction $c = (1, 0, 0, 0)$ of the bottleneck. Both interventions act there, "
+        "at inference time only, on a latent's **alignment** with red, $d = z \\cdot c = \\cos\\theta$ (1 for "
+        "exact red, 0 at 90° from it). **Suppression** shrinks the red component of latents inside a cone around "
+        "$c$; **repulsion** rotates them out of a hole around $c$, so they stay on the sphere but no longer point at "
+        "red. A good intervention breaks red and leaves every other color alone."
+    )
+    classroom.ask("interventions")  # predict before the numbers below; revealed at the end of the page
 
-placement = urlstate.placement_control(
-    URL["placement"], "Which of the two models trained for your seed to intervene on."
-)
-runs = board.trained(visitor.current_recipes(), label="Training both placements")
-if runs is None:
-    st.stop()
-run = {r.recipe.placement: r for r in runs}[placement]
-divergence.warn(runs)
 
-st.button(
-    "↺ Reset to the notebook's settings",
-    on_click=reset,
-    key="reset",
-    help="Suppression a = 0, b = 1, p = 2; repulsion a = 0, b = cos 60° = 0.5.",
-)
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("Suppression")
-    st.latex(r"z' = z - g(d)\,(z \cdot c)\,c")  # two short lines: one long one is clipped in a half-width column
-    st.latex(r"g(d) = b \left(\frac{d - a}{1 - a}\right)^{p} \text{ for } d > a, \text{ else } 0")
-    sup_a = st.select_slider(
+def cone_start(key: str, help: str) -> float:
+    """The a of either intervention: the alignment (and angle from red) where its cone starts."""
+    return st.select_slider(
         "a · where the cone starts (alignment, angle from red)",
         options=ALIGNMENTS[:-1],
         format_func=lambda d: f"{d:.2f} (cone {angle(d)})",
-        key="sup_a",
-        help="Latents less aligned with red than a (further than acos a) are left alone.",
+        key=key,
+        help=help,
     )
+
+
+def intervention_curve(run, intervention) -> None:
+    """How the intervention maps a latent's alignment with red."""
+    chart, caption = caches.figure(charts.mapping_chart, run, intervention, of="intervention", width=340, height=240)
+    caches.show_chart(chart, width="content")
+    st.caption(caption)
+
+
+def suppression_controls(run) -> Suppression:
+    st.subheader("Suppression")
+    st.latex(r"z' = z - g(d)\,(z \cdot c)\,c")  # two short lines: one long one is clipped in a half-width column
+    st.latex(r"g(d) = b \left(\frac{d - a}{1 - a}\right)^{p} \text{ for } d > a, \text{ else } 0")
+    sup_a = cone_start("sup_a", "Latents less aligned with red than a (further than acos a) are left alone.")
     sup_b = st.slider("b · strength at exact red", 0.0, 1.0, step=0.05, key="sup_b", help="1 removes red entirely.")
     sup_p = st.slider("p · rim shape", 0.25, 8.0, step=0.25, key="sup_p", help="Above 1: a soft rim and a sharp hub.")
     for name, value in (("sup_a", sup_a), ("sup_b", sup_b), ("sup_p", sup_p)):
         urlstate.publish(URL[name], value)
     suppression = Suppression(BoundedFalloff(sup_a, sup_b, sup_p))
     st.markdown(f"a = {sup_a:.2f} (cone {angle(sup_a)}) · b = {sup_b:.2f} · p = {sup_p:g}")
-    chart, caption = caches.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
-    caches.show_chart(chart, width="content")
-    st.caption(caption)
-with right:
+    intervention_curve(run, suppression)
+    return suppression
+
+
+def repulsion_controls(run) -> Repulsion:
     st.subheader("Repulsion")
     st.latex(r"z' = t\,c + \sqrt{1 - t^2}\,u, \qquad t = \mathrm{mapper}(d)")
-    rep_a = st.select_slider(
-        "a · where the cone starts (alignment, angle from red)",
-        options=ALIGNMENTS[:-1],
-        format_func=lambda d: f"{d:.2f} (cone {angle(d)})",
-        key="rep_a",
-        help="Latents less aligned with red than a are left where they are.",
-    )
+    rep_a = cone_start("rep_a", "Latents less aligned with red than a are left where they are.")
     rep_b = st.select_slider(
         "b · where exact red is sent (alignment, angle of the hole)",
         options=ALIGNMENTS,
@@ -120,127 +113,177 @@ with right:
         rep_b = rep_a
     repulsion = Repulsion(BezierMapper(rep_a, rep_b))
     st.markdown(f"a = {rep_a:.2f} (cone {angle(rep_a)}) · b = {rep_b:.2f} (hole {angle(rep_b)})")
-    chart, caption = caches.figure(charts.mapping_chart, run, repulsion, of="intervention", width=340, height=240)
+    intervention_curve(run, repulsion)
+    return repulsion
+
+
+def the_two_interventions(run) -> dict:
+    """Both interventions' formulas, knobs and curves side by side: {"suppression": …, "repulsion": …}."""
+    st.button(
+        "↺ Reset to the notebook's settings",
+        on_click=reset,
+        key="reset",
+        help="Suppression a = 0, b = 1, p = 2; repulsion a = 0, b = cos 60° = 0.5.",
+    )
+    left, right = st.columns(2, gap="large")
+    with left:
+        suppression = suppression_controls(run)
+    with right:
+        repulsion = repulsion_controls(run)
+    return {"suppression": suppression, "repulsion": repulsion}
+
+
+def error_numbers(run, placement: str, interventions: dict) -> None:
+    """Max and median error under each intervention, as a multiple of the baseline's, the notebook's beside."""
+    st.subheader("Error over 552,960 colors")
+    baseline = caches.evaluation(run)
+    evs = {name: caches.evaluation(run, iv) for name, iv in interventions.items()}
+    cols = st.columns(4)
+    for i, (name, ev) in enumerate(evs.items()):
+        label = name.capitalize()
+        cols[2 * i].metric(
+            f"{label} · max error",
+            f"{ev.max_error:.3g}",
+            delta=f"{ev.max_error / baseline.max_error:.0f}× baseline",
+            delta_color="off",
+            border=True,
+            help="The worst color of the dense grid (hue in 1.5° steps, 48 saturations, 48 values).",
+        )
+        cols[2 * i + 1].metric(
+            f"{label} · median error",
+            f"{ev.median_error:.3g}",
+            delta=f"{ev.median_error / baseline.median_error:.2f}× baseline",
+            delta_color="off",
+            border=True,
+            help="A typical color. Close to the baseline's means most colors are left alone.",
+        )
+    for i, (name, iv) in enumerate(interventions.items()):
+        for j, stat in enumerate(("max", "median")):  # SPEC §8, beside ours, when the settings are the notebook's
+            cols[2 * i + j].caption(charts.notebook_reference(placement, name, stat, iv))
+    st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
+
+
+def true_vs_reconstructed(run, interventions: dict) -> None:
+    st.subheader("True vs reconstructed colors")
+    for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
+        with col:
+            chart, caption = caches.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
+            caches.show_chart(chart, width="content")
+            st.caption(caption)
+    red_note = charts.repulsion_red_note(caches.evaluation(run), caches.evaluation(run, interventions["repulsion"]))
+    st.markdown(f"**Where does red go under repulsion?** {red_note}")
+
+
+def error_curves(run, interventions: dict) -> None:
+    st.subheader("Error curves")
+    log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
+    urlstate.publish(URL["log"], log)
+    for name, iv in interventions.items():
+        st.markdown(f"**{name.capitalize()}**")
+        panels, caption = caches.figure(charts.error_curve_panels, run, iv, of="curves", log=log)
+        caches.show_panels(panels, per_row=3)
+        st.caption(caption)
+
+
+def latent_space_with_cones(run, interventions: dict) -> None:
+    """Each intervention's latents in 3-D with its cones, their angles from red before and after, and a download."""
+    st.subheader("Latent space, with the cones")
+    view = urlstate.view_control(
+        URL["view"],
+        "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, from two "
+        "sides.",
+    )
+    st.markdown(
+        "Each dot is ringed in its reconstructed color with its true color at the centre; drag to rotate. The dashed "
+        "white cone is where an intervention acts (half-angle acos a); repulsion's yellow cone is the hole it opens "
+        "(half-angle acos b). Suppressed latents sink *inside* the sphere; repelled ones slide along its surface."
+    )
+    for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
+        with col:
+            st.markdown(f"**{name.capitalize()}**")
+            deck, caption = caches.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
+            st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
+            st.caption(caption)
+            # the same latents without the projection: angle from red in all four dimensions, before and after
+            chart, caption = caches.figure(
+                charts.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
+            )
+            caches.show_chart(chart)
+            st.caption(caption)
+            st.download_button(
+                f"⬇ Latent coordinates under {name} (CSV)",
+                data=downloads.latents_file(caches.evaluation(run, iv)),
+                file_name=f"{downloads.file_stem(run)}-{name}-latents.csv",
+                mime="text/csv",
+                on_click="ignore",
+                key=f"interventions_latents_{name}",
+                help="The 8,000 colors of the grid: true RGB, reconstructed RGB and the 4 latent coordinates after "
+                f"the {name}.",
+            )
+
+
+def how_targeted(run, runs, interventions: dict) -> None:
+    """Selectivity of the baseline, both interventions and ablation, the 12 named hues, and the metrics file."""
+    st.subheader("How targeted is it?")
+    compared = {"baseline": None, **interventions, "ablation": Ablation()}
+    st.markdown(
+        "**Selectivity** r is the correlation, over 8,000 colors, between a color's error and its squared similarity "
+        "to pure red: near 1 when the damage falls on red and its close neighbours and nowhere else. **Ablation** "
+        "(beyond the notebook) is the blunt alternative: delete latent dimension 0 from the network altogether."
+    )
+    selectivity = {name: caches.evaluation(run, iv).selectivity for name, iv in compared.items()}
+    for col, (name, r) in zip(st.columns(4), selectivity.items(), strict=True):
+        col.metric(f"{name.capitalize()} · selectivity r", f"{r:.2f}", border=True)
+    st.caption(
+        "Selectivity r (Pearson, over the 8,000 colors of a 20 × 20 × 20 RGB grid): "
+        + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
+        + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
+    )
+    title = "Error of the 12 named hues (S = V = 1)"
+    chart, caption = caches.figure(charts.named_colors_chart, run, compared, title=title)
     caches.show_chart(chart, width="content")
     st.caption(caption)
+    baseline, repelled = caches.evaluation(run), caches.evaluation(run, interventions["repulsion"])
+    st.markdown(
+        f"{charts.ablation_note(baseline, caches.evaluation(run, Ablation()))} Under repulsion pure red comes back as "
+        f"{charts.pure_red_after(baseline, repelled)}: *Where does red go under repulsion?* above says why."
+    )
+    st.download_button(
+        "⬇ Metrics of both placements (CSV)",
+        data=downloads.metrics_file(runs, compared),
+        file_name=f"excolor-seed{run.recipe.seed}-metrics.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="interventions_metrics_csv",
+        help="Max and median error over 552,960 colors and selectivity r, for pre- and post-norm under the baseline, "
+        "this page's suppression and repulsion settings, and ablation.",
+    )
 
-if divergence.skip(run):  # the curves above are the interventions' own; every figure below is of this run
+
+def your_prediction(run) -> None:
+    st.subheader("Your prediction")
+    classroom.interventions_reveal(run)  # at the notebook's settings; in a class, with the class's live split
+
+
+def main() -> None:
+    introduction()
+    placement = urlstate.placement_control(
+        URL["placement"], "Which of the two models trained for your seed to intervene on."
+    )
+    runs = board.trained(visitor.current_recipes(), label="Training both placements")
+    if runs is None:
+        st.stop()
+    run = {r.recipe.placement: r for r in runs}[placement]
+    divergence.warn(runs)
+    interventions = the_two_interventions(run)
+    if not divergence.skip(run):  # the curves above are the interventions' own; every figure below is of this run
+        error_numbers(run, placement, interventions)
+        true_vs_reconstructed(run, interventions)
+        error_curves(run, interventions)
+        latent_space_with_cones(run, interventions)
+        how_targeted(run, runs, interventions)
+        your_prediction(run)
     frame.finish()
-    st.stop()
-interventions = {"suppression": suppression, "repulsion": repulsion}
-evs = {name: caches.evaluation(run, iv) for name, iv in interventions.items()}
-baseline = caches.evaluation(run)
 
-st.subheader("Error over 552,960 colors")
-cols = st.columns(4)
-for i, (name, ev) in enumerate(evs.items()):
-    label = name.capitalize()
-    cols[2 * i].metric(
-        f"{label} · max error",
-        f"{ev.max_error:.3g}",
-        delta=f"{ev.max_error / baseline.max_error:.0f}× baseline",
-        delta_color="off",
-        border=True,
-        help="The worst color of the dense grid (hue in 1.5° steps, 48 saturations, 48 values).",
-    )
-    cols[2 * i + 1].metric(
-        f"{label} · median error",
-        f"{ev.median_error:.3g}",
-        delta=f"{ev.median_error / baseline.median_error:.2f}× baseline",
-        delta_color="off",
-        border=True,
-        help="A typical color. Close to the baseline's means most colors are left alone.",
-    )
-for i, (name, iv) in enumerate(interventions.items()):
-    for j, stat in enumerate(("max", "median")):  # SPEC §8, beside ours, when the settings are the notebook's
-        cols[2 * i + j].caption(charts.notebook_reference(placement, name, stat, iv))
-st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
 
-st.subheader("True vs reconstructed colors")
-for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
-    with col:
-        chart, caption = caches.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
-        caches.show_chart(chart, width="content")
-        st.caption(caption)
-red_note = charts.repulsion_red_note(baseline, evs["repulsion"])
-st.markdown(f"**Where does red go under repulsion?** {red_note}")
-
-st.subheader("Error curves")
-log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
-urlstate.publish(URL["log"], log)
-for name, iv in interventions.items():
-    st.markdown(f"**{name.capitalize()}**")
-    panels, caption = caches.figure(charts.error_curve_panels, run, iv, of="curves", log=log)
-    caches.show_panels(panels, per_row=3)
-    st.caption(caption)
-
-st.subheader("Latent space, with the cones")
-view = urlstate.view_control(
-    URL["view"],
-    "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, from two sides.",
-)
-st.markdown(
-    "Each dot is ringed in its reconstructed color with its true color at the centre; drag to rotate. The dashed "
-    "white cone is where an intervention acts (half-angle acos a); repulsion's yellow cone is the hole it opens "
-    "(half-angle acos b). Suppressed latents sink *inside* the sphere; repelled ones slide along its surface."
-)
-for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
-    with col:
-        st.markdown(f"**{name.capitalize()}**")
-        deck, caption = caches.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
-        st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
-        st.caption(caption)
-        # the same latents without the projection: angle from red in all four dimensions, before and after
-        chart, caption = caches.figure(
-            charts.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
-        )
-        caches.show_chart(chart)
-        st.caption(caption)
-        st.download_button(
-            f"⬇ Latent coordinates under {name} (CSV)",
-            data=downloads.latents_file(caches.evaluation(run, iv)),
-            file_name=f"{downloads.file_stem(run)}-{name}-latents.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key=f"interventions_latents_{name}",
-            help="The 8,000 colors of the grid: true RGB, reconstructed RGB and the 4 latent coordinates after "
-            f"the {name}.",
-        )
-
-st.subheader("How targeted is it?")
-compared = {"baseline": None, **interventions, "ablation": Ablation()}
-st.markdown(
-    "**Selectivity** r is the correlation, over 8,000 colors, between a color's error and its squared similarity "
-    "to pure red: near 1 when the damage falls on red and its close neighbours and nowhere else. **Ablation** "
-    "(beyond the notebook) is the blunt alternative: delete latent dimension 0 from the network altogether."
-)
-selectivity = {name: caches.evaluation(run, iv).selectivity for name, iv in compared.items()}
-for col, (name, r) in zip(st.columns(4), selectivity.items(), strict=True):
-    col.metric(f"{name.capitalize()} · selectivity r", f"{r:.2f}", border=True)
-st.caption(
-    "Selectivity r (Pearson, over the 8,000 colors of a 20 × 20 × 20 RGB grid): "
-    + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
-    + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
-)
-chart, caption = caches.figure(charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)")
-caches.show_chart(chart, width="content")
-st.caption(caption)
-st.markdown(
-    f"{charts.ablation_note(baseline, caches.evaluation(run, Ablation()))} Under repulsion pure red comes back as "
-    f"{charts.pure_red_after(baseline, evs['repulsion'])}: *Where does red go under repulsion?* above says why."
-)
-st.download_button(
-    "⬇ Metrics of both placements (CSV)",
-    data=downloads.metrics_file(runs, compared),
-    file_name=f"excolor-seed{run.recipe.seed}-metrics.csv",
-    mime="text/csv",
-    on_click="ignore",
-    key="interventions_metrics_csv",
-    help="Max and median error over 552,960 colors and selectivity r, for pre- and post-norm under the baseline, "
-    "this page's suppression and repulsion settings, and ablation.",
-)
-
-st.subheader("Your prediction")
-classroom.interventions_reveal(run)  # at the notebook's settings; in a class, with the class's live split
-
-frame.finish()
+main()

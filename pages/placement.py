@@ -32,6 +32,10 @@ SPACE = urlstate.tabs_param("space", SPACE_TABS, key="placement_space")
 COLUMNS = ("STEP", *PARAMS)
 
 
+# --------------------------------------------------------------------------------------------------
+# The schedule editor
+
+
 def sheet_table(text: str) -> pd.DataFrame:
     """A dopesheet as a table of text cells (so "+10" and "+0.5" stay as written); unknown columns dropped."""
     rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(c.strip() for c in row)]
@@ -58,19 +62,6 @@ def table_sheet(table: pd.DataFrame) -> str:
     return out.getvalue()
 
 
-def across_seeds() -> dict[int, tuple[float, float]] | None:
-    """(pre, post) max error per seed from the largest pre- vs post-norm comparison already trained and measured on
-    this server (by the Experiment lab), or None. Asks the trainer for nothing and measures nothing: while a
-    comparison is still training, measuring its finished part here would cost a student's page seconds."""
-    for n in range(visitor.MAX_SWEEP_SEEDS, 1, -1):
-        runs = board.trained_runs(visitor.sweep_recipes(n))
-        records = caches.measured_records(runs) if runs is not None else None
-        if records is not None:
-            by_seed = evidence.values_by_seed(records, "baseline_max")
-            return {s: (v.get("pre", float("nan")), v.get("post", float("nan"))) for s, v in by_seed.items()}
-    return None
-
-
 def reset_schedule() -> None:
     visitor.reset_schedule()
     st.session_state["schedule_text"] = EX24_DOPESHEET
@@ -89,6 +80,41 @@ def apply(text: str, source: str) -> None:
     st.rerun()  # the sidebar and the training below must use it too
 
 
+def schedule_table(version: int) -> None:
+    """The dopesheet as an editable table, with its Apply, Reset and Download buttons."""
+    table = st.data_editor(
+        sheet_table(st.session_state["schedule_text"]),
+        num_rows="dynamic",
+        hide_index=True,
+        column_config={c: st.column_config.TextColumn(c) for c in COLUMNS},
+        key=f"schedule_editor_{version}",
+    )
+    text = table_sheet(table)
+    cols = st.columns(3)
+    if cols[0].button("Apply schedule", type="primary", key="schedule_apply"):
+        apply(text, "table")
+    cols[1].button("↺ Reset to Ex 2.4", on_click=reset_schedule, key="schedule_reset")
+    cols[2].download_button(
+        "⬇ This table (CSV)", data=text, file_name=visitor.SCHEDULE_FILE, mime="text/csv", on_click="ignore"
+    )
+
+
+def schedule_upload() -> None:
+    """A dopesheet file in place of the table, applied on a click; a file over MAX_BYTES is refused."""
+    upload = st.file_uploader("…or upload a dopesheet (CSV, up to 100 KB)", type=["csv", "txt"])
+    if upload is None or not st.button(f"Apply {upload.name}", key="schedule_apply_upload"):
+        return
+    data = upload.getvalue()
+    if len(data) > MAX_BYTES:
+        st.error(
+            f"Schedule not applied (file {upload.name}): the file is {len(data) / 1000:.0f} KB, larger "
+            f"than {MAX_BYTES // 1000} KB. The last valid schedule is still in use.",
+            icon="🚫",
+        )
+    else:
+        apply(data.decode("utf-8", errors="replace"), f"file {upload.name}")
+
+
 def schedule_editor() -> None:
     """Edit, upload, download and apply a custom schedule (SPEC §5 dopesheet)."""
     st.session_state.setdefault("schedule_text", EX24_DOPESHEET)
@@ -105,62 +131,37 @@ def schedule_editor() -> None:
             "here*. Values move between keyframes on a smooth curve and hold after the last. lr at most 1, "
             "at most 20,000 steps. Error messages count the header as line 1."
         )
-        table = st.data_editor(
-            sheet_table(st.session_state["schedule_text"]),
-            num_rows="dynamic",
-            hide_index=True,
-            column_config={c: st.column_config.TextColumn(c) for c in COLUMNS},
-            key=f"schedule_editor_{version}",
-        )
-        text = table_sheet(table)
-        cols = st.columns(3)
-        if cols[0].button("Apply schedule", type="primary", key="schedule_apply"):
-            apply(text, "table")
-        cols[1].button("↺ Reset to Ex 2.4", on_click=reset_schedule, key="schedule_reset")
-        cols[2].download_button(
-            "⬇ This table (CSV)", data=text, file_name=visitor.SCHEDULE_FILE, mime="text/csv", on_click="ignore"
-        )
-        upload = st.file_uploader("…or upload a dopesheet (CSV, up to 100 KB)", type=["csv", "txt"])
-        if upload is not None:
-            data = upload.getvalue()
-            if st.button(f"Apply {upload.name}", key="schedule_apply_upload"):
-                if len(data) > MAX_BYTES:
-                    st.error(
-                        f"Schedule not applied (file {upload.name}): the file is {len(data) / 1000:.0f} KB, larger "
-                        f"than {MAX_BYTES // 1000} KB. The last valid schedule is still in use.",
-                        icon="🚫",
-                    )
-                else:
-                    apply(data.decode("utf-8", errors="replace"), f"file {upload.name}")
+        schedule_table(version)
+        schedule_upload()
 
 
-st.title("Regularizer placement: pre-norm vs post-norm")
-st.markdown(
-    "Two models, identical in every way — same initial weights, same batches, same labels, same schedule — "
-    "except for **which tap anchor and planarity read**. Pre-norm (Ex 2.3) computes anchor, separate and "
-    "planarity on the raw latent; post-norm (Ex 2.4) computes them on the unit latent the decoder actually uses. "
-    "Separate moves too, but it divides its inputs by their length itself, so it gives the same value on either tap."
-)
+# --------------------------------------------------------------------------------------------------
+# The two placements, their training and their numbers
 
-st.subheader("Where each term looks")
-caption = tc.placement_description()
-for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
-    with col:
-        st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-        st.image(tc.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
-st.caption(caption)
 
-schedule_editor()
-recipes = visitor.current_recipes()
-runs = board.trained(recipes, label="Training both placements")
-if runs is None:
-    st.stop()
-by = {run.recipe.placement: run for run in runs}
-divergence.warn(runs)
+def introduction() -> None:
+    st.title("Regularizer placement: pre-norm vs post-norm")
+    st.markdown(
+        "Two models, identical in every way — same initial weights, same batches, same labels, same schedule — "
+        "except for **which tap anchor and planarity read**. Pre-norm (Ex 2.3) computes anchor, separate and "
+        "planarity on the raw latent; post-norm (Ex 2.4) computes them on the unit latent the decoder actually uses. "
+        "Separate moves too, but it divides its inputs by their length itself, so it gives the same value on either "
+        "tap."
+    )
+
+
+def where_each_term_looks() -> None:
+    st.subheader("Where each term looks")
+    caption = tc.placement_description()
+    for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
+        with col:
+            st.markdown(f"**{PLACEMENT_NAMES[p]}**")
+            st.image(tc.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
+    st.caption(caption)
 
 
 @st.fragment
-def training_curves() -> None:
+def training_curves(recipes, by: dict) -> None:
     st.subheader("Training curves")
     weighted = urlstate.toggle_control(
         WEIGHTED,
@@ -175,99 +176,119 @@ def training_curves() -> None:
     st.caption(caption)
 
 
-training_curves()
+def the_schedule(recipe) -> None:
+    st.subheader("The schedule")
+    chart, caption = caches.frozen_chart(
+        f"placement.schedule|{board.recipe_key(recipe)}", lambda: tc.schedule_chart(recipe.schedule)
+    )
+    caches.show_chart(chart, alt=caption)
+    st.caption(caption)
 
-st.subheader("The schedule")
-chart, caption = caches.frozen_chart(
-    f"placement.schedule|{board.recipe_key(recipes[0])}", lambda: tc.schedule_chart(recipes[0].schedule)
-)
-caches.show_chart(chart, alt=caption)
-st.caption(caption)
 
-st.subheader("Final numbers")
-evaluations = {p: divergence.evaluation(run) for p, run in by.items()}  # a diverged run's errors: NaN
-pre, post = evaluations["pre"], evaluations["post"]
-compared = not any(run.diverged for run in runs)  # a diverged run has no error to compare with
-cols = st.columns(4)
-cols[0].metric("Max error · pre-norm", tc.fmt(pre.max_error), border=True)
-cols[1].metric(
-    "Max error · post-norm",
-    tc.fmt(post.max_error),
-    delta=f"{post.max_error / pre.max_error - 1:+.0%} vs pre-norm" if compared else None,
-    delta_color="inverse",
-    border=True,
-)
-cols[2].metric("Median error · pre-norm", tc.fmt(pre.median_error), border=True)
-cols[3].metric(
-    "Median error · post-norm",
-    tc.fmt(post.median_error),
-    delta=f"{post.median_error / pre.median_error - 1:+.0%} vs pre-norm" if compared else None,
-    delta_color="inverse",
-    border=True,
-)
-for col, (p, stat) in zip(cols, [("pre", "max"), ("post", "max"), ("pre", "median"), ("post", "median")], strict=True):
-    col.caption(charts.notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
-st.caption(
-    "Per-color error is the mean squared difference over R, G and B between a color and its reconstruction, "
-    "over a dense grid of 552,960 colors; the maximum is the worst color, the median a typical one."
-)
-
-right, text = tc.prediction_verdict(st.session_state.get("prediction"), pre.max_error, post.max_error)
-if right is None:
-    st.info(text + " (Make a prediction on the Hypothesis page next time.)", icon="🔮")
-elif right:
-    st.success("Your prediction was right. " + text, icon="🎯")
-else:
-    st.warning("Not this time. " + text, icon="🔄")
-st.markdown(tc.seed_context(recipes[0].seed, pre.max_error, post.max_error, across_seeds()))
-classroom.tally("placement", tc.measured_outcome(pre.max_error, post.max_error))  # in a class: how it voted
-
-table = tc.comparison_table(
-    by,
-    {p: caches.validation(run) for p, run in by.items()},
-    {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
-)
-caption = tc.comparison_description(table, {p: run.history for p, run in by.items()})
-number = st.column_config.NumberColumn(format="%.2e")
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={
-        PLACEMENT_NAMES["pre"]: number,
-        PLACEMENT_NAMES["post"]: number,
-        "post ÷ pre": st.column_config.NumberColumn(format="%.2f", help="Below 1: post-norm is lower (better)."),
-        "tests the hypothesis": st.column_config.TextColumn(
-            help="What the row tests: reconstruction error, or the layout the regularizers ask for (measured on the "
-            "unit latent for both). Training-batch rows are a record of training, not a test."
-        ),
-    },
-    height=35 * (len(table) + 1) + 3,  # every row visible: no inner scrolling for a projected screen
-    alt=caption,
-)
-st.caption(caption)
-for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
-    with col:
-        st.download_button(
-            f"⬇ {PLACEMENT_NAMES[p]} weights (.pt)",
-            data=downloads.weights_file(run),
-            file_name=f"{downloads.file_stem(run)}.pt",
-            mime="application/octet-stream",
-            on_click="ignore",
-            key=f"placement_weights_{p}",
-            help="The state dict and the recipe; `excolor.export.load(path)` rebuilds the model.",
+def final_numbers(runs, evaluations: dict) -> None:
+    """Max and median error of both placements, post-norm's as a change from pre-norm's, the notebook's beside."""
+    st.subheader("Final numbers")
+    compared = not any(run.diverged for run in runs)  # a diverged run has no error to compare with
+    cols = st.columns(4)
+    for col, (p, stat) in zip(cols, [("pre", "max"), ("post", "max"), ("pre", "median"), ("post", "median")]):
+        value, before = getattr(evaluations[p], f"{stat}_error"), getattr(evaluations["pre"], f"{stat}_error")
+        col.metric(
+            f"{stat.capitalize()} error · {p}-norm",
+            tc.fmt(value),
+            delta=f"{value / before - 1:+.0%} vs pre-norm" if p == "post" and compared else None,
+            delta_color="inverse",
+            border=True,
         )
-        st.download_button(
-            f"⬇ {PLACEMENT_NAMES[p]} recipe (JSON)",
-            data=downloads.recipe_json(run),
-            file_name=f"{downloads.file_stem(run)}-recipe.json",
-            mime="application/json",
-            on_click="ignore",
-            key=f"placement_recipe_{p}",
-            help="Placement, seed, batch size and the schedule as a dopesheet.",
-        )
+        col.caption(charts.notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
+    st.caption(
+        "Per-color error is the mean squared difference over R, G and B between a color and its reconstruction, "
+        "over a dense grid of 552,960 colors; the maximum is the worst color, the median a typical one."
+    )
 
 
-def latent_views() -> None:
+def across_seeds() -> dict[int, tuple[float, float]] | None:
+    """(pre, post) max error per seed from the largest pre- vs post-norm comparison already trained and measured on
+    this server (by the Experiment lab), or None. Asks the trainer for nothing and measures nothing: while a
+    comparison is still training, measuring its finished part here would cost a student's page seconds."""
+    for n in range(visitor.MAX_SWEEP_SEEDS, 1, -1):
+        runs = board.trained_runs(visitor.sweep_recipes(n))
+        records = caches.measured_records(runs) if runs is not None else None
+        if records is not None:
+            by_seed = evidence.values_by_seed(records, "baseline_max")
+            return {s: (v.get("pre", float("nan")), v.get("post", float("nan"))) for s, v in by_seed.items()}
+    return None
+
+
+def your_prediction(seed: int, evaluations: dict) -> None:
+    """The visitor's prediction from the Hypothesis page against the measured max errors; in a class, its vote."""
+    pre, post = evaluations["pre"].max_error, evaluations["post"].max_error
+    right, text = tc.prediction_verdict(st.session_state.get("prediction"), pre, post)
+    if right is None:
+        st.info(text + " (Make a prediction on the Hypothesis page next time.)", icon="🔮")
+    elif right:
+        st.success("Your prediction was right. " + text, icon="🎯")
+    else:
+        st.warning("Not this time. " + text, icon="🔄")
+    st.markdown(tc.seed_context(seed, pre, post, across_seeds()))
+    classroom.tally("placement", tc.measured_outcome(pre, post))  # in a class: how it voted
+
+
+def comparison_table(by: dict, evaluations: dict) -> None:
+    """Every measure of both placements in one table, every row visible."""
+    table = tc.comparison_table(
+        by,
+        {p: caches.validation(run) for p, run in by.items()},
+        {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
+    )
+    caption = tc.comparison_description(table, {p: run.history for p, run in by.items()})
+    number = st.column_config.NumberColumn(format="%.2e")
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            PLACEMENT_NAMES["pre"]: number,
+            PLACEMENT_NAMES["post"]: number,
+            "post ÷ pre": st.column_config.NumberColumn(format="%.2f", help="Below 1: post-norm is lower (better)."),
+            "tests the hypothesis": st.column_config.TextColumn(
+                help="What the row tests: reconstruction error, or the layout the regularizers ask for (measured on "
+                "the unit latent for both). Training-batch rows are a record of training, not a test."
+            ),
+        },
+        height=35 * (len(table) + 1) + 3,  # every row visible: no inner scrolling for a projected screen
+        alt=caption,
+    )
+    st.caption(caption)
+
+
+def model_downloads(by: dict) -> None:
+    """Each placement's weights and recipe, to load outside the app (excolor.export)."""
+    for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
+        with col:
+            st.download_button(
+                f"⬇ {PLACEMENT_NAMES[p]} weights (.pt)",
+                data=downloads.weights_file(run),
+                file_name=f"{downloads.file_stem(run)}.pt",
+                mime="application/octet-stream",
+                on_click="ignore",
+                key=f"placement_weights_{p}",
+                help="The state dict and the recipe; `excolor.export.load(path)` rebuilds the model.",
+            )
+            st.download_button(
+                f"⬇ {PLACEMENT_NAMES[p]} recipe (JSON)",
+                data=downloads.recipe_json(run),
+                file_name=f"{downloads.file_stem(run)}-recipe.json",
+                mime="application/json",
+                on_click="ignore",
+                key=f"placement_recipe_{p}",
+                help="Placement, seed, batch size and the schedule as a dopesheet.",
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# The latent space
+
+
+def latent_views(by: dict, evaluations: dict) -> None:
     """Both trained models' bottlenecks in 3-D, in one of latents3d.VIEWS (mirrored in the URL)."""
     urlstate.bind(VIEW)
     view = urlstate.view_control(
@@ -296,7 +317,7 @@ def latent_views() -> None:
             )
 
 
-def training_replay() -> None:
+def training_replay(by: dict) -> None:
     """The replay scrubs in the browser: the snapshots of both placements are sent once and the chart's own slider
     (a Vega-Lite parameter) picks the one drawn, so scrubbing never reruns this script; the URL has no `step`."""
     st.markdown(
@@ -316,7 +337,7 @@ def training_replay() -> None:
 
 
 @st.fragment
-def latent_space() -> None:
+def latent_space(by: dict, evaluations: dict) -> None:
     """Two tabs, and only the open one runs: the 3-D views are two WebGL canvases of 8,000 points each (about
     1.2 MB to send; on a phone or a computer without a graphics card, seconds to draw), so a visitor pays for them
     when they open them. Switching tabs or views reruns this fragment, not the page."""
@@ -324,12 +345,35 @@ def latent_space() -> None:
     tabs = urlstate.tabs_control(SPACE, SPACE_TABS)
     with tabs["replay"]:
         if tabs["replay"].open:
-            training_replay()
+            training_replay(by)
     with tabs["3d"]:
         if tabs["3d"].open:
-            latent_views()
+            latent_views(by, evaluations)
 
 
-latent_space()
+# --------------------------------------------------------------------------------------------------
+# The page
 
-frame.finish()
+
+def main() -> None:
+    introduction()
+    where_each_term_looks()
+    schedule_editor()
+    recipes = visitor.current_recipes()
+    runs = board.trained(recipes, label="Training both placements")
+    if runs is None:
+        st.stop()
+    by = {run.recipe.placement: run for run in runs}
+    divergence.warn(runs)
+    training_curves(recipes, by)
+    the_schedule(recipes[0])
+    evaluations = {p: divergence.evaluation(run) for p, run in by.items()}  # a diverged run's errors: NaN
+    final_numbers(runs, evaluations)
+    your_prediction(recipes[0].seed, evaluations)
+    comparison_table(by, evaluations)
+    model_downloads(by)
+    latent_space(by, evaluations)
+    frame.finish()
+
+
+main()
