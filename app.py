@@ -31,8 +31,9 @@ def hypothesis_page() -> None:
     frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heavy imports below
 
     from excolor.app import board, caches, classroom, divergence, visitor
-    from excolor.figures import charts
-    from excolor.figures import training_charts as tc
+    from excolor.figures import diagrams, regularizers
+    from excolor.figures.notebook import NOTEBOOK
+    from excolor.text import fmt
 
     st.title("Anchoring red: before or after the normalization?")
     st.markdown(
@@ -59,7 +60,7 @@ def hypothesis_page() -> None:
         st.success(f"Both models for seed {recipes[0].seed} are trained: the next page shows the results.", icon="✅")
 
     st.header("The network")
-    diagram, caption = tc.network_diagram()
+    diagram, caption = diagrams.network_diagram()
     st.image(diagram, alt=caption)
     st.caption(caption)
     st.markdown(
@@ -86,7 +87,7 @@ def hypothesis_page() -> None:
         st.subheader("Anchor")
         st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
         st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
-        chart, caption = caches.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
+        chart, caption = caches.frozen_chart("hypothesis.anchor", regularizers.anchor_penalty_chart)
         caches.show_chart(chart, alt=caption)
         st.caption(caption)
     with right:
@@ -98,7 +99,7 @@ def hypothesis_page() -> None:
             "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
             "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
         )
-        chart, caption = caches.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
+        chart, caption = caches.frozen_chart("hypothesis.kernel", regularizers.separate_kernel_chart)
         caches.show_chart(chart, alt=caption)
         st.caption(caption)
 
@@ -137,8 +138,8 @@ def hypothesis_page() -> None:
     )
     st.markdown(
         "The original notebook found a small improvement on one training run (max error "
-        f"{charts.fmt(charts.NOTEBOOK[('post', 'baseline')]['max'])} post-norm against "
-        f"{charts.fmt(charts.NOTEBOOK[('pre', 'baseline')]['max'])} pre-norm) and called it hard to be sure. Here "
+        f"{fmt(NOTEBOOK[('post', 'baseline')]['max'])} post-norm against "
+        f"{fmt(NOTEBOOK[('pre', 'baseline')]['max'])} pre-norm) and called it hard to be sure. Here "
         "both versions train on the same seed, with the same batches and labels, so placement is the only difference."
     )
 

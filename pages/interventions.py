@@ -13,7 +13,8 @@ import math
 import streamlit as st
 
 from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
-from excolor.figures import charts
+from excolor.figures import error_curves, mappings, named_colors, notebook, swatches
+from excolor.figures.intervention_notes import ablation_note, error_summary, pure_red_after, repulsion_red_note
 from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
 
@@ -89,7 +90,7 @@ with left:
         urlstate.publish(URL[name], value)
     suppression = Suppression(BoundedFalloff(sup_a, sup_b, sup_p))
     st.markdown(f"a = {sup_a:.2f} (cone {angle(sup_a)}) · b = {sup_b:.2f} · p = {sup_p:g}")
-    chart, caption = caches.figure(charts.mapping_chart, run, suppression, of="intervention", width=340, height=240)
+    chart, caption = caches.figure(mappings.mapping_chart, run, suppression, of="mapping", width=340, height=240)
     caches.show_chart(chart, width="content")
     st.caption(caption)
 with right:
@@ -120,7 +121,7 @@ with right:
         rep_b = rep_a
     repulsion = Repulsion(BezierMapper(rep_a, rep_b))
     st.markdown(f"a = {rep_a:.2f} (cone {angle(rep_a)}) · b = {rep_b:.2f} (hole {angle(rep_b)})")
-    chart, caption = caches.figure(charts.mapping_chart, run, repulsion, of="intervention", width=340, height=240)
+    chart, caption = caches.figure(mappings.mapping_chart, run, repulsion, of="mapping", width=340, height=240)
     caches.show_chart(chart, width="content")
     st.caption(caption)
 
@@ -153,16 +154,16 @@ for i, (name, ev) in enumerate(evs.items()):
     )
 for i, (name, iv) in enumerate(interventions.items()):
     for j, stat in enumerate(("max", "median")):  # SPEC §8, beside ours, when the settings are the notebook's
-        cols[2 * i + j].caption(charts.notebook_reference(placement, name, stat, iv))
-st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
+        cols[2 * i + j].caption(notebook.notebook_reference(placement, name, stat, iv))
+st.caption(" ".join(error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
 
 st.subheader("True vs reconstructed colors")
 for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
     with col:
-        chart, caption = caches.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
+        chart, caption = caches.figure(swatches.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
         caches.show_chart(chart, width="content")
         st.caption(caption)
-red_note = charts.repulsion_red_note(baseline, evs["repulsion"])
+red_note = repulsion_red_note(baseline, evs["repulsion"])
 st.markdown(f"**Where does red go under repulsion?** {red_note}")
 
 st.subheader("Error curves")
@@ -170,7 +171,7 @@ log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows h
 urlstate.publish(URL["log"], log)
 for name, iv in interventions.items():
     st.markdown(f"**{name.capitalize()}**")
-    panels, caption = caches.figure(charts.error_curve_panels, run, iv, of="curves", log=log)
+    panels, caption = caches.figure(error_curves.error_curve_panels, run, iv, of="curves", log=log)
     caches.show_panels(panels, per_row=3)
     st.caption(caption)
 
@@ -192,7 +193,7 @@ for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), st
         st.caption(caption)
         # the same latents without the projection: angle from red in all four dimensions, before and after
         chart, caption = caches.figure(
-            charts.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
+            mappings.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
         )
         caches.show_chart(chart)
         st.caption(caption)
@@ -222,12 +223,14 @@ st.caption(
     + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
     + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
 )
-chart, caption = caches.figure(charts.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)")
+chart, caption = caches.figure(
+    named_colors.named_colors_chart, run, compared, title="Error of the 12 named hues (S = V = 1)"
+)
 caches.show_chart(chart, width="content")
 st.caption(caption)
 st.markdown(
-    f"{charts.ablation_note(baseline, caches.evaluation(run, Ablation()))} Under repulsion pure red comes back as "
-    f"{charts.pure_red_after(baseline, evs['repulsion'])}: *Where does red go under repulsion?* above says why."
+    f"{ablation_note(baseline, caches.evaluation(run, Ablation()))} Under repulsion pure red comes back as "
+    f"{pure_red_after(baseline, evs['repulsion'])}: *Where does red go under repulsion?* above says why."
 )
 st.download_button(
     "⬇ Metrics of both placements (CSV)",

@@ -18,11 +18,13 @@ import streamlit as st
 
 from excolor import evidence
 from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
-from excolor.figures import charts
-from excolor.figures import training_charts as tc
+from excolor.figures import comparison, diagrams, replay, schedule_curves
 from excolor.figures.latents3d import VIEWS
+from excolor.figures.notebook import notebook_reference
+from excolor.figures.training_curves import curves_panels
 from excolor.losses import PLACEMENT_NAMES
 from excolor.schedule import EX24, EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
+from excolor.text import fmt
 
 # mirrored in the URL (urlstate.bind / publish): a link opens this very view
 WEIGHTED = urlstate.UrlParam("weighted", False, urlstate.parse_bool, key="placement_weighted")
@@ -143,11 +145,11 @@ st.markdown(
 )
 
 st.subheader("Where each term looks")
-caption = tc.placement_description()
+caption = diagrams.placement_description()
 for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
     with col:
         st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-        st.image(tc.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
+        st.image(diagrams.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
 st.caption(caption)
 
 schedule_editor()
@@ -169,7 +171,7 @@ def training_curves() -> None:
     )
     panels, caption = caches.frozen_chart(
         f"placement.curve_panels|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
-        lambda: tc.curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),
+        lambda: curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),
     )
     caches.show_panels(panels, per_row=2, alt=caption)
     st.caption(caption)
@@ -179,7 +181,7 @@ training_curves()
 
 st.subheader("The schedule")
 chart, caption = caches.frozen_chart(
-    f"placement.schedule|{board.recipe_key(recipes[0])}", lambda: tc.schedule_chart(recipes[0].schedule)
+    f"placement.schedule|{board.recipe_key(recipes[0])}", lambda: schedule_curves.schedule_chart(recipes[0].schedule)
 )
 caches.show_chart(chart, alt=caption)
 st.caption(caption)
@@ -189,45 +191,45 @@ evaluations = {p: divergence.evaluation(run) for p, run in by.items()}  # a dive
 pre, post = evaluations["pre"], evaluations["post"]
 compared = not any(run.diverged for run in runs)  # a diverged run has no error to compare with
 cols = st.columns(4)
-cols[0].metric("Max error · pre-norm", tc.fmt(pre.max_error), border=True)
+cols[0].metric("Max error · pre-norm", fmt(pre.max_error), border=True)
 cols[1].metric(
     "Max error · post-norm",
-    tc.fmt(post.max_error),
+    fmt(post.max_error),
     delta=f"{post.max_error / pre.max_error - 1:+.0%} vs pre-norm" if compared else None,
     delta_color="inverse",
     border=True,
 )
-cols[2].metric("Median error · pre-norm", tc.fmt(pre.median_error), border=True)
+cols[2].metric("Median error · pre-norm", fmt(pre.median_error), border=True)
 cols[3].metric(
     "Median error · post-norm",
-    tc.fmt(post.median_error),
+    fmt(post.median_error),
     delta=f"{post.median_error / pre.median_error - 1:+.0%} vs pre-norm" if compared else None,
     delta_color="inverse",
     border=True,
 )
 for col, (p, stat) in zip(cols, [("pre", "max"), ("post", "max"), ("pre", "median"), ("post", "median")], strict=True):
-    col.caption(charts.notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
+    col.caption(notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
 st.caption(
     "Per-color error is the mean squared difference over R, G and B between a color and its reconstruction, "
     "over a dense grid of 552,960 colors; the maximum is the worst color, the median a typical one."
 )
 
-right, text = tc.prediction_verdict(st.session_state.get("prediction"), pre.max_error, post.max_error)
+right, text = comparison.prediction_verdict(st.session_state.get("prediction"), pre.max_error, post.max_error)
 if right is None:
     st.info(text + " (Make a prediction on the Hypothesis page next time.)", icon="🔮")
 elif right:
     st.success("Your prediction was right. " + text, icon="🎯")
 else:
     st.warning("Not this time. " + text, icon="🔄")
-st.markdown(tc.seed_context(recipes[0].seed, pre.max_error, post.max_error, across_seeds()))
-classroom.tally("placement", tc.measured_outcome(pre.max_error, post.max_error))  # in a class: how it voted
+st.markdown(comparison.seed_context(recipes[0].seed, pre.max_error, post.max_error, across_seeds()))
+classroom.tally("placement", comparison.measured_outcome(pre.max_error, post.max_error))  # in a class: how it voted
 
-table = tc.comparison_table(
+table = comparison.comparison_table(
     by,
     {p: caches.validation(run) for p, run in by.items()},
     {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
 )
-caption = tc.comparison_description(table, {p: run.history for p, run in by.items()})
+caption = comparison.comparison_description(table, {p: run.history for p, run in by.items()})
 number = st.column_config.NumberColumn(format="%.2e")
 st.dataframe(
     table,
@@ -307,7 +309,7 @@ def training_replay() -> None:
     )
     chart, caption = caches.frozen_chart(
         "placement.replay|" + "|".join(board.recipe_key(run.recipe) for run in by.values()),
-        lambda: tc.replay_scrub_chart({p: run.replay for p, run in by.items()}),
+        lambda: replay.replay_scrub_chart({p: run.replay for p, run in by.items()}),
     )
     caches.show_chart(chart, width="stretch", alt=caption)
     st.caption(caption)

@@ -11,7 +11,8 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 import streamlit as st
 
 from excolor.app import board, caches, divergence, downloads, urlstate, visitor
-from excolor.figures import charts
+from excolor.figures import error_curves, notebook, swatches
+from excolor.figures.intervention_notes import SELECTIVITY_DEFINITION, error_summary
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
 
@@ -27,7 +28,7 @@ st.title("Reconstruction error")
 st.markdown(
     "Before we intervene on red, we need to know how well the model works *without* any intervention. "
     "Every color goes in, through the 4-number bottleneck, and comes back out; the error of a color is the mean "
-    "squared difference over R, G and B between what went in and what came out. " + charts.visible_error_basis()
+    "squared difference over R, G and B between what went in and what came out. " + error_curves.visible_error_basis()
 )
 
 urlstate.bind(PLACEMENT)
@@ -67,17 +68,17 @@ cols[1].metric(
     help="A typical color: half of the 552,960 colors are reconstructed better than this.",
 )
 for col, stat in zip(cols, ("max", "median"), strict=True):
-    col.caption(charts.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
+    col.caption(notebook.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
 st.caption(
-    charts.error_summary(ev, PLACEMENT_NAMES[placement])
+    error_summary(ev, PLACEMENT_NAMES[placement])
     + " "
-    + charts.error_summary(other, other_name)
+    + error_summary(other, other_name)
     + " "
-    + charts.SELECTIVITY_DEFINITION
+    + SELECTIVITY_DEFINITION
 )
 
 st.subheader("True vs reconstructed colors")
-panels, caption = caches.figure(charts.swatch_panels, run, step=16)  # big cells: it is projected in class
+panels, caption = caches.figure(swatches.swatch_panels, run, step=16)  # big cells: it is projected in class
 caches.show_panels(panels, per_row=2)
 st.caption(caption)
 st.markdown(
@@ -93,11 +94,11 @@ log = urlstate.toggle_control(
     "Logarithmic error axis",
     help="Small errors become visible next to large ones. Errors of exactly 0 are drawn at 1e-7.",
 )
-panels, caption = caches.figure(charts.error_curve_panels, run, of="curves", log=log, height=200)
+panels, caption = caches.figure(error_curves.error_curve_panels, run, of="curves", log=log, height=200)
 caches.show_panels(panels, per_row=3)
 st.caption(caption)
 with st.expander("What to look for", expanded=True):
-    bullets = charts.look_for({p: caches.evaluation(r).curves for p, r in by.items()}, placement)
+    bullets = error_curves.look_for({p: caches.evaluation(r).curves for p, r in by.items()}, placement)
     st.markdown("\n".join(f"- {b}" for b in bullets))
 
 st.subheader("Latent space")
