@@ -277,14 +277,14 @@ def test_final_terms_average_only_measured_steps():
     assert final["recon"] == pytest.approx(np.mean(0.3 * np.exp(-np.arange(900, 1000) / 200) + 1e-5))
 
 
-def test_curves_chart_is_log_scaled_faceted_and_legend_selectable():
-    chart, caption = training_curves.curves_chart({"pre": fake_history(), "post": fake_history(scale=0.5)})
-    spec = chart.to_dict()
-    assert spec["facet"]["column"]["field"] == "placement"
-    enc = spec["spec"]["encoding"]
+def test_curves_panels_are_log_scaled_and_legend_selectable():
+    panels, caption = training_curves.curves_panels({"pre": fake_history(), "post": fake_history(scale=0.5)})
+    spec = panels[0].to_dict()
+    assert spec["title"] == "pre-norm (Ex 2.3)"
+    enc = spec["encoding"]
     assert enc["y"]["scale"]["type"] == "log"
     assert enc["color"]["scale"]["range"][:2] == [style.TERM_COLORS["recon"], style.TERM_COLORS["separate"]]
-    assert any(p.get("bind") == "legend" for p in spec["spec"].get("params", spec.get("params", [])))
+    assert any(p.get("bind") == "legend" for p in spec.get("params", []))
     assert "reconstruction 0.3 → 0.0026" in caption  # first raw value -> mean of the last 100 steps (pre)
     assert "separate 1 → 1" in caption  # post: scaled by 0.5
     assert "anchor on 250" in caption  # one step in four is measured
@@ -320,7 +320,7 @@ def test_raw_caption_says_the_weights_ease_to_zero_and_which_terms_climb():
 
 
 def test_weighted_caption_reports_what_the_optimizer_feels():
-    _, caption = training_curves.curves_chart({"post": fake_history()}, weighted=True)
+    _, caption = training_curves.curves_panels({"post": fake_history()}, weighted=True)
     assert "around step 0: reconstruction 0.26, separate 0.2, anchor 0.05, unitarity 0.001" in caption
     assert "All regularizer weights are 0 from step 900" in caption
 
@@ -506,8 +506,12 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
 def test_builders_accept_a_real_training_run(short_pair):
     histories = {p: run.history for p, run in short_pair.items()}
     for weighted in (False, True):
-        chart, caption = training_curves.curves_chart(histories, weighted=weighted)
-        assert chart.to_dict() and "pre-norm (Ex 2.3)" in caption and "post-norm (Ex 2.4)" in caption
+        panels, caption = training_curves.curves_panels(histories, weighted=weighted)
+        assert (
+            all(panel.to_dict() for panel in panels)
+            and "pre-norm (Ex 2.3)" in caption
+            and "post-norm (Ex 2.4)" in caption
+        )
     replay = short_pair["post"].replay
     assert replay.steps[0] == 0 and replay.latents.shape[1] == len(replay.rgb)
     chart, caption = replay_scrub_chart({p: run.replay for p, run in short_pair.items()})

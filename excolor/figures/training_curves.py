@@ -93,26 +93,12 @@ def curves_frame(
     return frame.reset_index(drop=True)
 
 
-def curves_chart(
-    histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False, width: int = 380
-) -> tuple[alt.FacetChart, str]:
-    """Loss terms against step on a log axis, one panel per placement, same y axis for a fair comparison: one
-    figure of fixed width (pages use curves_panels). Clicking a term in the legend isolates it in both panels."""
-    frame = curves_frame(histories, weighted)
-    chart = (
-        _curves_lines(frame, weighted, decades(frame["value"]))
-        .properties(width=width, height=300)
-        .facet(column=alt.Column("placement:N", title=None, sort=list(frame["placement"].unique())))
-    )
-    return chart, curves_description(histories, weighted)
-
-
 def curves_panels(
     histories: Mapping[str, Mapping[str, np.ndarray]], weighted: bool = False
 ) -> tuple[list[alt.Chart], str]:
-    """The panels of curves_chart as one chart per placement, each as wide as its container, on one y axis (the
-    same decades) with the legend below: side by side in columns on a wide screen, one under the other on a
-    phone. Clicking a term in a panel's legend isolates it in that panel (the others fade)."""
+    """Loss terms against step on a log axis, one chart per placement, each as wide as its container, on one y axis
+    (the same decades, for a fair comparison) with the legend below: side by side in columns on a wide screen, one
+    under the other on a phone. Clicking a term in a panel's legend isolates it in that panel (the others fade)."""
     frame = curves_frame(histories, weighted)
     ticks = decades(frame["value"])
     panels = [
