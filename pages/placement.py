@@ -1,9 +1,10 @@
 """Page 2 · Regularizer placement: pre-norm (Ex 2.3) and post-norm (Ex 2.4) trained together, side by side.
 
-Layout only: the numbers and figures come from excolor.figures.training_charts and excolor.figures.latents3d, the runs
-from excolor.app. Each interactive section is a fragment, so moving a control redraws its own section only. The
-latent space has two tabs and only the open one is built: the training replay (scrubbed in the browser, with no
-rerun) and, on demand, the two 8,000-point 3-D views (about 0.6 MB each, and the slowest thing to draw).
+Layout only: the numbers and figures come from excolor.figures (diagrams, training_curves, schedule_curves,
+comparison, replay, latents3d), the runs from excolor.app. Each interactive section is a fragment, so moving a
+control redraws its own section only. The latent space has two tabs and only the open one is built: the training
+replay (scrubbed in the browser, with no rerun) and, on demand, the two 8,000-point 3-D views (about 0.6 MB each,
+and the slowest thing to draw).
 """
 
 from excolor.app import shell
