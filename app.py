@@ -19,8 +19,8 @@ if __name__ == "__main__":  # a visit, not the server's start (see above): the m
     frame = shell.page("Hypothesis")
 
     from excolor.app import board, caches, classroom, divergence, visitor
-    from excolor.figures import charts
-    from excolor.figures import training_charts as tc
+    from excolor.figures import diagrams, notebook, regularizers
+    from excolor.text import fmt
 
 
 def introduction() -> None:
@@ -63,7 +63,7 @@ def training_notice() -> None:
 
 def the_network() -> None:
     st.header("The network")
-    diagram, caption = tc.network_diagram()
+    diagram, caption = diagrams.network_diagram()
     st.image(diagram, alt=caption)
     st.caption(caption)
     st.markdown(
@@ -99,7 +99,7 @@ def anchor() -> None:
     st.subheader("Anchor")
     st.latex(r"R_\text{anchor} = \operatorname{mean}_{\text{red-labelled}} \lVert z - c \rVert^2")
     st.markdown("Pulls every color labelled *red* toward the chosen direction $c = (1,0,0,0)$.")
-    chart, caption = caches.frozen_chart("hypothesis.anchor", tc.anchor_penalty_chart)
+    chart, caption = caches.frozen_chart("hypothesis.anchor", regularizers.anchor_penalty_chart)
     caches.show_chart(chart, alt=caption)
     st.caption(caption)
 
@@ -113,7 +113,7 @@ def separate() -> None:
         "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
         "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
     )
-    chart, caption = caches.frozen_chart("hypothesis.kernel", tc.separate_kernel_chart)
+    chart, caption = caches.frozen_chart("hypothesis.kernel", regularizers.separate_kernel_chart)
     caches.show_chart(chart, alt=caption)
     st.caption(caption)
 
@@ -156,8 +156,8 @@ def the_claim() -> None:
     )
     st.markdown(
         "The original notebook found a small improvement on one training run (max error "
-        f"{charts.fmt(charts.NOTEBOOK[('post', 'baseline')]['max'])} post-norm against "
-        f"{charts.fmt(charts.NOTEBOOK[('pre', 'baseline')]['max'])} pre-norm) and called it hard to be sure. Here "
+        f"{fmt(notebook.NOTEBOOK[('post', 'baseline')]['max'])} post-norm against "
+        f"{fmt(notebook.NOTEBOOK[('pre', 'baseline')]['max'])} pre-norm) and called it hard to be sure. Here "
         "both versions train on the same seed, with the same batches and labels, so placement is the only difference."
     )
 

@@ -183,6 +183,38 @@ class Ablation:
 Intervention = Suppression | Repulsion | Ablation
 
 
+# Alignments d = cos θ a mapping curve's description names: 60° and 80° from red (what a whole-hemisphere cone
+# still does far from red), and 0.9, 0.99 (how far latents close to red are turned).
+NAMED_ALIGNMENTS = (0.5, math.cos(math.radians(60.0)), math.cos(math.radians(80.0)), 0.9, 0.99)
+
+
+@dataclass(frozen=True, eq=False)
+class MappingCurve:
+    """An intervention's curve as numbers: the suppression gate g(d) or the repulsion's output alignment
+    mapper(d), against alignment d = cos θ with red, on an even grid of d in [0, 1] (`d`, `y`) and at the
+    NAMED_ALIGNMENTS (`named`). What a figure of the curve needs, so the figure never runs the curve itself."""
+
+    intervention: Suppression | Repulsion
+    d: np.ndarray
+    y: np.ndarray
+    named: dict[float, float]
+
+
+def mapping_curve(intervention: Suppression | Repulsion, n: int = 201) -> MappingCurve:
+    """The intervention's curve at n even alignments from 0 to 1 and at the NAMED_ALIGNMENTS, in float64."""
+    if isinstance(intervention, Suppression):
+        curve = intervention.falloff
+    elif isinstance(intervention, Repulsion):
+        curve = intervention.mapper
+    else:
+        raise TypeError(f"only suppression and repulsion have a mapping curve, not {type(intervention).__name__}")
+    d = np.linspace(0.0, 1.0, n)
+    with torch.no_grad():
+        y = curve(torch.tensor(d, dtype=torch.float64)).numpy()
+        named = curve(torch.tensor(NAMED_ALIGNMENTS, dtype=torch.float64)).numpy()
+    return MappingCurve(intervention, d, y, dict(zip(NAMED_ALIGNMENTS, named.tolist(), strict=True)))
+
+
 def default_interventions() -> dict[str, Intervention]:
     """The notebook's settings: suppression (0, 1, 2), repulsion (0, cos 60 deg), plus ablation."""
     return {

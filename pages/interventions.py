@@ -13,7 +13,8 @@ import math
 import streamlit as st
 
 from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
-from excolor.figures import charts
+from excolor.figures import intervention_notes, mappings, named_colors, notebook, swatches
+from excolor.figures.error_curves import error_curve_panels
 from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
 
@@ -71,7 +72,7 @@ def cone_start(key: str, help: str) -> float:
 
 def intervention_curve(run, intervention) -> None:
     """How the intervention maps a latent's alignment with red."""
-    chart, caption = caches.figure(charts.mapping_chart, run, intervention, of="intervention", width=340, height=240)
+    chart, caption = caches.figure(mappings.mapping_chart, run, intervention, of="mapping", width=340, height=240)
     caches.show_chart(chart, width="content")
     st.caption(caption)
 
@@ -159,18 +160,20 @@ def error_numbers(run, placement: str, interventions: dict) -> None:
         )
     for i, (name, iv) in enumerate(interventions.items()):
         for j, stat in enumerate(("max", "median")):  # SPEC §8, beside ours, when the settings are the notebook's
-            cols[2 * i + j].caption(charts.notebook_reference(placement, name, stat, iv))
-    st.caption(" ".join(charts.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
+            cols[2 * i + j].caption(notebook.notebook_reference(placement, name, stat, iv))
+    st.caption(" ".join(intervention_notes.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
 
 
 def true_vs_reconstructed(run, interventions: dict) -> None:
     st.subheader("True vs reconstructed colors")
     for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
         with col:
-            chart, caption = caches.figure(charts.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
+            chart, caption = caches.figure(swatches.swatch_chart, run, iv, title=name.capitalize(), columns=1, step=12)
             caches.show_chart(chart, width="content")
             st.caption(caption)
-    red_note = charts.repulsion_red_note(caches.evaluation(run), caches.evaluation(run, interventions["repulsion"]))
+    red_note = intervention_notes.repulsion_red_note(
+        caches.evaluation(run), caches.evaluation(run, interventions["repulsion"])
+    )
     st.markdown(f"**Where does red go under repulsion?** {red_note}")
 
 
@@ -180,7 +183,7 @@ def error_curves(run, interventions: dict) -> None:
     urlstate.publish(URL["log"], log)
     for name, iv in interventions.items():
         st.markdown(f"**{name.capitalize()}**")
-        panels, caption = caches.figure(charts.error_curve_panels, run, iv, of="curves", log=log)
+        panels, caption = caches.figure(error_curve_panels, run, iv, of="curves", log=log)
         caches.show_panels(panels, per_row=3)
         st.caption(caption)
 
@@ -206,7 +209,7 @@ def latent_space_with_cones(run, interventions: dict) -> None:
             st.caption(caption)
             # the same latents without the projection: angle from red in all four dimensions, before and after
             chart, caption = caches.figure(
-                charts.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
+                mappings.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
             )
             caches.show_chart(chart)
             st.caption(caption)
@@ -240,13 +243,14 @@ def how_targeted(run, runs, interventions: dict) -> None:
         + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
     )
     title = "Error of the 12 named hues (S = V = 1)"
-    chart, caption = caches.figure(charts.named_colors_chart, run, compared, title=title)
+    chart, caption = caches.figure(named_colors.named_colors_chart, run, compared, title=title)
     caches.show_chart(chart, width="content")
     st.caption(caption)
     baseline, repelled = caches.evaluation(run), caches.evaluation(run, interventions["repulsion"])
+    ablated = caches.evaluation(run, Ablation())
     st.markdown(
-        f"{charts.ablation_note(baseline, caches.evaluation(run, Ablation()))} Under repulsion pure red comes back as "
-        f"{charts.pure_red_after(baseline, repelled)}: *Where does red go under repulsion?* above says why."
+        f"{intervention_notes.ablation_note(baseline, ablated)} Under repulsion pure red comes back as "
+        f"{intervention_notes.pure_red_after(baseline, repelled)}: *Where does red go under repulsion?* above says why."
     )
     st.download_button(
         "⬇ Metrics of both placements (CSV)",

@@ -18,11 +18,12 @@ import streamlit as st
 
 from excolor import evidence
 from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
-from excolor.figures import charts
-from excolor.figures import training_charts as tc
+from excolor.figures import comparison, diagrams, notebook, replay, schedule_curves
 from excolor.figures.latents3d import VIEWS
+from excolor.figures.training_curves import curves_panels
 from excolor.losses import PLACEMENT_NAMES
 from excolor.schedule import EX24, EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
+from excolor.text import fmt
 
 # mirrored in the URL (urlstate.bind / publish): a link opens this very view
 WEIGHTED = urlstate.UrlParam("weighted", False, urlstate.parse_bool, key="placement_weighted")
@@ -152,11 +153,11 @@ def introduction() -> None:
 
 def where_each_term_looks() -> None:
     st.subheader("Where each term looks")
-    caption = tc.placement_description()
+    caption = diagrams.placement_description()
     for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
         with col:
             st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-            st.image(tc.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
+            st.image(diagrams.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
     st.caption(caption)
 
 
@@ -170,7 +171,7 @@ def training_curves(recipes, by: dict) -> None:
     )
     panels, caption = caches.frozen_chart(
         f"placement.curve_panels|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
-        lambda: tc.curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),
+        lambda: curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),
     )
     caches.show_panels(panels, per_row=2, alt=caption)
     st.caption(caption)
@@ -179,7 +180,7 @@ def training_curves(recipes, by: dict) -> None:
 def the_schedule(recipe) -> None:
     st.subheader("The schedule")
     chart, caption = caches.frozen_chart(
-        f"placement.schedule|{board.recipe_key(recipe)}", lambda: tc.schedule_chart(recipe.schedule)
+        f"placement.schedule|{board.recipe_key(recipe)}", lambda: schedule_curves.schedule_chart(recipe.schedule)
     )
     caches.show_chart(chart, alt=caption)
     st.caption(caption)
@@ -194,12 +195,12 @@ def final_numbers(runs, evaluations: dict) -> None:
         value, before = getattr(evaluations[p], f"{stat}_error"), getattr(evaluations["pre"], f"{stat}_error")
         col.metric(
             f"{stat.capitalize()} error · {p}-norm",
-            tc.fmt(value),
+            fmt(value),
             delta=f"{value / before - 1:+.0%} vs pre-norm" if p == "post" and compared else None,
             delta_color="inverse",
             border=True,
         )
-        col.caption(charts.notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
+        col.caption(notebook.notebook_reference(p, "baseline", stat))  # SPEC §8, beside ours
     st.caption(
         "Per-color error is the mean squared difference over R, G and B between a color and its reconstruction, "
         "over a dense grid of 552,960 colors; the maximum is the worst color, the median a typical one."
@@ -222,25 +223,25 @@ def across_seeds() -> dict[int, tuple[float, float]] | None:
 def your_prediction(seed: int, evaluations: dict) -> None:
     """The visitor's prediction from the Hypothesis page against the measured max errors; in a class, its vote."""
     pre, post = evaluations["pre"].max_error, evaluations["post"].max_error
-    right, text = tc.prediction_verdict(st.session_state.get("prediction"), pre, post)
+    right, text = comparison.prediction_verdict(st.session_state.get("prediction"), pre, post)
     if right is None:
         st.info(text + " (Make a prediction on the Hypothesis page next time.)", icon="🔮")
     elif right:
         st.success("Your prediction was right. " + text, icon="🎯")
     else:
         st.warning("Not this time. " + text, icon="🔄")
-    st.markdown(tc.seed_context(seed, pre, post, across_seeds()))
-    classroom.tally("placement", tc.measured_outcome(pre, post))  # in a class: how it voted
+    st.markdown(comparison.seed_context(seed, pre, post, across_seeds()))
+    classroom.tally("placement", comparison.measured_outcome(pre, post))  # in a class: how it voted
 
 
 def comparison_table(by: dict, evaluations: dict) -> None:
     """Every measure of both placements in one table, every row visible."""
-    table = tc.comparison_table(
+    table = comparison.comparison_table(
         by,
         {p: caches.validation(run) for p, run in by.items()},
         {p: {"max": ev.max_error, "median": ev.median_error} for p, ev in evaluations.items()},
     )
-    caption = tc.comparison_description(table, {p: run.history for p, run in by.items()})
+    caption = comparison.comparison_description(table, {p: run.history for p, run in by.items()})
     number = st.column_config.NumberColumn(format="%.2e")
     st.dataframe(
         table,
@@ -328,7 +329,7 @@ def training_replay(by: dict) -> None:
     )
     chart, caption = caches.frozen_chart(
         "placement.replay|" + "|".join(board.recipe_key(run.recipe) for run in by.values()),
-        lambda: tc.replay_scrub_chart({p: run.replay for p, run in by.items()}),
+        lambda: replay.replay_scrub_chart({p: run.replay for p, run in by.items()}),
     )
     caches.show_chart(chart, width="stretch", alt=caption)
     st.caption(caption)

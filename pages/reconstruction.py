@@ -11,7 +11,7 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 import streamlit as st
 
 from excolor.app import board, caches, divergence, downloads, urlstate, visitor
-from excolor.figures import charts
+from excolor.figures import error_curves, intervention_notes, notebook, swatches
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
 
@@ -33,7 +33,8 @@ def introduction() -> None:
     st.markdown(
         "Before we intervene on red, we need to know how well the model works *without* any intervention. "
         "Every color goes in, through the 4-number bottleneck, and comes back out; the error of a color is the mean "
-        "squared difference over R, G and B between what went in and what came out. " + charts.visible_error_basis()
+        "squared difference over R, G and B between what went in and what came out. "
+        + error_curves.visible_error_basis()
     )
 
 
@@ -62,19 +63,19 @@ def error_numbers(placement: str, by: dict) -> None:
             border=True,
             help=METRIC_HELP[stat],
         )
-        col.caption(charts.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
+        col.caption(notebook.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
     st.caption(
-        charts.error_summary(ev, PLACEMENT_NAMES[placement])
+        intervention_notes.error_summary(ev, PLACEMENT_NAMES[placement])
         + " "
-        + charts.error_summary(other, other_name)
+        + intervention_notes.error_summary(other, other_name)
         + " "
-        + charts.SELECTIVITY_DEFINITION
+        + intervention_notes.SELECTIVITY_DEFINITION
     )
 
 
 def true_vs_reconstructed(run) -> None:
     st.subheader("True vs reconstructed colors")
-    panels, caption = caches.figure(charts.swatch_panels, run, step=16)  # big cells: it is projected in class
+    panels, caption = caches.figure(swatches.swatch_panels, run, step=16)  # big cells: it is projected in class
     caches.show_panels(panels, per_row=2)
     st.caption(caption)
     st.markdown(
@@ -92,11 +93,11 @@ def where_the_error_is(placement: str, by: dict) -> None:
         "Logarithmic error axis",
         help="Small errors become visible next to large ones. Errors of exactly 0 are drawn at 1e-7.",
     )
-    panels, caption = caches.figure(charts.error_curve_panels, by[placement], of="curves", log=log, height=200)
+    panels, caption = caches.figure(error_curves.error_curve_panels, by[placement], of="curves", log=log, height=200)
     caches.show_panels(panels, per_row=3)
     st.caption(caption)
     with st.expander("What to look for", expanded=True):
-        bullets = charts.look_for({p: caches.evaluation(r).curves for p, r in by.items()}, placement)
+        bullets = error_curves.look_for({p: caches.evaluation(r).curves for p, r in by.items()}, placement)
         st.markdown("\n".join(f"- {b}" for b in bullets))
 
 

@@ -19,7 +19,7 @@ import altair  # noqa: E402,F401  (imported up front, so the first page run is n
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from excolor.app import board, caches  # noqa: E402
-from excolor.figures import training_charts as tc  # noqa: E402
+from excolor.figures import comparison  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PLACEMENT = "pages/placement.py"
@@ -87,7 +87,7 @@ def test_hypothesis_shows_network_regularizers_claim_and_prediction(hypothesis):
     assert "max error 0.0011 post-norm against 0.0017 pre-norm" in notes  # the notebook's numbers (SPEC §8)
     assert any("Hypothesis (Ex 2.4)" in info.value for info in at.info)
     radio = at.radio(key="prediction")
-    assert radio.options == list(tc.PREDICTIONS.values()) and radio.value is None
+    assert radio.options == list(comparison.PREDICTIONS.values()) and radio.value is None
 
 
 def test_placement_page_shows_diagrams_curves_schedule_numbers_and_replay(placement):
@@ -170,6 +170,6 @@ def test_prediction_made_on_the_hypothesis_page_is_judged_on_the_placement_page(
     assert not at.exception, at.exception
     assert at.session_state["prediction"] == "pre"
     pre, post = (caches.evaluation(run).max_error for run in board.trained(board.default_recipes()))
-    right, text = tc.prediction_verdict("pre", pre, post)
+    right, text = comparison.prediction_verdict("pre", pre, post)
     shown = at.success if right else at.warning
     assert len(shown) == 1 and text in shown[0].value

@@ -20,8 +20,16 @@ torch.set_num_threads(1)
 
 from excolor import colors  # noqa: E402
 from excolor import evaluate as ev  # noqa: E402
-from excolor.figures import charts  # noqa: E402
-from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression  # noqa: E402
+from excolor.figures import error_curves, intervention_notes, mappings, named_colors, notebook, style, swatches  # noqa: E402,E501
+from excolor.interventions import (  # noqa: E402
+    Ablation,
+    BezierMapper,
+    BoundedFalloff,
+    Repulsion,
+    Suppression,
+    mapping_curve,
+)
+from excolor.text import fmt  # noqa: E402
 
 PEAK = 0.16
 
@@ -72,30 +80,30 @@ def _datasets(spec: dict) -> list[list[dict]]:
 
 
 def test_fmt_is_compact():
-    assert charts.fmt(0.16) == "0.16"
-    assert charts.fmt(1.5e-5) == "1.5e-5"
-    assert charts.fmt(0.0011) == "0.0011"
-    assert charts.fmt(0) == "0"
-    assert charts.fmt(float("nan")) == "n/a"
+    assert fmt(0.16) == "0.16"
+    assert fmt(1.5e-5) == "1.5e-5"
+    assert fmt(0.0011) == "0.0011"
+    assert fmt(0) == "0"
+    assert fmt(float("nan")) == "n/a"
 
 
 def test_hue_names_and_fractions():
-    assert charts.hue_name(0) == "red"
-    assert charts.hue_name(359) == "red"
-    assert charts.hue_name(15) == "red-orange"
-    assert charts.hue_name(240) == "blue"
-    assert charts.fraction_label(1 / 3) == "1/3"
-    assert charts.describe_color(0, 1, 1) == "red (0°, S 1, V 1)"
-    assert charts.describe_color(120, 0, 0) == "black"
+    assert style.hue_name(0) == "red"
+    assert style.hue_name(359) == "red"
+    assert style.hue_name(15) == "red-orange"
+    assert style.hue_name(240) == "blue"
+    assert style.fraction_label(1 / 3) == "1/3"
+    assert style.describe_color(0, 1, 1) == "red (0°, S 1, V 1)"
+    assert style.describe_color(120, 0, 0) == "black"
 
 
 def test_line_colors_keep_their_hue_and_stay_legible():
-    assert charts.line_color(0) == "#ff0000"  # red is already mid-luminance: unchanged
-    assert charts.line_color(300) == "#ff00ff"
+    assert style.line_color(0) == "#ff0000"  # red is already mid-luminance: unchanged
+    assert style.line_color(300) == "#ff00ff"
     for hue in (60, 120, 180, 240):
-        hexed = charts.line_color(hue)
+        hexed = style.line_color(hue)
         rgb = np.array([int(hexed[i : i + 2], 16) for i in (1, 3, 5)]) / 255
-        lum = float(charts._srgb_to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722]))
+        lum = float(style.srgb_to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722]))
         assert 0.17 <= lum <= 0.41, (hue, hexed, lum)
         assert colors.rgb_to_hsv(rgb)[0] * 360 == pytest.approx(hue, abs=3)
 
@@ -105,7 +113,7 @@ def test_line_colors_keep_their_hue_and_stay_legible():
 
 
 def test_swatch_frame_has_every_swatch_with_exact_hex(synthetic_eval):
-    frame = charts.swatch_frame(synthetic_eval)
+    frame = swatches.swatch_frame(synthetic_eval)
     assert len(frame) == 768
     red = frame[(frame.hue == 0) & (frame.saturation == 1) & (frame.value == 1)].iloc[0]
     assert red["true"] == "#ff0000"
@@ -119,7 +127,7 @@ def test_swatch_frame_has_every_swatch_with_exact_hex(synthetic_eval):
 
 
 def test_swatch_chart_layers_reconstruction_around_truth(synthetic_eval):
-    chart, text = charts.swatch_chart(synthetic_eval, "Reconstructed colors")
+    chart, text = swatches.swatch_chart(synthetic_eval, "Reconstructed colors")
     spec = chart.to_dict()
     assert spec["facet"]["field"] == "panel"
     outer, inner = spec["spec"]["layer"]
@@ -138,7 +146,7 @@ def test_swatch_chart_layers_reconstruction_around_truth(synthetic_eval):
 def test_swatch_description_says_when_nothing_is_visibly_wrong(synthetic_eval):
     clean = ev.Evaluation(**{**synthetic_eval.__dict__, "swatch_out": synthetic_eval.swatch_true})
     clean.swatch_error = np.zeros_like(synthetic_eval.swatch_error)
-    assert "No swatch differs visibly" in charts.swatch_description(clean)
+    assert "No swatch differs visibly" in swatches.swatch_description(clean)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -147,7 +155,7 @@ def test_swatch_description_says_when_nothing_is_visibly_wrong(synthetic_eval):
 
 def test_curve_frames_carry_the_curves(synthetic_eval):
     curves = synthetic_eval.curves
-    frames = charts.curves_frames(curves)
+    frames = error_curves.curves_frames(curves)
     hue = frames["hue"]
     assert sorted(hue["series"].unique()) == sorted([*(f"V = {v:.2f}" for v in curves.values), "V = 0 (black)"])
     assert len(hue) == 5 * 240 + 2
@@ -165,31 +173,30 @@ def test_curve_frames_carry_the_curves(synthetic_eval):
         assert red["error"].iloc[-1] == pytest.approx(PEAK)  # S = V = 1
 
 
-def test_error_curves_chart_draws_each_hue_in_its_hue(synthetic_eval):
-    chart, text = charts.error_curves_chart(synthetic_eval.curves, "Reconstruction error")
-    spec = chart.to_dict()
-    panels = spec["hconcat"]
-    assert len(panels) == 3
-    assert spec["resolve"]["scale"]["y"] == "shared"
-    scale = panels[1]["encoding"]["color"]["scale"]
+def test_error_curve_panels_draw_each_hue_in_its_hue(synthetic_eval):
+    panels, text = error_curves.error_curve_panels(synthetic_eval.curves)
+    specs = [panel.to_dict() for panel in panels]
+    assert len(specs) == 3
+    scale = specs[1]["encoding"]["color"]["scale"]
     colors_by_hue = dict(zip(scale["domain"], scale["range"], strict=True))
     assert colors_by_hue["0° red"] == "#ff0000"
     assert colors_by_hue["300° magenta"] == "#ff00ff"
-    assert panels[0]["encoding"]["y"]["title"] == "mean squared error"
-    assert sum(len(rows) for rows in _datasets(spec)) == 5 * 240 + 2 + 2 * 6 * 48  # a few thousand marks at most
-    assert spec["description"] == text
+    assert specs[0]["encoding"]["y"]["title"] == "mean squared error"
+    n_rows = sum(len(rows) for spec in specs for rows in _datasets(spec))
+    assert n_rows == 5 * 240 + 2 + 2 * 6 * 48  # a few thousand marks at most
+    assert all(spec["description"] == text for spec in specs)
     # five value levels plus black: each its own color and dash pattern, the blues ordered light (V = 1) to dark
-    value = panels[0]["encoding"]
+    value = specs[0]["encoding"]
     assert value["color"]["scale"]["domain"][-1] == "V = 0 (black)"
     ramp = value["color"]["scale"]["range"]
     assert len(set(ramp)) == len(ramp) == 6 and len({str(d) for d in value["strokeDash"]["scale"]["range"]}) == 6
-    lum = [float(charts._srgb_to_linear(np.array([int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)])) @ [0.2126, 0.7152,
+    lum = [float(style.srgb_to_linear(np.array([int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)])) @ [0.2126, 0.7152,
            0.0722]) for h in ramp[:5]]  # fmt: skip
     assert lum == sorted(lum, reverse=True) and lum[0] > 3 * lum[-1]
 
 
 def test_curves_description_reports_peak_and_falloff(synthetic_eval):
-    text = charts.curves_description(synthetic_eval.curves)
+    text = error_curves.curves_description(synthetic_eval.curves)
     # PEAK cos^4(h) > PEAK/10 for |h| < acos(0.1^(1/4)) = 55.8 deg; the grid steps by 1.5 deg
     assert "error peaks at 0° (red) with 0.16" in text
     assert "from 304° to 56°" in text
@@ -199,18 +206,18 @@ def test_curves_description_reports_peak_and_falloff(synthetic_eval):
 
 
 def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
-    chart, _ = charts.error_curves_chart(synthetic_eval.curves, log=True)
-    spec = chart.to_dict()
-    rows = [r for rows in _datasets(spec) for r in rows]
+    panels, _ = error_curves.error_curve_panels(synthetic_eval.curves, log=True)
+    specs = [panel.to_dict() for panel in panels]
+    rows = [r for spec in specs for rows in _datasets(spec) for r in rows]
     assert min(r["error"] for r in rows) == 0
-    assert min(r["plotted"] for r in rows) == charts.LOG_FLOOR
-    assert spec["hconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert min(r["plotted"] for r in rows) == style.LOG_FLOOR
+    assert specs[0]["encoding"]["y"]["scale"]["type"] == "log"
 
 
 def test_error_curve_panels_share_one_axis_each_as_wide_as_its_column(synthetic_eval):
     curves = dataclasses.replace(synthetic_eval.curves, by_hue=synthetic_eval.curves.by_hue / 2)  # hue panel: PEAK/2
     for log in (False, True):
-        panels, text = charts.error_curve_panels(curves, log=log)
+        panels, text = error_curves.error_curve_panels(curves, log=log)
         specs = [panel.to_dict() for panel in panels]
         assert [s["title"] for s in specs] == ["error vs hue", "error vs saturation (V = 1)", "error vs value (S = 1)"]
         for spec in specs:
@@ -222,7 +229,7 @@ def test_error_curve_panels_share_one_axis_each_as_wide_as_its_column(synthetic_
 
 
 def test_swatch_panels_are_the_four_saturations_each_as_wide_as_its_column(synthetic_eval):
-    panels, text = charts.swatch_panels(synthetic_eval, step=16)
+    panels, text = swatches.swatch_panels(synthetic_eval, step=16)
     specs = [panel.to_dict() for panel in panels]
     assert [s["title"] for s in specs] == ["S = 0", "S = 1/3", "S = 2/3", "S = 1"]
     for spec in specs:
@@ -259,37 +266,37 @@ UNEVEN_NO_RED = {0: 1e-5, 60: 8e-4, 120: 6e-4, 180: 3e-4, 240: 1.6e-4, 300: 9e-4
 
 
 def test_hue_spikes_find_the_peaks_that_stand_out():
-    spikes = charts.hue_spikes(curves_with_peaks(UNEVEN_NO_RED))
+    spikes = error_curves.hue_spikes(curves_with_peaks(UNEVEN_NO_RED))
     assert spikes[0] == (1e-5, False)  # no higher than the line around it: not a spike
     assert spikes[300] == (9e-4, True) and all(spikes[h][1] for h in (60, 120, 180, 240))
-    assert charts.spike_unevenness(curves_with_peaks(UNEVEN_NO_RED)) == pytest.approx(9e-4 / np.mean(
+    assert error_curves.spike_unevenness(curves_with_peaks(UNEVEN_NO_RED)) == pytest.approx(9e-4 / np.mean(
         list(UNEVEN_NO_RED.values())))  # fmt: skip
-    assert charts.spike_unevenness(curves_with_peaks(EVEN)) == pytest.approx(1)
+    assert error_curves.spike_unevenness(curves_with_peaks(EVEN)) == pytest.approx(1)
 
 
 def test_look_for_follows_the_measured_spikes_and_says_whether_the_seed_agrees():
     # post-norm even, pre-norm uneven: as in the notebook
-    agree = charts.look_for({"post": curves_with_peaks(EVEN), "pre": curves_with_peaks(UNEVEN_NO_RED)}, "post")
+    agree = error_curves.look_for({"post": curves_with_peaks(EVEN), "pre": curves_with_peaks(UNEVEN_NO_RED)}, "post")
     assert "all six stand out as spikes" in agree[0] and "is 1.00× the mean of the six" in agree[0]
     assert "post-norm's are the more even, as in the notebook" in agree[0]
     # the other way round: post-norm has no spike at red and its tallest is 1.95× the mean: the seed disagrees
-    disagree = charts.look_for({"post": curves_with_peaks(UNEVEN_NO_RED), "pre": curves_with_peaks(EVEN)}, "post")
-    assert "spikes at yellow, green, cyan, blue and magenta, but none at red (1e-5)" in disagree[0]
+    disagree = error_curves.look_for({"post": curves_with_peaks(UNEVEN_NO_RED), "pre": curves_with_peaks(EVEN)}, "post")
+    assert "spikes at yellow, green, cyan, blue and magenta, but none at red (1.0e-5)" in disagree[0]
     assert "the tallest is 1.95× the mean post-norm and 1.00× pre-norm, so this seed disagrees" in disagree[0]
-    assert "The tallest (magenta, 0.0009) is 1.95× the mean" in disagree[0]
-    assert "the lowest is red (1e-5)" in disagree[0]
+    assert "The tallest (magenta, 9.0e-4) is 1.95× the mean" in disagree[0]
+    assert "the lowest is red (1.0e-5)" in disagree[0]
     # the black line and the scale come from the numbers too
-    assert "at 0.0004" in agree[1] and "at 0.0007" in charts.look_for({"post": curves_with_peaks(EVEN, black=7e-4)},
-                                                                     "post")[1]  # fmt: skip
-    assert "stays below 0.001 (the highest point is 0.0005)" in agree[2]
-    loud = charts.look_for({"post": curves_with_peaks({60: 3e-3})}, "post")
+    darker = error_curves.look_for({"post": curves_with_peaks(EVEN, black=7e-4)}, "post")
+    assert "at 4.0e-4" in agree[1] and "at 7.0e-4" in darker[1]
+    assert "stays below 0.001 (the highest point is 5.0e-4)" in agree[2]
+    loud = error_curves.look_for({"post": curves_with_peaks({60: 3e-3})}, "post")
     assert "the highest point (0.003) passes 0.001" in loud[2] and "notebook saw six" not in loud[0]
 
 
 def test_visible_error_basis_is_eight_levels_of_255():
-    text = charts.visible_error_basis()
+    text = error_curves.visible_error_basis()
     assert "0.032" in text and "8 of 255 levels" in text and "rule of thumb" in text
-    assert round(math.sqrt(charts.VISIBLE_ERROR) * 255) == 8
+    assert round(math.sqrt(style.VISIBLE_ERROR) * 255) == 8
 
 
 # --------------------------------------------------------------------------------------------------
@@ -298,12 +305,12 @@ def test_visible_error_basis_is_eight_levels_of_255():
 
 def test_repulsion_mapping_passes_through_a_a_and_1_b():
     rep = Repulsion(BezierMapper(0.2, 0.5))
-    frame = charts.mapping_frame(rep)
+    frame = mappings.mapping_frame(mapping_curve(rep))
     at = dict(zip(frame["d"].round(6), frame["y"], strict=True))
     assert at[0.2] == pytest.approx(0.2, abs=1e-6)
     assert at[1.0] == pytest.approx(0.5, abs=1e-6)
     assert at[0.1] == pytest.approx(0.1)  # identity below a
-    chart, text = charts.mapping_chart(rep)
+    chart, text = mappings.mapping_chart(mapping_curve(rep))
     spec = chart.to_dict()
     (marked,) = [rows for rows in _datasets(spec) if len(rows) == 2 and "label" in rows[0]]
     assert [(r["d"], r["y"]) for r in marked] == [(0.2, 0.2), (1.0, 0.5)]
@@ -313,28 +320,28 @@ def test_repulsion_mapping_passes_through_a_a_and_1_b():
 
 def test_suppression_gate_is_zero_below_a_and_b_at_one():
     sup = Suppression(BoundedFalloff(0.3, 0.8, 2.0))
-    frame = charts.mapping_frame(sup)
+    frame = mappings.mapping_frame(mapping_curve(sup))
     assert (frame.loc[frame["d"] <= 0.3, "y"] == 0).all()
     assert frame["y"].iloc[-1] == pytest.approx(0.8)
-    _, text = charts.mapping_chart(sup)
+    _, text = mappings.mapping_chart(mapping_curve(sup))
     assert "a = 0.30" in text and "b = 0.80" in text
-    default_text = charts.mapping_description(Suppression())
+    default_text = mappings.mapping_description(mapping_curve(Suppression()))
     assert "at d = 0.5 (60°) the gate is 0.25" in default_text
 
 
 def test_whole_hemisphere_is_said_only_when_a_is_zero():
-    wide = charts.mapping_description(Suppression(BoundedFalloff(0.0, 1.0, 2.0)))
+    wide = mappings.mapping_description(mapping_curve(Suppression(BoundedFalloff(0.0, 1.0, 2.0))))
     assert "the cone is the whole hemisphere facing red" in wide
     assert "only the gate's shape (p = 2) spares the distant ones (the gate is 0.25 at 60°, 0.03 at 80°)" in wide
-    assert "hemisphere" not in charts.mapping_description(Suppression(BoundedFalloff(0.5, 1.0, 2.0)))
-    wide = charts.mapping_description(Repulsion(BezierMapper(0.0, 0.5)))
+    assert "hemisphere" not in mappings.mapping_description(mapping_curve(Suppression(BoundedFalloff(0.5, 1.0, 2.0))))
+    wide = mappings.mapping_description(mapping_curve(Repulsion(BezierMapper(0.0, 0.5))))
     assert "whole hemisphere" in wide and "a latent at 80° is turned to 81°" in wide
-    assert "hemisphere" not in charts.mapping_description(Repulsion(BezierMapper(0.3, 0.5)))
+    assert "hemisphere" not in mappings.mapping_description(mapping_curve(Repulsion(BezierMapper(0.3, 0.5))))
 
 
 def test_mapping_chart_refuses_ablation():
     with pytest.raises(TypeError):
-        charts.mapping_chart(Ablation())
+        mappings.mapping_chart(mapping_curve(Ablation()))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,13 +350,13 @@ def test_mapping_chart_refuses_ablation():
 
 def test_named_colors_frame_and_chart(synthetic_eval):
     runs = {"baseline": {n: 1e-5 for n in colors.NAMED_HUES}, "suppression": synthetic_eval}
-    frame = charts.named_colors_frame(runs)
+    frame = named_colors.named_colors_frame(runs)
     assert isinstance(frame, pd.DataFrame)
     assert list(frame["color"]) == list(colors.NAMED_HUES)
     assert frame.loc[0, "swatch"] == "#ff0000"
     assert frame.loc[4, "swatch"] == "#00ff00"
     assert frame.loc[0, "suppression"] == pytest.approx(0.2)
-    chart, text = charts.named_colors_chart(runs)
+    chart, text = named_colors.named_colors_chart(runs)
     spec = chart.to_dict()
     assert spec["resolve"]["scale"]["color"] == "independent"
     assert "suppression: visibly wrong red (0.2), orange (0.002), pink (0.002); the other 9 stay below 0.001" in text
@@ -358,14 +365,14 @@ def test_named_colors_frame_and_chart(synthetic_eval):
 
 def test_notebook_reference_only_for_the_notebooks_own_settings():
     source = "(one seed of the original pipeline)"
-    assert charts.notebook_reference("post", "baseline", "max") == f"Notebook: 0.0011 {source}"
-    assert charts.notebook_reference("pre", "baseline", "median") == f"Notebook: 1.6e-5 {source}"
+    assert notebook.notebook_reference("post", "baseline", "max") == f"Notebook: 0.0011 {source}"
+    assert notebook.notebook_reference("pre", "baseline", "median") == f"Notebook: 1.6e-5 {source}"
     rep = Repulsion(BezierMapper(0.0, math.cos(math.pi / 3)))
-    assert charts.notebook_reference("pre", "repulsion", "max", rep).startswith("Notebook: 0.12 ")
-    assert charts.notebook_reference("pre", "repulsion", "max", Repulsion(BezierMapper(0.0, 0.6))) == ""
-    assert charts.notebook_reference("post", "suppression", "max", Suppression(BoundedFalloff(0, 1, 2))) != ""
-    assert charts.notebook_reference("post", "suppression", "max", Suppression(BoundedFalloff(0, 1, 3))) == ""
-    assert charts.notebook_reference("post,anchor=pre", "baseline", "max") == ""
+    assert notebook.notebook_reference("pre", "repulsion", "max", rep).startswith("Notebook: 0.12 ")
+    assert notebook.notebook_reference("pre", "repulsion", "max", Repulsion(BezierMapper(0.0, 0.6))) == ""
+    assert notebook.notebook_reference("post", "suppression", "max", Suppression(BoundedFalloff(0, 1, 2))) != ""
+    assert notebook.notebook_reference("post", "suppression", "max", Suppression(BoundedFalloff(0, 1, 3))) == ""
+    assert notebook.notebook_reference("post,anchor=pre", "baseline", "max") == ""
 
 
 def _latent_scene(tilt: str, out_red: tuple[float, float, float]):
@@ -393,25 +400,25 @@ def _latent_scene(tilt: str, out_red: tuple[float, float, float]):
 
 def test_repulsion_red_note_follows_where_the_model_tilted_red():
     baseline, repelled = _latent_scene("black", (0.47, 0, 0))
-    dark = charts.repulsion_red_note(baseline, repelled)
+    dark = intervention_notes.repulsion_red_note(baseline, repelled)
     assert "Pure red comes back as #780000, dark red" in dark
     assert "sits 13.0° from c, tilted toward where the model keeps black (cosine 1.00" in dark
     assert "turned to 60° from c" in dark and "a tilt toward white would do that" in dark
     baseline, repelled = _latent_scene("white", (1.0, 0.55, 0.55))
-    pale = charts.repulsion_red_note(baseline, repelled)
+    pale = intervention_notes.repulsion_red_note(baseline, repelled)
     assert "tilted toward where the model keeps white" in pale and "pale red" in pale
     assert "The notebook's red came back pink too." in pale
-    assert charts.pure_red_after(baseline, repelled) == "#ff8c8c (pale red)"
+    assert intervention_notes.pure_red_after(baseline, repelled) == "#ff8c8c (pale red)"
 
 
 def test_ablation_note_names_the_worst_hue_and_the_red_cyan_axis():
     baseline, _ = _latent_scene("black", (0.5, 0, 0))
     cyan_first = {n: 1e-5 for n in colors.NAMED_HUES} | {"cyan": 0.33, "red": 0.29}
-    text = charts.ablation_note(baseline, cyan_first)
+    text = intervention_notes.ablation_note(baseline, cyan_first)
     assert text.startswith("Ablation's worst named hue is cyan (0.33), then red (0.29)")
     assert "red–cyan axis" in text and "cyan 166° from red, almost exactly at −c" in text and "is -0.97" in text
     red_first = {n: 1e-5 for n in colors.NAMED_HUES} | {"red": 0.34, "orange": 0.2}
-    text = charts.ablation_note(baseline, red_first)
+    text = intervention_notes.ablation_note(baseline, red_first)
     assert text == "Ablation's worst named hue is red (0.34), then orange (0.2)."
 
 
@@ -429,26 +436,26 @@ def _angle_scene(inside_after: bool):
 
 def test_angle_strips_show_the_hole_empty_or_not():
     before, after = _angle_scene(inside_after=False)
-    chart, text = charts.angle_shift_chart({"baseline": before, "repulsion": after}, cones={"cone": 90, "hole": 60})
+    chart, text = mappings.angle_shift_chart({"baseline": before, "repulsion": after}, cones={"cone": 90, "hole": 60})
     assert "for the 20 of 20 RGB-grid colors it turns" in text
     assert "Before, 20 latents lay within the hole's 60° of red; after, 0 do (the closest is 60.0° away): the " in text
     assert text.count("the hole is empty.") == 1
     assert "three of the four dimensions" in text
-    frame = charts.angle_shift_frame(before, after)
+    frame = mappings.angle_shift_frame(before, after)
     assert sorted(frame["row"].unique()) == ["after", "before"] and len(frame) == 40
     assert frame[frame["row"] == "after"]["angle"].min() == pytest.approx(60.0)
     spec = chart.to_dict()
     assert {r["encoding"]["x"]["field"] for r in spec["layer"]} == {"angle"}
     before, after = _angle_scene(inside_after=True)
-    _, text = charts.angle_shift_chart({"baseline": before, "repulsion": after}, cones={"cone": 90, "hole": 60})
+    _, text = mappings.angle_shift_chart({"baseline": before, "repulsion": after}, cones={"cone": 90, "hole": 60})
     assert "after, 20 do (the closest is 10.0° away)." in text and "empty" not in text
     assert "three of the four dimensions" not in text  # dots inside the cone really are inside
-    few = charts.angle_shift_frame(before, after, max_colors=5)
+    few = mappings.angle_shift_frame(before, after, max_colors=5)
     assert len(few) == 10  # five colors, each before and after
 
 
 def test_error_summary(synthetic_eval):
-    text = charts.error_summary(synthetic_eval, "suppression")
+    text = intervention_notes.error_summary(synthetic_eval, "suppression")
     assert text.startswith("suppression: max error 0.16, median ")
     assert "selectivity r = 0.90" in text
 
@@ -471,15 +478,15 @@ def trained_evals(request):
 
 def test_charts_on_a_trained_model(trained_evals):
     base, sup = trained_evals
-    _, text = charts.swatch_chart(sup)
+    _, text = swatches.swatch_chart(sup)
     assert "within" in text and "of red" in text  # suppression only spoils colors near red
-    chart, text = charts.error_curves_chart(sup.curves)
-    assert f"with {charts.fmt(sup.curves.by_hue[0].max())}" in text
+    panels, caption = error_curves.error_curve_panels(sup.curves)
+    assert f"with {fmt(sup.curves.by_hue[0].max())}" in caption
     peak_hue = float(sup.curves.hue_deg[np.argmax(sup.curves.by_hue[0])])
     assert min(peak_hue, 360 - peak_hue) < 15  # the error peaks at red
-    chart.to_dict()
-    _, text = charts.named_colors_chart({"baseline": base, "suppression": sup})
-    assert f"red ({charts.fmt(sup.named_error['red'])})" in text
+    [panel.to_dict() for panel in panels]
+    _, caption = named_colors.named_colors_chart({"baseline": base, "suppression": sup})
+    assert f"red ({fmt(sup.named_error['red'])})" in caption
     assert math.isfinite(base.max_error)
 
 
@@ -514,11 +521,11 @@ def diverged_eval(synthetic_eval) -> ev.Evaluation:
 
 
 def test_swatches_of_a_diverged_model_are_grey_and_say_so(diverged_eval):
-    frame = charts.swatch_frame(diverged_eval)
+    frame = swatches.swatch_frame(diverged_eval)
     assert set(frame["reconstructed"]) == {"#808080"}
     red = frame[(frame["hue"] == 0) & (frame["saturation"] == 1) & (frame["value"] == 1)]
     assert red["true"].tolist() == ["#ff0000"]  # the truth is still drawn
-    chart, text = charts.swatch_chart(diverged_eval)
+    chart, text = swatches.swatch_chart(diverged_eval)
     _strict(chart)
     assert text.endswith("768 of 768 reconstructions are not numbers (the model diverged) and are drawn grey.")
     assert "No swatch differs visibly" not in text
@@ -527,14 +534,15 @@ def test_swatches_of_a_diverged_model_are_grey_and_say_so(diverged_eval):
 def test_swatch_description_with_a_few_nan_swatches(synthetic_eval):
     out, err = synthetic_eval.swatch_out.copy(), synthetic_eval.swatch_error.copy()
     out[12, 0, 3], err[12, 0, 3] = np.nan, np.nan
-    text = charts.swatch_description(dataclasses.replace(synthetic_eval, swatch_out=out, swatch_error=err))
+    text = swatches.swatch_description(dataclasses.replace(synthetic_eval, swatch_out=out, swatch_error=err))
     assert "1 of 768 reconstructions are not numbers (the model diverged) and are drawn grey." in text
     assert "1 of 768 swatches differ visibly" in text  # the finite ones are described as usual (red)
 
 
 def test_error_curves_of_a_diverged_model(diverged_eval):
-    chart, text = charts.error_curves_chart(diverged_eval.curves, log=True)
-    _strict(chart)
+    panels, text = error_curves.error_curve_panels(diverged_eval.curves, log=True)
+    for panel in panels:
+        _strict(panel)
     assert text == (
         "Error curves: 1,776 of 1,776 points are not numbers (the model diverged), "
         "so the panels show only the points that are."
@@ -542,8 +550,9 @@ def test_error_curves_of_a_diverged_model(diverged_eval):
 
 
 def test_named_colors_with_a_diverged_run_beside_a_good_one(synthetic_eval, diverged_eval):
-    chart, text = charts.named_colors_chart({"pre": diverged_eval, "suppression": synthetic_eval})
+    chart, text = named_colors.named_colors_chart({"pre": diverged_eval, "suppression": synthetic_eval})
     _strict(chart)
     assert "pre: 12 of 12 errors are not numbers (diverged)." in text
     assert "suppression: visibly wrong red (0.2), orange (0.002), pink (0.002)" in text
-    assert charts.error_summary(diverged_eval, "pre") == "pre: max error n/a, median n/a over the dense grid."
+    summary = intervention_notes.error_summary(diverged_eval, "pre")
+    assert summary == "pre: max error n/a, median n/a over the dense grid."

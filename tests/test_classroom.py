@@ -19,8 +19,10 @@ from test_app_pages_intro import elements  # noqa: E402  (every element of a kin
 
 from excolor import questions, votes  # noqa: E402
 from excolor.app import board, caches, urlstate  # noqa: E402
-from excolor.figures import class_charts  # noqa: E402
-from excolor.figures import training_charts as tc  # noqa: E402
+from excolor.figures import (  # noqa: E402
+    class_charts,
+    comparison,
+)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PLACEMENT = "pages/placement.py"
@@ -59,7 +61,7 @@ def tally_captions(at: AppTest) -> list[str]:
 
 def placement_measured() -> str:
     pre, post = (caches.evaluation(run).max_error for run in board.trained(board.default_recipes()))
-    return tc.measured_outcome(pre, post)
+    return comparison.measured_outcome(pre, post)
 
 
 # --------------------------------------------------------------------------------------------- the tally chart
@@ -143,7 +145,7 @@ def test_one_vote_per_visitor_changing_moves_it_and_the_reveal_shows_the_split(d
     (tally,) = [s for s in specs(viewer) if s.get("layer") and "votes" in json.dumps(s)]
     bars = tally["layer"][0]
     assert bars["mark"]["type"] == "bar" and tally["width"] == "container"
-    if measured in tc.PREDICTIONS:
+    if measured in comparison.PREDICTIONS:
         right = {"post": 1, "pre": 2, "same": 0}[measured]
         assert f"The measured answer (green, ✓) is {SHORT[measured]}: {right} of 3 predicted it." in caption
 

@@ -17,8 +17,15 @@ import torch
 torch.set_num_threads(1)
 
 from excolor import colors  # noqa: E402
-from excolor.figures import diagrams  # noqa: E402
-from excolor.figures import training_charts as tc  # noqa: E402
+from excolor.figures import (  # noqa: E402
+    comparison,
+    diagrams,
+    regularizers,
+    schedule_curves,
+    style,
+    training_curves,
+)
+from excolor.figures.replay import COORD_SCALE, NO_VALUE, replay_scrub_chart, replay_snapshots, replay_stats  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 from excolor.train import Recipe, Replay, train  # noqa: E402
 
@@ -56,14 +63,14 @@ def short_pair():
 
 
 def test_separate_kernel_is_one_at_zero_and_half_to_the_hundredth_at_ninety_degrees():
-    assert tc.separate_kernel(0.0) == 1.0
-    assert tc.separate_kernel(90.0) == pytest.approx(0.5**100, rel=1e-9)
-    assert tc.separate_kernel(180.0) == pytest.approx(0.0, abs=1e-300)
-    half = tc.kernel_half_angle()
+    assert regularizers.separate_kernel(0.0) == 1.0
+    assert regularizers.separate_kernel(90.0) == pytest.approx(0.5**100, rel=1e-9)
+    assert regularizers.separate_kernel(180.0) == pytest.approx(0.0, abs=1e-300)
+    half = regularizers.kernel_half_angle()
     assert half == pytest.approx(9.53, abs=0.01)
-    assert tc.separate_kernel(half) == pytest.approx(0.5)
+    assert regularizers.separate_kernel(half) == pytest.approx(0.5)
 
-    frame = tc.separate_kernel_frame()
+    frame = regularizers.separate_kernel_frame()
     p100 = frame[frame["power"] == "power 100"].set_index("angle")["push"]
     assert p100.loc[0.0] == 1.0 and p100.loc[90.0] == pytest.approx(0.5**100)
     assert set(frame["power"]) == {"power 1", "power 10", "power 100"}
@@ -71,23 +78,24 @@ def test_separate_kernel_is_one_at_zero_and_half_to_the_hundredth_at_ninety_degr
 
 
 def test_separate_kernel_caption_states_its_numbers():
-    _, caption = tc.separate_kernel_chart()
-    for text in ("1 at 0°", "halves at about 9.5°", "below 1% at about 24.5°", "7.9e-31 at 90°", "0.5 and 0.00098"):
+    _, caption = regularizers.separate_kernel_chart()
+    for text in ("1 at 0°", "halves at about 9.5°", "below 1% at about 24.5°", "7.9e-31 at 90°", "0.5 and 9.8e-4"):
         assert text in caption
     assert "by 24°" not in caption  # at 24° the kernel is still 1.2%: the crossing is at 24.5°
-    assert tc.separate_kernel(24.0) > 0.01 > tc.separate_kernel(24.5)
-    assert tc.about(24.4967) == "24.5" and tc.about(9.5349) == "9.5" and tc.about(24.2) == "24"
+    assert regularizers.separate_kernel(24.0) > 0.01 > regularizers.separate_kernel(24.5)
+    about = regularizers.about
+    assert about(24.4967) == "24.5" and about(9.5349) == "9.5" and about(24.2) == "24"
 
 
 def test_anchor_penalty_depends_only_on_angle_for_unit_latents():
-    assert tc.anchor_penalty(0.0) == pytest.approx(0.0, abs=1e-12)
-    assert tc.anchor_penalty(90.0) == pytest.approx(2.0)
-    assert tc.anchor_penalty(180.0) == pytest.approx(4.0)
-    assert tc.anchor_penalty(0.0, 0.5) == pytest.approx(0.25)  # pointing at red, yet penalized: length
+    assert regularizers.anchor_penalty(0.0) == pytest.approx(0.0, abs=1e-12)
+    assert regularizers.anchor_penalty(90.0) == pytest.approx(2.0)
+    assert regularizers.anchor_penalty(180.0) == pytest.approx(4.0)
+    assert regularizers.anchor_penalty(0.0, 0.5) == pytest.approx(0.25)  # pointing at red, yet penalized: length
     z = np.array([0.3, 0.4, 0.0, 0.0])  # a raw latent: the closed form matches the definition |z - c|^2
     angle = math.degrees(math.acos(z[0] / np.linalg.norm(z)))
-    assert tc.anchor_penalty(angle, np.linalg.norm(z)) == pytest.approx(np.sum((z - [1, 0, 0, 0]) ** 2))
-    _, caption = tc.anchor_penalty_chart()
+    assert regularizers.anchor_penalty(angle, np.linalg.norm(z)) == pytest.approx(np.sum((z - [1, 0, 0, 0]) ** 2))
+    _, caption = regularizers.anchor_penalty_chart()
     assert "0 at 0°, 2 at 90° and 4 opposite red" in caption and "pays 0.25" in caption
 
 
@@ -155,7 +163,7 @@ def test_border_points_by_hand():
 
 
 def test_network_diagram_marks_both_taps():
-    text, caption = tc.network_diagram()
+    text, caption = diagrams.network_diagram()
     root = parse_svg(text)
     assert_laid_out(root)
     nodes = svg_nodes(root)
@@ -171,7 +179,7 @@ def test_network_diagram_marks_both_taps():
 
 def test_placement_diagrams_wire_each_term_to_its_tap():
     terms = ("unit", "anchor", "separate", "planar")
-    wiring = {p: parse_svg(tc.placement_diagram(p)) for p in ("pre", "post")}
+    wiring = {p: parse_svg(diagrams.placement_diagram(p)) for p in ("pre", "post")}
     for root in wiring.values():
         assert_laid_out(root)
     arrows = {p: {e: g for e, g in svg_edges(root).items() if e[1] in terms} for p, root in wiring.items()}
@@ -180,11 +188,11 @@ def test_placement_diagrams_wire_each_term_to_its_tap():
     for p, edges in arrows.items():
         for (_, term), group in edges.items():
             line = group.find(f"{SVG}line")
-            assert line.get("stroke") == tc.PLACEMENT_COLORS[p]
+            assert line.get("stroke") == style.PLACEMENT_COLORS[p]
             # separate normalizes its own inputs: its arrow is dashed and the text says only anchor and planarity matter
             assert (line.get("stroke-dasharray") is not None) == (term == "separate")
     assert svg_nodes(wiring["pre"])["separate"][2] == ["separate", "(same on either tap)"]
-    caption = tc.placement_description()
+    caption = diagrams.placement_description()
     assert "Unitarity reads the encoder tap under both placements" in caption
     assert "Anchor, separate and planarity read the encoder tap pre-norm and the bottleneck tap post-norm" in caption
     assert "only anchor and planarity really change with the placement" in caption
@@ -195,18 +203,18 @@ def test_placement_caption_follows_which_terms_really_move():
         "a": {"unit": "encoder", "anchor": "encoder", "separate": "encoder", "planar": "encoder"},
         "b": {"unit": "encoder", "anchor": "encoder", "separate": "bottleneck", "planar": "encoder"},
     }
-    caption = tc.placement_description(only_separate)
+    caption = diagrams.placement_description(only_separate)
     assert "both train the same model" in caption and "only" not in caption.split("dashed)")[-1]
     only_anchor = {
         "a": {"unit": "encoder", "anchor": "encoder", "separate": "encoder", "planar": "encoder"},
         "b": {"unit": "encoder", "anchor": "bottleneck", "separate": "encoder", "planar": "encoder"},
     }
-    caption = tc.placement_description(only_anchor)
+    caption = diagrams.placement_description(only_anchor)
     assert "dashed" not in caption and "Anchor reads the encoder tap a-norm and the bottleneck tap b-norm" in caption
 
 
 def test_schedule_chart_data_hits_the_spec_values():
-    frame = tc.schedule_frame(EX24)
+    frame = schedule_curves.schedule_frame(EX24)
     at = frame.set_index(["parameter", "step"])["value"]
     assert at[("learning rate", 2000)] == pytest.approx(0.075)
     assert at[("learning rate", 5)] == pytest.approx(0.005)
@@ -220,7 +228,7 @@ def test_schedule_chart_data_hits_the_spec_values():
 
 
 def test_schedule_chart_gives_the_learning_rate_its_own_panel():
-    chart, caption = tc.schedule_chart(EX24)
+    chart, caption = schedule_curves.schedule_chart(EX24)
     spec = chart.to_dict()
     rate, weights = spec["vconcat"]
     assert rate["encoding"]["y"]["title"] == "learning rate" and "color" not in rate["encoding"]
@@ -232,7 +240,7 @@ def test_schedule_chart_gives_the_learning_rate_its_own_panel():
 
 
 def test_schedule_caption_lists_keyframes_and_landmarks():
-    _, caption = tc.schedule_chart(EX24)
+    _, caption = schedule_curves.schedule_chart(EX24)
     assert "0.075 at step 2,000" in caption and "0.054 at step 500" in caption
     assert "Unitarity and planarity (the same curve): 0.01 at step 0, 0.1 at step 1,000" in caption
     assert "Anchor: 0.01 at step 0, 0.04 at step 1,000, 0 at step 2,800" in caption
@@ -240,7 +248,7 @@ def test_schedule_caption_lists_keyframes_and_landmarks():
 
 def test_curves_frame_is_thinned_positive_and_ignores_unmeasured_steps():
     histories = {"pre": fake_history(), "post": fake_history(scale=0.5)}
-    frame = tc.curves_frame(histories)
+    frame = training_curves.curves_frame(histories)
     assert (frame["value"] > 0).all() and np.isfinite(frame["value"]).all()
     assert set(frame["placement"]) == {"pre-norm (Ex 2.3)", "post-norm (Ex 2.4)"}
     assert set(frame["term"]) == {"reconstruction", "separate", "anchor", "unitarity", "planarity"}
@@ -252,7 +260,7 @@ def test_curves_frame_is_thinned_positive_and_ignores_unmeasured_steps():
 
 
 def test_weighted_curves_stop_where_the_weights_are_zero_and_add_the_total():
-    frame = tc.curves_frame({"post": fake_history()}, weighted=True)
+    frame = training_curves.curves_frame({"post": fake_history()}, weighted=True)
     assert "total loss" in set(frame["term"])
     separate = frame[frame["term"] == "separate"]
     assert separate["value"].to_numpy() == pytest.approx(0.2)  # 0.1 x 2.0
@@ -263,55 +271,56 @@ def test_weighted_curves_stop_where_the_weights_are_zero_and_add_the_total():
 
 
 def test_final_terms_average_only_measured_steps():
-    final = tc.final_terms(fake_history())
+    final = training_curves.final_terms(fake_history())
     assert final["anchor"] == pytest.approx(0.5)  # not 0.125, which counting the unmeasured zeros would give
     assert final["separate"] == pytest.approx(2.0)
     assert final["recon"] == pytest.approx(np.mean(0.3 * np.exp(-np.arange(900, 1000) / 200) + 1e-5))
 
 
-def test_curves_chart_is_log_scaled_faceted_and_legend_selectable():
-    chart, caption = tc.curves_chart({"pre": fake_history(), "post": fake_history(scale=0.5)})
-    spec = chart.to_dict()
-    assert spec["facet"]["column"]["field"] == "placement"
-    enc = spec["spec"]["encoding"]
+def test_curves_panels_are_log_scaled_and_legend_selectable():
+    panels, caption = training_curves.curves_panels({"pre": fake_history(), "post": fake_history(scale=0.5)})
+    spec = panels[0].to_dict()
+    assert spec["title"] == "pre-norm (Ex 2.3)"
+    enc = spec["encoding"]
     assert enc["y"]["scale"]["type"] == "log"
-    assert enc["color"]["scale"]["range"][:2] == [tc.TERM_COLORS["recon"], tc.TERM_COLORS["separate"]]
-    assert any(p.get("bind") == "legend" for p in spec["spec"].get("params", spec.get("params", [])))
+    assert enc["color"]["scale"]["range"][:2] == [style.TERM_COLORS["recon"], style.TERM_COLORS["separate"]]
+    assert any(p.get("bind") == "legend" for p in spec.get("params", []))
     assert "reconstruction 0.3 → 0.0026" in caption  # first raw value -> mean of the last 100 steps (pre)
     assert "separate 1 → 1" in caption  # post: scaled by 0.5
     assert "anchor on 250" in caption  # one step in four is measured
 
 
 def test_curves_panels_are_one_chart_per_placement_on_the_same_decades():
-    panels, caption = tc.curves_panels({"pre": fake_history(), "post": fake_history(scale=0.5)})
+    panels, caption = training_curves.curves_panels({"pre": fake_history(), "post": fake_history(scale=0.5)})
     specs = [panel.to_dict() for panel in panels]
     assert [s["title"] for s in specs] == ["pre-norm (Ex 2.3)", "post-norm (Ex 2.4)"]
     for spec in specs:
         assert spec["width"] == "container" and spec["encoding"]["color"]["legend"]["orient"] == "bottom"
         # smallest value: post's reconstruction, 0.15 e^-5 + 1e-5 = 1.0e-3; largest: pre's separate, 2
         assert spec["encoding"]["y"]["scale"]["domain"] == [1e-3, 10.0]
-    assert caption == tc.curves_description({"pre": fake_history(), "post": fake_history(scale=0.5)})
+    assert caption == training_curves.curves_description({"pre": fake_history(), "post": fake_history(scale=0.5)})
 
 
 def test_raw_caption_says_the_weights_ease_to_zero_and_which_terms_climb():
     rising = fake_history()
     rising["planar"] = np.where(np.arange(1000) < 900, 0.01, 0.05)  # climbs fivefold once the weights are 0
-    caption = tc.curves_description({"pre": rising})
+    caption = training_curves.curves_description({"pre": rising})
     assert "eases the regularizer weights down after step 0 and to 0 by step 900" in caption
     assert "planarity climb back up (most: planarity pre-norm, 0.01 at its lowest 100-step mean, 0.05 at the end)" in (
         caption
     )
-    caption = tc.curves_description({"pre": fake_history()})  # flat terms: the weights still go, nothing climbs
+    # flat terms: the weights still go, nothing climbs
+    caption = training_curves.curves_description({"pre": fake_history()})
     assert "by step 900" in caption and "none climbs back up" in caption
     kept = fake_history()
     for term in ("separate", "anchor", "unit", "planar"):
         kept[f"w_{term}"] = np.full(1000, 0.1)
-    caption = tc.curves_description({"pre": kept})
+    caption = training_curves.curves_description({"pre": kept})
     assert "stay above 0 to the end" in caption and "eases" not in caption
 
 
 def test_weighted_caption_reports_what_the_optimizer_feels():
-    _, caption = tc.curves_chart({"post": fake_history()}, weighted=True)
+    _, caption = training_curves.curves_panels({"post": fake_history()}, weighted=True)
     assert "around step 0: reconstruction 0.26, separate 0.2, anchor 0.05, unitarity 0.001" in caption
     assert "All regularizer weights are 0 from step 900" in caption
 
@@ -326,7 +335,7 @@ def comparison_inputs(batch_scale: float = 0.5, fixed_post: float = 2e-5):
         "post": {"recon": fixed_post, "unit": 0.02, "anchor": 0.1, "planar": 0.05},
     }
     errors = {"pre": {"max": 1e-3, "median": 2e-5}, "post": {"max": 8e-4, "median": 2e-5}}
-    return runs, tc.comparison_table(runs, validation, errors)
+    return runs, comparison.comparison_table(runs, validation, errors)
 
 
 def test_comparison_table_puts_placements_side_by_side():
@@ -354,8 +363,8 @@ def test_comparison_table_puts_placements_side_by_side():
         "anchor (fixed set)",
         "planarity (fixed set)",
     }
-    caption = tc.comparison_description(table)
-    assert "Max reconstruction error: pre-norm 0.001, post-norm 0.0008 (post ÷ pre = 0.80)" in caption
+    caption = comparison.comparison_description(table)
+    assert "Max reconstruction error: pre-norm 0.001, post-norm 8.0e-4 (post ÷ pre = 0.80)" in caption
     assert "max error 0.80" in caption and "reconstruction (fixed set) 0.50" in caption
     assert "comparable rows" not in caption  # no tally: it would count reconstruction four times
 
@@ -364,33 +373,33 @@ def test_reconstruction_rows_note_follows_the_two_ratios():
     # batches say post-norm is better (0.5) while the fixed set says it is worse (1.5): explained, with the spread
     runs, table = comparison_inputs(batch_scale=0.5, fixed_post=6e-5)
     histories = {p: r.history for p, r in runs.items()}
-    caption = tc.comparison_description(table, histories)
+    caption = comparison.comparison_description(table, histories)
     assert "training batches (post ÷ pre 0.50) and on the fixed set (1.50) disagree" in caption
     assert "ranges from 0.50 to 0.50" in caption  # every batch of the fake history has exactly half the loss
     # both ratios below 1 and close: they agree, and nothing is explained away
     runs, table = comparison_inputs(batch_scale=0.5, fixed_post=2.1e-5)
-    caption = tc.comparison_description(table, {p: r.history for p, r in runs.items()})
+    caption = comparison.comparison_description(table, {p: r.history for p, r in runs.items()})
     assert "(0.52) agree." in caption and "disagree" not in caption
 
 
 def test_seed_context_says_how_this_seed_compares_with_the_notebook_and_the_sweep():
-    against = tc.seed_context(0, 0.00054, 0.00088)
-    assert "post-norm's max error is 63% higher than pre-norm's (0.00088 vs 0.00054)" in against
+    against = comparison.seed_context(0, 0.00054, 0.00088)
+    assert "post-norm's max error is 63% higher than pre-norm's (8.8e-4 vs 5.4e-4)" in against
     assert "the opposite of the notebook's run (post-norm 35% lower: 0.0011 vs 0.0017" in against
     assert "one seed of the original pipeline" in against and "Experiment lab" in against
     assert "small" not in against
-    along = tc.seed_context(3, 0.0012, 0.0009)
+    along = comparison.seed_context(3, 0.0012, 0.0009)
     assert "25% lower" in along and "the same direction as the notebook's run" in along
-    tie = tc.seed_context(1, 0.00100, 0.00095)
+    tie = comparison.seed_context(1, 0.00100, 0.00095)
     assert "too close to call" in tie
     sweep = {0: (0.00054, 0.00088), 1: (1e-3, 8e-4), 2: (1e-3, 9e-4), 3: (1.2e-3, 9e-4)}
-    text = tc.seed_context(0, 0.00054, 0.00088, sweep)
+    text = comparison.seed_context(0, 0.00054, 0.00088, sweep)
     assert "Across the 4 seeds trained on this server" in text and "lower max error on 3" in text
     assert "median post ÷ pre is 0.85" in text and "Seed 0 is pre-norm's widest margin" in text
-    text = tc.seed_context(3, 1.2e-3, 9e-4, sweep)
+    text = comparison.seed_context(3, 1.2e-3, 9e-4, sweep)
     assert "Seed 3 is post-norm's widest margin" in text
-    assert "2nd lowest of 4" in tc.seed_context(2, 1e-3, 8e-4, sweep | {2: (1e-3, 7.6e-4)})
-    assert tc.seed_context(0, float("nan"), 1e-3) == ""
+    assert "2nd lowest of 4" in comparison.seed_context(2, 1e-3, 8e-4, sweep | {2: (1e-3, 7.6e-4)})
+    assert comparison.seed_context(0, float("nan"), 1e-3) == ""
 
 
 @pytest.mark.parametrize(
@@ -398,18 +407,18 @@ def test_seed_context_says_how_this_seed_compares_with_the_notebook_and_the_swee
     [(1e-3, 5e-4, "post"), (5e-4, 1e-3, "pre"), (1e-3, 9e-4, "same"), (9e-4, 1e-3, "same")],
 )
 def test_measured_outcome_calls_small_gaps_a_tie(pre, post, outcome):
-    assert tc.measured_outcome(pre, post) == outcome
+    assert comparison.measured_outcome(pre, post) == outcome
 
 
 def test_prediction_verdict():
-    assert tc.prediction_verdict("post", 1e-3, 5e-4)[0] is True
-    assert tc.prediction_verdict("pre", 1e-3, 5e-4)[0] is False
-    right, text = tc.prediction_verdict("same", 1e-3, 9.5e-4)
+    assert comparison.prediction_verdict("post", 1e-3, 5e-4)[0] is True
+    assert comparison.prediction_verdict("pre", 1e-3, 5e-4)[0] is False
+    right, text = comparison.prediction_verdict("same", 1e-3, 9.5e-4)
     assert right is True and "differ by only 5%" in text
-    right, text = tc.prediction_verdict(None, 1e-3, 5e-4)
+    right, text = comparison.prediction_verdict(None, 1e-3, 5e-4)
     assert right is None and "post-norm (Ex 2.4) reconstructs better" in text and "50% lower" in text
-    assert tc.prediction_verdict("nonsense", 1e-3, 5e-4)[0] is None
-    right, text = tc.prediction_verdict("post", float("nan"), 5e-4)  # a diverged run: no verdict, no crash
+    assert comparison.prediction_verdict("nonsense", 1e-3, 5e-4)[0] is None
+    right, text = comparison.prediction_verdict("post", float("nan"), 5e-4)  # a diverged run: no verdict, no crash
     assert right is None and "diverged" in text
 
 
@@ -429,7 +438,7 @@ def wheel_replay() -> Replay:
 
 def test_replay_stats_see_the_wheel_form():
     replay = wheel_replay()
-    start, end = tc.replay_stats(replay, 0), tc.replay_stats(replay, 1)
+    start, end = replay_stats(replay, 0), replay_stats(replay, 1)
     assert end["red_angle"] == pytest.approx(0.0, abs=1e-6)
     assert start["red_angle"] == pytest.approx(90.0, abs=1e-6)
     assert end["coverage"] == pytest.approx(345.0) and start["coverage"] < 10
@@ -444,14 +453,14 @@ def leaves(spec: dict):
 
 def test_replay_snapshots_send_every_snapshot_of_both_placements_once_in_int16():
     replay = wheel_replay()
-    tables = tc.replay_snapshots({"pre": replay, "post": replay})
+    tables = replay_snapshots({"pre": replay, "post": replay})
     points = tables["points"]
     assert len(points) == 25 and list(tables["steps"]["step"]) == [0, 50]  # one row per probe color
     coords = [f"{p}_{a}{s}" for p in ("pre", "post") for a in "xy" for s in (0, 1)]
     assert list(points.columns) == ["probe", "color", "hue", "saturation", "value", *coords]
     assert all(points[c].dtype == np.int16 for c in coords)
-    assert points.loc[0, "color"] == "#ff0000" and points.loc[0, "post_y1"] == tc.COORD_SCALE  # red at the top
-    assert points.loc[6, "post_x1"] == tc.COORD_SCALE  # hue 90° (chartreuse) along dim 1, to the right
+    assert points.loc[0, "color"] == "#ff0000" and points.loc[0, "post_y1"] == COORD_SCALE  # red at the top
+    assert points.loc[6, "post_x1"] == COORD_SCALE  # hue 90° (chartreuse) along dim 1, to the right
     assert points.loc[6, "post_y1"] == 0 and points.loc[6, "hue"] == 90
     assert (points["post_y0"] == 0).all()  # the clump at step 0 has no red component (dim 0, up)
 
@@ -460,14 +469,14 @@ def test_replay_snapshots_repeat_a_short_runs_last_snapshot_and_mark_missing_val
     replay = wheel_replay()
     broken = Replay(replay.steps[:1], replay.latents[:1].copy(), replay.rgb)  # diverged after one snapshot
     broken.latents[0, 3] = np.nan
-    points = tc.replay_snapshots({"pre": broken, "post": replay})["points"]
+    points = replay_snapshots({"pre": broken, "post": replay})["points"]
     assert (points["pre_x0"] == points["pre_x1"]).all()  # the last snapshot it has, repeated
-    assert points.loc[3, "pre_x0"] == tc.NO_VALUE and points.loc[3, "post_x0"] != tc.NO_VALUE
+    assert points.loc[3, "pre_x0"] == NO_VALUE and points.loc[3, "post_x0"] != NO_VALUE
 
 
 def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
     replay = wheel_replay()
-    chart, caption = tc.replay_scrub_chart({"pre": replay, "post": replay})
+    chart, caption = replay_scrub_chart({"pre": replay, "post": replay})
     spec = chart.to_dict()
     (slider,) = [p for p in spec["params"] if "bind" in p]
     assert slider["bind"] == {"input": "range", "min": 0, "max": 1, "step": 1, "name": slider["bind"]["name"]}
@@ -482,7 +491,7 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
         assert [t["calculate"] for t in picked] in (
             [f"datum['{p}_{a}' + {slider['name']}]" for a in "xy"] for p in ("pre", "post")
         )
-        assert {"filter": f"datum.px != {tc.NO_VALUE} && datum.py != {tc.NO_VALUE}"} in layer["transform"]
+        assert {"filter": f"datum.px != {NO_VALUE} && datum.py != {NO_VALUE}"} in layer["transform"]
     (ring,) = [layer for layer in marks if "order" in layer["encoding"]]
     rows = spec["datasets"][ring["data"]["name"]]
     assert {r["panel"] for r in rows} == {0, 1}  # one unit circle per panel, placed by the layout's expressions
@@ -497,11 +506,15 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
 def test_builders_accept_a_real_training_run(short_pair):
     histories = {p: run.history for p, run in short_pair.items()}
     for weighted in (False, True):
-        chart, caption = tc.curves_chart(histories, weighted=weighted)
-        assert chart.to_dict() and "pre-norm (Ex 2.3)" in caption and "post-norm (Ex 2.4)" in caption
+        panels, caption = training_curves.curves_panels(histories, weighted=weighted)
+        assert (
+            all(panel.to_dict() for panel in panels)
+            and "pre-norm (Ex 2.3)" in caption
+            and "post-norm (Ex 2.4)" in caption
+        )
     replay = short_pair["post"].replay
     assert replay.steps[0] == 0 and replay.latents.shape[1] == len(replay.rgb)
-    chart, caption = tc.replay_scrub_chart({p: run.replay for p, run in short_pair.items()})
+    chart, caption = replay_scrub_chart({p: run.replay for p, run in short_pair.items()})
     assert chart.to_dict() and caption.count(f"step {int(replay.steps[-1]):,}.") == 2
-    final = tc.final_terms(short_pair["post"].history)
+    final = training_curves.final_terms(short_pair["post"].history)
     assert final["recon"] == pytest.approx(short_pair["post"].final_recon, rel=1e-6)

@@ -16,7 +16,7 @@ import streamlit as st
 from excolor import evidence
 from excolor.evaluate import Evaluation, Probe, evaluate, prepare, validation_losses
 from excolor.figures.latents3d import evaluation_deck
-from excolor.interventions import Intervention
+from excolor.interventions import Intervention, mapping_curve
 from excolor.train import TrainedRun
 
 from .board import MAX_KEPT_RUNS, recipe_key
@@ -177,7 +177,7 @@ def show_panels(panels: Sequence, per_row: int, **kwargs) -> None:
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _frozen(key: str, _build):
     chart, caption = _build()
-    if isinstance(chart, list):  # the panels of one figure (e.g. charts.error_curve_panels), for show_panels
+    if isinstance(chart, list):  # the panels of one figure (e.g. error_curves.error_curve_panels), for show_panels
         return [FrozenChart(panel.properties(autosize=FIT_WIDTH)) for panel in chart], caption
     return FrozenChart(chart), caption
 
@@ -195,13 +195,13 @@ def _figure(name: str, run_key: str, intervention_key: str, options: str, _build
 def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", **options):
     """builder(x, **options) -> (chart or list of panel charts, caption), built once per recipe, intervention(s)
     and options and shared by every session. x is the run's evaluation under the intervention (of="evaluation"; a
-    dict of interventions gives a dict of evaluations, e.g. for charts.named_colors_chart), its error curves
-    (of="curves") or the intervention itself (of="intervention", e.g. charts.mapping_chart). A slider move then
-    rebuilds only the figures of the intervention it changed."""
+    dict of interventions gives a dict of evaluations, e.g. for named_colors.named_colors_chart), its error curves
+    (of="curves") or the intervention's mapping curve (of="mapping", e.g. mappings.mapping_chart). A slider move
+    then rebuilds only the figures of the intervention it changed."""
 
     def build():
-        if of == "intervention":
-            return builder(intervention, **options)
+        if of == "mapping":
+            return builder(mapping_curve(intervention), **options)
         if isinstance(intervention, dict):
             return builder({name: evaluation(run, iv) for name, iv in intervention.items()}, **options)
         ev = evaluation(run, intervention)

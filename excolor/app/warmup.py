@@ -85,7 +85,21 @@ def warm_up(cpu: int | None = None) -> None:
             log.info("the server's threads run on CPU %d (%s=0 leaves them to the OS)", cpu, ONE_CORE_ENV)
 
         entries = board.board().request(board.default_recipes())  # creating the board starts the training
-        from excolor.figures import charts, latents3d, training_charts  # noqa: F401  (what the pages import)
+        from excolor.figures import (  # noqa: F401  (what the pages import)
+            comparison,
+            diagrams,
+            error_curves,
+            intervention_notes,
+            latents3d,
+            mappings,
+            named_colors,
+            notebook,
+            regularizers,
+            replay,
+            schedule_curves,
+            swatches,
+            training_curves,
+        )
 
         from . import caches, classroom, divergence, downloads, urlstate, visitor  # noqa: F401
 

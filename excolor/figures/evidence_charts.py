@@ -1,6 +1,7 @@
 """Charts of a comparison across seeds: per-design distributions, paired differences (B − A), an overview.
 
-Pure builders (no Streamlit), like charts.py: the page lays them out and excolor.app.caches freezes their specs.
+Pure builders (no Streamlit), like every figure builder: the page lays them out and excolor.app.caches freezes
+their specs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import evidence as ev
+from ..text import fmt
 
 SIDE_COLORS = {"a": "#E8873A", "b": "#4A8FD9"}  # A orange, B blue (pre-norm, post-norm by default): light and dark
 NEUTRAL = "#8c8c8c"
@@ -104,54 +106,40 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
     layers = [zero, points]
     if m["ci"][0] is not None:
-        interval = pd.DataFrame(
-            {"lo": [m["ci"][0]], "hi": [m["ci"][1]], "median": [m["median_diff"]], "y": [0.0], "n": [m["n_pairs"]]}
-        )
-        tip = [
-            alt.Tooltip("median:Q", title="median difference", format=".3~e"),
-            alt.Tooltip("lo:Q", title="95% interval from", format=".3~e"),
-            alt.Tooltip("hi:Q", title="95% interval to", format=".3~e"),
-        ]
-        bar = (
-            alt.Chart(interval)
-            .mark_rule(strokeWidth=8, opacity=0.35, color=NEUTRAL)
-            .encode(x="lo:Q", x2="hi:Q", y="y:Q", tooltip=tip)
-        )
-        tick = (
-            alt.Chart(interval)
-            .mark_tick(thickness=3, size=40, color=NEUTRAL)
-            .encode(x="median:Q", y=alt.Y("y:Q", scale=alt.Scale(domain=[-1, 1])), tooltip=tip)
-        )
-        layers += [bar, tick]
+        layers += _median_interval(m)
     return alt.layer(*layers).properties(height=210)  # the whole figure, axis and legend included
+
+
+def _median_interval(m: dict) -> list[alt.Chart]:
+    """The median difference as a tick on a wide translucent bar: its 95% bootstrap interval."""
+    interval = pd.DataFrame(
+        {"lo": [m["ci"][0]], "hi": [m["ci"][1]], "median": [m["median_diff"]], "y": [0.0], "n": [m["n_pairs"]]}
+    )
+    tip = [
+        alt.Tooltip("median:Q", title="median difference", format=".3~e"),
+        alt.Tooltip("lo:Q", title="95% interval from", format=".3~e"),
+        alt.Tooltip("hi:Q", title="95% interval to", format=".3~e"),
+    ]
+    bar = (
+        alt.Chart(interval)
+        .mark_rule(strokeWidth=8, opacity=0.35, color=NEUTRAL)
+        .encode(x="lo:Q", x2="hi:Q", y="y:Q", tooltip=tip)
+    )
+    tick = (
+        alt.Chart(interval)
+        .mark_tick(thickness=3, size=40, color=NEUTRAL)
+        .encode(x="median:Q", y=alt.Y("y:Q", scale=alt.Scale(domain=[-1, 1])), tooltip=tip)
+    )
+    return [bar, tick]
 
 
 def overview_chart(summary: dict) -> alt.Chart:
     """Every measure's median difference (B − A) as a percentage of A's median, with its interval."""
     names = summary["names"]
     better = {side: f"{names[side]} better" for side in ev.SIDES}
-    rows = []
-    for m in summary["measures"].values():
-        if m["relative_median_diff"] is None:
-            continue
-        if m["favours"]:
-            outcome = better[m["favours"]]
-        elif m["clear"]:
-            outcome = "clear, no better side"
-        else:
-            outcome = "no clear difference"
-        rows.append(
-            {
-                "measure": m["label"],
-                "median": m["relative_median_diff"],
-                "lo": m["relative_ci"][0],
-                "hi": m["relative_ci"][1],
-                "outcome": outcome,
-                "absolute": f"{ev.fmt(m['median_diff'])}, 95% CI {ev.fmt_ci(m['ci'])}",
-                "ahead": f"{names['b']} {ev.lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']} seeds "
-                f"(sign test {ev.fmt_p(m['sign_p'])})",
-            }
-        )
+    rows = [
+        _overview_row(m, names, better) for m in summary["measures"].values() if m["relative_median_diff"] is not None
+    ]
     data = pd.DataFrame(rows)
     order = [m["label"] for m in summary["measures"].values()]
     color = alt.Color(
@@ -185,6 +173,26 @@ def overview_chart(summary: dict) -> alt.Chart:
     points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
     return alt.layer(zero, bars, points).properties(height=34 * len(data) + 170)  # legend and axis included
+
+
+def _overview_row(m: dict, names: dict[str, str], better: dict[str, str]) -> dict:
+    """One measure's median relative difference, its interval, outcome and the numbers its tooltip gives."""
+    if m["favours"]:
+        outcome = better[m["favours"]]
+    elif m["clear"]:
+        outcome = "clear, no better side"
+    else:
+        outcome = "no clear difference"
+    return {
+        "measure": m["label"],
+        "median": m["relative_median_diff"],
+        "lo": m["relative_ci"][0],
+        "hi": m["relative_ci"][1],
+        "outcome": outcome,
+        "absolute": f"{fmt(m['median_diff'])}, 95% CI {ev.fmt_ci(m['ci'])}",
+        "ahead": f"{names['b']} {ev.lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']} seeds "
+        f"(sign test {ev.fmt_p(m['sign_p'])})",
+    }
 
 
 def runs_table(records: list[dict], summary: dict) -> pd.DataFrame:

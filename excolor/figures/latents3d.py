@@ -189,51 +189,70 @@ def latent_description(
     length = np.linalg.norm(latents, axis=1)
     marks = _landmark_index(true_rgb)
     if marks:
-        groups: dict[str, list[str]] = {}
-        for name, i in marks.items():
-            groups.setdefault(_place(pos[i], float(length[i])), []).append(name)
-        parts.append(
-            "Seen from the start: "
-            + "; ".join(f"{' and '.join(names)} {place}" for place, names in groups.items())
-            + "."
-        )
+        parts.append(_landmarks_sentence(marks, pos, length))
+    parts.append(_on_sphere_sentence(length))
+    if "red" in marks:
+        parts.append(_pure_red_sentence(latents, length, marks["red"]))
+    if cones:
+        parts += _cone_sentences(latents, pos, length, dims, cones)
+    return " ".join(parts)
+
+
+def _landmarks_sentence(marks: dict[str, int], pos: np.ndarray, length: np.ndarray) -> str:
+    """Where the landmark colors appear at the initial view, those in one place named together."""
+    groups: dict[str, list[str]] = {}
+    for name, i in marks.items():
+        groups.setdefault(_place(pos[i], float(length[i])), []).append(name)
+    return (
+        "Seen from the start: " + "; ".join(f"{' and '.join(names)} {place}" for place, names in groups.items()) + "."
+    )
+
+
+def _on_sphere_sentence(length: np.ndarray) -> str:
+    n = len(length)
     on = int((length >= ON_SPHERE).sum())
     if on == n:
-        parts.append(f"All {n:,} latents lie on the unit sphere.")
-    else:
-        parts.append(
-            f"{on:,} of {n:,} latents lie on the unit sphere (length at least {ON_SPHERE}); the other {n - on:,} sit "
-            f"inside it, the shortest with length {length.min():.2f}."
-        )
-    if "red" in marks:
-        i = marks["red"]
-        if length[i] < 1e-3:
-            parts.append("Pure red's latent is squashed to the origin.")
-        else:
-            angle = math.degrees(math.acos(np.clip(latents[i, RED_DIM] / length[i], -1, 1)))
-            parts.append(f"Pure red's latent is {angle:.1f}° from the red direction (length {length[i]:.2f}).")
-    if cones:
-        unit = latents / np.maximum(length, 1e-12)[:, None]
-        angles = np.degrees(np.arccos(np.clip(unit[:, RED_DIM], -1, 1)))
-        shown = pos / np.maximum(np.linalg.norm(pos, axis=1), 1e-12)[:, None]
-        hidden = next(d for d in range(latents.shape[1]) if d not in dims)
-        for name, half in cones.items():
-            inside = int(((angles < half) & (length > 1e-6)).sum())
-            drawn = "drawn dashed" if RED_DIM in dims else "not drawn in this view"
-            text = f"The {name} (half-angle {half:.0f}° around red, {drawn}) contains {inside:,} latents "
-            text += f"({inside / n:.0%})"
-            if half > 89.5:
-                text += ": a 90° cone is the whole hemisphere facing red"
-            if RED_DIM in dims and half < 89.5:
-                seen = np.degrees(np.arccos(np.clip(shown[:, dims.index(RED_DIM)], -1, 1)))
-                looks = int(((angles >= half) & (seen < half) & (length > 1e-6)).sum())
-                if looks:
-                    text += (
-                        f"; {looks:,} latents outside it look inside here, because this view leaves out dimension "
-                        f"{hidden}: without it they point closer to red than they are"
-                    )
-            parts.append(text + ".")
-    return " ".join(parts)
+        return f"All {n:,} latents lie on the unit sphere."
+    return (
+        f"{on:,} of {n:,} latents lie on the unit sphere (length at least {ON_SPHERE}); the other {n - on:,} sit "
+        f"inside it, the shortest with length {length.min():.2f}."
+    )
+
+
+def _pure_red_sentence(latents: np.ndarray, length: np.ndarray, i: int) -> str:
+    if length[i] < 1e-3:
+        return "Pure red's latent is squashed to the origin."
+    angle = math.degrees(math.acos(np.clip(latents[i, RED_DIM] / length[i], -1, 1)))
+    return f"Pure red's latent is {angle:.1f}° from the red direction (length {length[i]:.2f})."
+
+
+def _cone_sentences(
+    latents: np.ndarray, pos: np.ndarray, length: np.ndarray, dims: tuple[int, int, int], cones: Mapping[str, float]
+) -> list[str]:
+    """How many latents each cone holds, and how many only look inside it because the view hides a dimension."""
+    n = len(latents)
+    unit = latents / np.maximum(length, 1e-12)[:, None]
+    angles = np.degrees(np.arccos(np.clip(unit[:, RED_DIM], -1, 1)))
+    shown = pos / np.maximum(np.linalg.norm(pos, axis=1), 1e-12)[:, None]
+    hidden = next(d for d in range(latents.shape[1]) if d not in dims)
+    sentences = []
+    for name, half in cones.items():
+        inside = int(((angles < half) & (length > 1e-6)).sum())
+        drawn = "drawn dashed" if RED_DIM in dims else "not drawn in this view"
+        text = f"The {name} (half-angle {half:.0f}° around red, {drawn}) contains {inside:,} latents "
+        text += f"({inside / n:.0%})"
+        if half > 89.5:
+            text += ": a 90° cone is the whole hemisphere facing red"
+        if RED_DIM in dims and half < 89.5:
+            seen = np.degrees(np.arccos(np.clip(shown[:, dims.index(RED_DIM)], -1, 1)))
+            looks = int(((angles >= half) & (seen < half) & (length > 1e-6)).sum())
+            if looks:
+                text += (
+                    f"; {looks:,} latents outside it look inside here, because this view leaves out dimension "
+                    f"{hidden}: without it they point closer to red than they are"
+                )
+        sentences.append(text + ".")
+    return sentences
 
 
 def latent_deck(
@@ -268,17 +287,44 @@ def latent_deck(
         raise ValueError("latents, true_rgb and recon_rgb must have one row per color")
     dims = _check_dims(dims, latents.shape[-1])
     text = latent_description(latents, true_rgb, dims, cones)
+    layers = _sphere_layers(dims, solid)
+    if cones:
+        layers.append(_cone_layer(cones, dims))
+    layers.append(_latent_layer(_point_records(latents, true_rgb, recon_rgb, dims, error), point_px, core_px))
+    tooltip = {"text": "true rgb({t})\nreconstructed rgb({r})" + ("" if error is None else "\nerror {e}")}
+    deck = CompactDeck(
+        layers=layers,
+        views=[pdk.View(type="OrbitView", controller=True, orbit_axis="Y", fovy=FOVY)],
+        initial_view_state=pdk.ViewState(
+            target=[0, 0, 0],
+            rotation_x=float(tilt),
+            rotation_orbit=0,
+            zoom=math.log2(size / 2.6),
+            min_zoom=4,
+            max_zoom=12,
+        ),
+        map_style=None,
+        tooltip=tooltip,
+    )
+    return deck, text
 
+
+def _point_records(
+    latents: np.ndarray, true_rgb: np.ndarray, recon_rgb: np.ndarray, dims: tuple[int, int, int], error
+) -> list[dict]:
+    """One record per drawable latent: screen position, true and reconstructed color (0..255), error if given."""
     shown = drawable(latents)
     pos = np.round(screen_positions(latents[shown], dims), 4).tolist()
     fill = _rgb255(true_rgb[shown])
     stroke = _rgb255(recon_rgb[shown])
     if error is None:
-        records = [{"p": p, "t": t, "r": r} for p, t, r in zip(pos, fill, stroke, strict=True)]
-    else:
-        errs = [float(f"{e:.2g}") if math.isfinite(e) else None for e in np.asarray(error, dtype=float)[shown]]
-        records = [{"p": p, "t": t, "r": r, "e": e} for p, t, r, e in zip(pos, fill, stroke, errs, strict=True)]
+        return [{"p": p, "t": t, "r": r} for p, t, r in zip(pos, fill, stroke, strict=True)]
+    errs = [float(f"{e:.2g}") if math.isfinite(e) else None for e in np.asarray(error, dtype=float)[shown]]
+    return [{"p": p, "t": t, "r": r, "e": e} for p, t, r, e in zip(pos, fill, stroke, errs, strict=True)]
 
+
+def _sphere_layers(dims: tuple[int, int, int], solid: bool) -> list[pdk.Layer]:
+    """The unit sphere's body (a disc facing the camera), its grid, and the two axis labels."""
     body = pdk.Layer(
         "ScatterplotLayer",
         id="sphere",
@@ -322,53 +368,39 @@ def latent_deck(
         character_set=_LITERAL("".join(sorted(set("".join(label["text"] for label in labels))))),  # with the arrow
         billboard=True,
     )
-    layers = [body, grid, axes]
-    if cones:
-        layers.append(
-            pdk.Layer(
-                "PathLayer",
-                id="cones",
-                data=_cone_paths(cones, dims),
-                get_path="path",
-                get_color="c",
-                width_units=_LITERAL("pixels"),
-                get_width=1.5,
-            )
-        )
-    layers.append(
-        pdk.Layer(
-            "ScatterplotLayer",
-            id="latents",
-            data=records,
-            get_position="p",
-            billboard=True,
-            radius_units=_LITERAL("pixels"),
-            get_radius=(point_px + core_px) / 2,
-            filled=True,
-            get_fill_color="t",
-            stroked=True,
-            line_width_units=_LITERAL("pixels"),
-            get_line_width=point_px - core_px,
-            get_line_color="r",
-            pickable=True,
-        )
+    return [body, grid, axes]
+
+
+def _cone_layer(cones: Mapping[str, float], dims: tuple[int, int, int]) -> pdk.Layer:
+    return pdk.Layer(
+        "PathLayer",
+        id="cones",
+        data=_cone_paths(cones, dims),
+        get_path="path",
+        get_color="c",
+        width_units=_LITERAL("pixels"),
+        get_width=1.5,
     )
-    tooltip = {"text": "true rgb({t})\nreconstructed rgb({r})" + ("" if error is None else "\nerror {e}")}
-    deck = CompactDeck(
-        layers=layers,
-        views=[pdk.View(type="OrbitView", controller=True, orbit_axis="Y", fovy=FOVY)],
-        initial_view_state=pdk.ViewState(
-            target=[0, 0, 0],
-            rotation_x=float(tilt),
-            rotation_orbit=0,
-            zoom=math.log2(size / 2.6),
-            min_zoom=4,
-            max_zoom=12,
-        ),
-        map_style=None,
-        tooltip=tooltip,
+
+
+def _latent_layer(records: list[dict], point_px: float, core_px: float) -> pdk.Layer:
+    """Each latent one billboard circle: filled with its true color, ringed by its reconstructed color."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        id="latents",
+        data=records,
+        get_position="p",
+        billboard=True,
+        radius_units=_LITERAL("pixels"),
+        get_radius=(point_px + core_px) / 2,
+        filled=True,
+        get_fill_color="t",
+        stroked=True,
+        line_width_units=_LITERAL("pixels"),
+        get_line_width=point_px - core_px,
+        get_line_color="r",
+        pickable=True,
     )
-    return deck, text
 
 
 def _rgb255(rgb: np.ndarray) -> list[list[int]]:
