@@ -379,7 +379,7 @@ def cmd_bench_any(args) -> int:
 
 
 def _class_code(text: str) -> str:
-    from .votes import parse_class_code
+    from .classmode.votes import parse_class_code
 
     try:
         return parse_class_code(text)
@@ -389,8 +389,8 @@ def _class_code(text: str) -> str:
 
 def cmd_tally(args) -> int:
     """The class's counts from the same store the app writes; a store that cannot be read is one line, exit 1."""
-    from .questions import QUESTIONS
-    from .votes import VoteStoreError, database_path, tally
+    from .classmode.questions import QUESTIONS
+    from .classmode.votes import VoteStoreError, database_path, tally
 
     try:
         counts = tally(args.code)

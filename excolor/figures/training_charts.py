@@ -22,7 +22,7 @@ import pandas as pd
 from .. import colors
 from ..losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
 from ..model import LATENT_DIMS
-from ..questions import QUESTIONS
+from ..classmode.questions import QUESTIONS
 from ..schedule import PARAMS, Schedule
 from ..train import Replay, TrainedRun
 from .charts import NOTEBOOK, NOTEBOOK_SOURCE, fmt
@@ -779,7 +779,7 @@ def reconstruction_rows_note(table: pd.DataFrame, histories: Mapping[str, Mappin
     return text
 
 
-PREDICTIONS = QUESTIONS["placement"].answers  # the hypothesis page's question (excolor.questions)
+PREDICTIONS = QUESTIONS["placement"].answers  # the hypothesis page's question (excolor.classmode.questions)
 
 
 def measured_outcome(pre_max: float, post_max: float, tolerance: float = SAME_TOLERANCE) -> str:
