@@ -28,6 +28,7 @@ import torch
 from .designs import DesignError, parse_design
 from .schedule import EX24, MAX_BYTES, ScheduleError, parse_dopesheet, schedule_table
 from .train import MAX_SEED, Recipe, train
+from .tuning import tune_process
 
 
 class UsageError(Exception):
@@ -423,7 +424,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    torch.set_num_threads(1)
+    tune_process()
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

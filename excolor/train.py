@@ -55,12 +55,6 @@ class Recipe:
         if not isinstance(self.batch_size, int) or not 2 <= self.batch_size <= 1024:
             raise ValueError(f"batch size must be a whole number from 2 to 1024, not {self.batch_size!r}")
 
-    @property
-    def placement(self) -> str:
-        """The design's canonical text: 'pre' or 'post' for the two published designs (what pages and records
-        called the placement before designs existed)."""
-        return self.design.text
-
     @cached_property
     def key(self) -> str:
         """The recipe's full identity as text, for shared caches and file names: computed once per recipe.
@@ -109,7 +103,7 @@ class TrainedRun:
     def describe(self) -> dict:
         """The run's identity and training outcome as plain JSON values (the head of every run record)."""
         return {
-            "placement": self.recipe.placement,
+            "placement": self.recipe.design.text,
             "design": self.recipe.design.text,
             "seed": self.recipe.seed,
             "train_seconds": round(self.train_seconds, 3),
@@ -132,7 +126,7 @@ def replay_probe(n_hues: int = 24) -> np.ndarray:
     return np.concatenate([grid[np.unique(grid, axis=0, return_index=True)[1]], greys])
 
 
-def data_stream(seed: int, steps: int, batch_size: int, n_colors: int, weights: Tensor) -> tuple[Tensor, Tensor]:
+def data_stream(seed: int, steps: int, batch_size: int, weights: Tensor) -> tuple[Tensor, Tensor]:
     """Batch indices (steps, B), drawn with replacement in proportion to `weights`, and the uniform
     draws (steps, B, 2) that become the red / vibrant labels. All from one generator seeded by `seed`."""
     gen = torch.Generator().manual_seed(seed + DATA_STREAM_OFFSET)
@@ -383,9 +377,6 @@ class FlatAdam:
             root_bias2=scalar(1.0),
             step_size=scalar(1.0),  # set each step
         )
-
-    def zero_grad(self) -> None:
-        self.grad.zero_()
 
     @torch.no_grad()
     def step(self, lr: float) -> None:

@@ -14,7 +14,7 @@ import streamlit as st
 from excolor import evidence as ev
 from excolor import lab
 from excolor.app import board, caches, classroom, divergence, urlstate, visitor
-from excolor.designs import PLACED_TERMS, PRESET_NAMES, PRESETS, Design, DesignError, parse_design
+from excolor.designs import PLACED_TERMS, PRESET_TITLES, PRESETS, Design, DesignError, parse_design
 from excolor.figures.evidence_charts import (
     differences_chart,
     distribution_chart,
@@ -76,7 +76,7 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
     buttons = st.columns(2)
     for column, (name, design) in zip(buttons, PRESETS.items()):
         column.button(
-            PRESET_NAMES[name],
+            PRESET_TITLES[name],
             key=f"lab_{side}_preset_{name}",
             on_click=_set_design,
             args=(side, design),

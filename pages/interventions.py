@@ -62,7 +62,7 @@ placement = urlstate.placement_control(
 runs = board.trained(visitor.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
-run = {r.recipe.placement: r for r in runs}[placement]
+run = {r.recipe.design.text: r for r in runs}[placement]
 divergence.warn(runs)
 
 st.button(

@@ -11,9 +11,9 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 import streamlit as st
 
 from excolor.app import board, caches, divergence, downloads, urlstate, visitor
+from excolor.designs import PRESET_TITLES
 from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
-from excolor.losses import PLACEMENT_NAMES
 
 # Three views side by side: the sphere (diameter VIEW_ZOOM / 1.3 px) must fit a third of a 1,400 px page's width
 # and a 390 px phone's; its axis labels sit above and below it, so they need height, not width.
@@ -37,7 +37,7 @@ placement = urlstate.placement_control(
 runs = board.trained(visitor.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
-by = {run.recipe.placement: run for run in runs}
+by = {run.recipe.design.text: run for run in runs}
 run = by[placement]
 divergence.warn(runs)
 if divergence.skip(run):  # every figure below is of this run
@@ -46,7 +46,7 @@ if divergence.skip(run):  # every figure below is of this run
 compared = not any(r.diverged for r in runs)  # a diverged run has no error to compare with
 ev = caches.evaluation(run)
 other = divergence.evaluation(by["pre" if placement == "post" else "post"])
-name = PLACEMENT_NAMES[placement].split(" ")[0]
+name = PRESET_TITLES[placement].split(" ")[0]
 other_name = "pre-norm" if placement == "post" else "post-norm"
 
 cols = st.columns(2)
@@ -69,7 +69,7 @@ cols[1].metric(
 for col, stat in zip(cols, ("max", "median"), strict=True):
     col.caption(charts.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
 st.caption(
-    charts.error_summary(ev, PLACEMENT_NAMES[placement])
+    charts.error_summary(ev, PRESET_TITLES[placement])
     + " "
     + charts.error_summary(other, other_name)
     + " "

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .. import colors
-from ..losses import LABEL_OF, PLACEMENT_NAMES, PLACEMENTS, RED_DIRECTION, TERMS
-from ..model import LATENT_DIMS
 from ..classmode.questions import QUESTIONS
+from ..designs import PRESET_TITLES
+from ..losses import LABEL_OF, PLACEMENTS, RED_DIRECTION, TERMS
+from ..model import LATENT_DIMS
 from ..schedule import PARAMS, Schedule
 from ..train import Replay, TrainedRun
 from .charts import NOTEBOOK, NOTEBOOK_SOURCE, fmt
@@ -375,7 +376,7 @@ def curves_frame(
             parts.append(
                 pd.DataFrame(
                     {
-                        "placement": PLACEMENT_NAMES.get(placement, placement),
+                        "placement": PRESET_TITLES.get(placement, placement),
                         "term": TERM_NAMES[term],
                         "step": steps[keep].astype(int),
                         "value": smooth[keep],
@@ -472,7 +473,7 @@ def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weight
         "per placement, same axis."
     ]
     for placement, history in histories.items():
-        name = PLACEMENT_NAMES.get(placement, placement)
+        name = PRESET_TITLES.get(placement, placement)
         if weighted:
             peak = int(np.argmax(sum(np.asarray(history[f"w_{t}"], dtype=float) for t in TERMS)))
             near = slice(max(peak - 50, 0), peak + 51)
@@ -548,7 +549,7 @@ def weights_off_note(histories: Mapping[str, Mapping[str, np.ndarray]], rise: fl
             blocks = _block_means(_measured(h, t))
             lowest = np.nanmin(blocks) if np.isfinite(blocks).any() else np.nan
             if lowest > 0 and final[t] >= rise * lowest:
-                short = PLACEMENT_NAMES.get(placement, placement).split(" ")[0]
+                short = PRESET_TITLES.get(placement, placement).split(" ")[0]
                 rise_here = (final[t] / lowest, short, lowest, final[t])
                 risen[t] = max(risen.get(t, rise_here), rise_here)
     text = (
@@ -692,7 +693,7 @@ def comparison_table(
         rows.append((f"{TERM_NAMES[term]} (fixed set)", where, {p: v[term] for p, v in validation.items()}))
     rows.append(("max error", "552,960 colors", {p: e["max"] for p, e in errors.items()}))
     rows.append(("median error", "552,960 colors", {p: e["median"] for p, e in errors.items()}))
-    names = {p: PLACEMENT_NAMES.get(p, p) for p in runs}
+    names = {p: PRESET_TITLES.get(p, p) for p in runs}
     frame = pd.DataFrame(
         [
             {"quantity": q, "measured on": w, "tests the hypothesis": HYPOTHESIS_ROWS.get(q, "—")}
@@ -719,7 +720,7 @@ def comparison_description(table: pd.DataFrame, histories: Mapping[str, Mapping[
     listed = _join([f"{q} {r:.2f}" for q, r in tests["post ÷ pre"].items()]) if len(tests) else ""
     row = rows.loc["max error"]
     if not np.isfinite(row["post ÷ pre"]):  # a diverged run: its losses and errors are not numbers
-        values = {p: row[PLACEMENT_NAMES[p]] for p in ("pre", "post")}
+        values = {p: row[PRESET_TITLES[p]] for p in ("pre", "post")}
         shown = {p: fmt(v) if np.isfinite(v) else "diverged" for p, v in values.items()}
         return (
             "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
@@ -728,7 +729,7 @@ def comparison_description(table: pd.DataFrame, histories: Mapping[str, Mapping[
         )
     parts = [
         "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
-        f"{fmt(row[PLACEMENT_NAMES['pre']])}, post-norm {fmt(row[PLACEMENT_NAMES['post']])} (post ÷ pre = "
+        f"{fmt(row[PRESET_TITLES['pre']])}, post-norm {fmt(row[PRESET_TITLES['post']])} (post ÷ pre = "
         f"{row['post ÷ pre']:.2f})."
     ]
     if listed:
@@ -809,7 +810,7 @@ def prediction_verdict(
     else:
         better, worse = (post_max, pre_max) if outcome == "post" else (pre_max, post_max)
         found = (
-            f"{PLACEMENT_NAMES[outcome]} reconstructs better on this seed: max error {fmt(better)} against "
+            f"{PRESET_TITLES[outcome]} reconstructs better on this seed: max error {fmt(better)} against "
             f"{fmt(worse)}, {gap:.0%} lower"
         )
     if prediction not in PREDICTIONS:
@@ -1072,7 +1073,7 @@ def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1
         ).encode(x=x, y=y, fill=alt.Fill("color:N", scale=None), tooltip=tooltip)
         for i, p in enumerate(REPLAY_PANELS)
     ]
-    names = {p: PLACEMENT_NAMES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
+    names = {p: PRESET_TITLES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
     titles = alt.Chart(tables["steps"]).transform_filter(at_snapshot)
     heading = [
         _placed(titles, str(i), "0", str(REPLAY_RADIUS + 0.16))
@@ -1094,8 +1095,7 @@ def replay_scrub_description(replays: Mapping[str, Replay], dims: tuple[int, int
     first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))
     every = int(first.steps[1] - first.steps[0]) if len(first.steps) > 1 else 0
     finals = " ".join(
-        replay_description(replays[p], len(replays[p].steps) - 1, PLACEMENT_NAMES.get(p, p), dims)
-        for p in REPLAY_PANELS
+        replay_description(replays[p], len(replays[p].steps) - 1, PRESET_TITLES.get(p, p), dims) for p in REPLAY_PANELS
     )
     return (
         f"{finals} The slider under the chart moves both placements through the {len(first.steps)} snapshots "
