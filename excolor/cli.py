@@ -226,8 +226,9 @@ def run_lab(args, what: str, run) -> tuple[list[dict], dict]:
 
 
 def compare_and_print(args, a: str, b: str) -> int:
-    from .evidence import summary_rows, to_json, verdict
+    from .evidence import to_json
     from .lab import compare
+    from .verdicts import summary_rows, verdict
 
     if a == b:
         raise UsageError(f"A and B are the same design ({a}): compare two different designs")
@@ -254,8 +255,10 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_screen(args) -> int:
-    from .evidence import fmt_ci, fmt_p, fmt_signed
-    from .lab import screen, screen_json, screen_rows, screen_verdict
+    from .lab import screen, screen_json, screen_rows
+    from .screen_verdicts import screen_verdict
+    from .text import fmt_signed
+    from .verdicts import fmt_ci, fmt_p
 
     what = f"the 8 factorial designs x {args.seeds} seed(s) = {8 * args.seeds} run(s)"
     records, summary = run_lab(args, what, lambda schedule, **options: screen(args.seeds, schedule, **options))
@@ -347,8 +350,9 @@ def cmd_bench(args) -> int:
 def cmd_bench_lab(args) -> int:
     """The lab's speed bars (issue 10), train + measure on one thread: wall time, and CPU time, which is what the
     wall time would be on a quiet machine (on a shared one, wall time also counts the other processes' turns)."""
-    from .evidence import measure_run
     from .lab import Timing, compare, screen
+    from .measures import measure_run
+    from .tuning import release_memory
 
     print(f"threads: {torch.get_num_threads()}")
     train(Recipe(schedule=parse_dopesheet("STEP,lr\n0,0.01\n50,0.01\n")))  # warm up kernels and imports
@@ -370,6 +374,7 @@ def cmd_bench_lab(args) -> int:
     start = time.process_time()
     for _ in range(5):
         measure_run(run)
+        release_memory()
     per_run = (time.process_time() - start) / 5
     print(f"measure one run (dense grid, 2 interventions, selectivity, hue peaks, validation): {per_run:.3f} s CPU")
     return 0

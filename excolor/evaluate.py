@@ -283,10 +283,7 @@ def probe_of(target) -> Probe:
     """The Probe for a TrainedRun (built once and kept on the run) or for a bare model."""
     if isinstance(target, ColorAutoencoder):
         return prepare(target)
-    cache = target._cache
-    if "probe" not in cache:
-        cache["probe"] = prepare(target.model)
-    return cache["probe"]
+    return target.memo("probe", lambda: prepare(target.model))
 
 
 def validation_losses(model: ColorAutoencoder) -> dict[str, float]:

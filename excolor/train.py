@@ -92,13 +92,20 @@ class TrainedRun:
     replay: Replay
     train_seconds: float
     diverged: Divergence | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # see memo()
 
     @cached_property
     def model(self) -> ColorAutoencoder:
         model = ColorAutoencoder([self.weights]).eval()
         model.requires_grad_(False)
         return model
+
+    def memo(self, name: str, make: Callable[[], object]):
+        """A value derived from this run (e.g. evaluate's Probe), made by `make()` on first use and kept with the run,
+        so it lives and dies with it. A copy made by dataclasses.replace starts with none."""
+        if name not in self._memo:
+            self._memo[name] = make()
+        return self._memo[name]
 
     def describe(self) -> dict:
         """The run's identity and training outcome as plain JSON values (the head of every run record)."""

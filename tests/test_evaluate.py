@@ -393,7 +393,6 @@ def diverged_pair():
         weights={k: torch.full_like(v, math.nan) for k, v in pre.weights.items()},
         history=history,
         diverged=Divergence(1, "recon"),
-        _cache={},
     )
     return pre, post
 

@@ -22,8 +22,8 @@ import torch
 
 from .. import colors
 from ..evaluate import Curves, Evaluation
-from ..evidence import peak_unevenness
 from ..interventions import Repulsion, Suppression
+from ..measures import peak_unevenness
 
 # An error this large is a visible difference: RMS 0.032 per channel is about 8 of 255 levels.
 VISIBLE_ERROR = 1e-3
