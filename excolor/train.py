@@ -288,19 +288,8 @@ def train(
 
     model = ColorAutoencoder.from_seeds([r.seed for r in recipes])
     optimizer = FlatAdam(list(model.parameters()))
-    named = dict(model.named_parameters())
-    routing = Routing(
-        {term: torch.tensor([measured_tap(d, term) == "bottleneck" for d in designs]) for term in PLACED_TERMS}
-    )
-    step = Step({n: p.detach() for n, p in named.items()}, {n: p.grad for n, p in named.items()}, routing, k, batch)
-    probe_rgb = replay_probe()
-    probe = torch.tensor(probe_rgb, dtype=torch.float32)
-    snapshots, snapshot_steps = [], []
-
-    def snapshot(n_updates: int) -> None:
-        with torch.no_grad():
-            snapshots.append(unit_length(model.encode(probe)).numpy().copy())
-        snapshot_steps.append(n_updates)
+    step = _hand_derived_step(model, designs, batch)
+    snapshots = Snapshots(model)
 
     table = torch.empty(steps, len(HISTORY_TERMS), k)  # per step: the loss terms (ROW order), then the total
     rows = table.unbind(0)  # every step's row as a view, made at once
@@ -308,14 +297,10 @@ def train(
     diverged: dict[int, Divergence] = {}
     steps_done = steps
     with denormals_flushed():  # bit-identical, and up to 3x faster (see denormals_flushed)
-        snapshot(0)
+        snapshots.take(0)
         for t in range(steps):
             if t % CHUNK_STEPS == 0:
-                n_chunk = min(CHUNK_STEPS, steps - t)
-                xs, reds, vibrants = (c.unbind(0) for c in data.chunk(n_chunk))
-                ws = tap_weights(designs, plan, t, t + n_chunk)
-                counts = (ws.sum(1) != 0).numpy()  # (n, 5, K) which terms count, per step and model
-                ws = ws.unbind(0)
+                xs, reds, vibrants, ws, counts = _next_chunk(data, designs, plan, t, min(CHUNK_STEPS, steps - t))
             i = t % CHUNK_STEPS
             rows[t].copy_(step(xs[i], reds[i], vibrants[i], ws[i]))
             if not np.isfinite(table_np[t, -1]).all():
@@ -325,24 +310,74 @@ def train(
                     break
             optimizer.step(float(plan["lr"][t]))
             if (t + 1) % replay_every == 0 or t + 1 == steps:
-                snapshot(t + 1)
+                snapshots.take(t + 1)
             if progress is not None and ((t + 1) % progress_every == 0 or t + 1 == steps):
                 progress(t + 1, steps, {n: v.copy() for n, v in zip(HISTORY_TERMS, table_np[t])})
 
-    elapsed = time.perf_counter() - started
+    seconds = (time.perf_counter() - started) / k
     table = table[:steps_done].numpy()  # (steps_done, n_terms, K)
-    replay_latents = np.stack(snapshots)  # (S, K, P, 4)
-    runs = []
-    for i, recipe in enumerate(recipes):
-        history = {name: table[:, j, i].copy() for j, name in enumerate(HISTORY_TERMS)}
-        history["step"] = np.arange(len(table))
-        history["lr"] = plan["lr"][: len(table)]
-        for name in TERMS:
-            on = recipe.design.tap(name) is not None
-            history[f"w_{name}"] = plan[name][: len(table)] if on else np.zeros(len(table))
-        replay = Replay(np.array(snapshot_steps), replay_latents[:, i], probe_rgb)
-        runs.append(TrainedRun(recipe, model.weights(i), history, replay, elapsed / k, diverged.get(i)))
-    return runs
+    replays = snapshots.replays()
+    return [
+        TrainedRun(
+            recipe, model.weights(i), _history(table[:, :, i], recipe, plan), replays[i], seconds, diverged.get(i)
+        )
+        for i, recipe in enumerate(recipes)
+    ]
+
+
+def _hand_derived_step(model: ColorAutoencoder, designs: Sequence[Design], batch: int) -> Step:
+    """backprop.Step over the model's parameters, writing the gradients where FlatAdam reads them, each placed
+    term reading the tap its model's design measures it on."""
+    named = dict(model.named_parameters())
+    routing = Routing(
+        {term: torch.tensor([measured_tap(d, term) == "bottleneck" for d in designs]) for term in PLACED_TERMS}
+    )
+    return Step(
+        {n: p.detach() for n, p in named.items()}, {n: p.grad for n, p in named.items()}, routing, len(designs), batch
+    )
+
+
+def _next_chunk(data: TrainingData, designs: Sequence[Design], plan: dict[str, np.ndarray], start: int, n: int):
+    """The next n steps' inputs, one entry per step: colors, red and vibrant labels, tap weights, and (n, 5, K)
+    which terms count for each model (for telling which term diverged)."""
+    xs, reds, vibrants = (c.unbind(0) for c in data.chunk(n))
+    ws = tap_weights(designs, plan, start, start + n)
+    counts = (ws.sum(1) != 0).numpy()
+    return xs, reds, vibrants, ws.unbind(0), counts
+
+
+def _history(table: np.ndarray, recipe: Recipe, plan: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One model's per-step history from its (steps, n_terms) slice of the loss table, with the schedule's values
+    (a term switched off by the design has weight 0 throughout)."""
+    n = len(table)
+    history = {name: table[:, j].copy() for j, name in enumerate(HISTORY_TERMS)}
+    history["step"] = np.arange(n)
+    history["lr"] = plan["lr"][:n]
+    for name in TERMS:
+        on = recipe.design.tap(name) is not None
+        history[f"w_{name}"] = plan[name][:n] if on else np.zeros(n)
+    return history
+
+
+class Snapshots:
+    """Bottleneck latents of the replay probe colors, taken during training (the replay page's frames)."""
+
+    def __init__(self, model: ColorAutoencoder):
+        self.model = model
+        self.rgb = replay_probe()
+        self.probe = torch.tensor(self.rgb, dtype=torch.float32)
+        self.latents: list[np.ndarray] = []
+        self.steps: list[int] = []
+
+    def take(self, n_updates: int) -> None:
+        with torch.no_grad():
+            self.latents.append(unit_length(self.model.encode(self.probe)).numpy().copy())
+        self.steps.append(n_updates)
+
+    def replays(self) -> list[Replay]:
+        """One Replay per model."""
+        latents = np.stack(self.latents)  # (S, K, P, 4)
+        return [Replay(np.array(self.steps), latents[:, i], self.rgb) for i in range(latents.shape[1])]
 
 
 class FlatAdam:
