@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from excolor import colors
-from excolor.backprop import ROW, Routing, Step, aligned_empty
+from excolor.backprop import ROW, TAPS, Routing, Step, aligned_empty
+from excolor.data import TrainingData, data_stream, training_sampler
 from excolor.designs import parse_design
 from excolor.losses import TERMS, regularizer_terms
 from excolor.model import ColorAutoencoder
-from excolor.train import TAPS, TrainingData, data_stream, tap_weights, training_sampler
+from excolor.train import tap_weights
 
 B = 64
 DESIGN_SETS = {

@@ -18,6 +18,7 @@ import torch
 
 from excolor import backprop, colors
 from excolor.backprop import ROW
+from excolor.data import data_stream
 from excolor.designs import Design, DesignError
 from excolor.losses import Anchor, Planarity, Separate, Unitarity
 from excolor.model import ColorAutoencoder, init_weights, unit_length
@@ -28,7 +29,6 @@ from excolor.train import (
     Divergence,
     FlatAdam,
     Recipe,
-    data_stream,
     replay_probe,
     train,
 )
