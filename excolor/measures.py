@@ -18,8 +18,6 @@ import numpy as np
 from . import colors
 from .designs import parse_design
 
-INTERVENTION_NAMES = ("baseline", "suppression", "repulsion")
-
 
 @dataclass(frozen=True)
 class Measure:
@@ -134,13 +132,13 @@ def measure_run(run) -> dict:
     the call: a 64-run comparison must not keep 64 encoded dense grids alive (docs/science.md). The evaluation
     modules (and PyTorch) are imported here, not above, so that reading records never loads them.
     """
-    from .evaluate import pearson, validation_losses
+    from .evaluate import STANDARD, pearson, validation_losses
 
     model = run.model
     dense = _errors_under_interventions(model, "dense")
     rgb = _errors_under_interventions(model, "rgb")
     metrics = {name: {"max": float(e.max()), "median": float(np.median(e))} for name, e in dense.items()}
-    selectivity = {name: pearson(rgb[name], _red_similarity_sq()) for name in INTERVENTION_NAMES[1:]}
+    selectivity = {name: pearson(rgb[name], _red_similarity_sq()) for name in STANDARD[1:]}
     heights = peak_heights(dense["baseline"].reshape(colors.dense_grid().shape))
     return {
         "metrics": metrics,
@@ -156,11 +154,11 @@ def measure_run(run) -> dict:
 
 def _errors_under_interventions(model, grid: str) -> dict[str, np.ndarray]:
     """Per-color error of every color of a named grid, without and with each default intervention."""
-    from .evaluate import errors_under
+    from .evaluate import STANDARD, errors_under
     from .interventions import default_interventions
 
     interventions = {"baseline": None, **default_interventions()}
-    return errors_under(model, grid, {name: interventions[name] for name in INTERVENTION_NAMES})
+    return errors_under(model, grid, {name: interventions[name] for name in STANDARD})
 
 
 @cache
