@@ -224,8 +224,11 @@ def train(
                 progress(t + 1, steps, {n: v.copy() for n, v in zip(HISTORY_TERMS, table_np[t])})
 
     seconds = (time.perf_counter() - started) / k
-    table = table[:steps_done].numpy()  # (steps_done, n_terms, K)
-    replays = snapshots.replays()
+    return _trained_runs(recipes, model, table[:steps_done].numpy(), plan, snapshots.replays(), seconds, diverged)
+
+
+def _trained_runs(recipes, model, table: np.ndarray, plan, replays, seconds: float, diverged) -> list[TrainedRun]:
+    """One TrainedRun per recipe, from the batched model and the (steps_done, n_terms, K) loss table."""
     return [
         TrainedRun(
             recipe, model.weights(i), _history(table[:, :, i], recipe, plan), replays[i], seconds, diverged.get(i)
