@@ -24,14 +24,14 @@ from types import SimpleNamespace
 import torch
 from torch import Tensor
 
+from .designs import PLACED_TERMS
+from .losses import RED_DIRECTION, TERMS
 from .model import LATENT_DIMS, LAYERS
 
 EPS_NORM = 1e-12  # u = z / max(|z|, 1e-12), as model.unit_length
 SAME = 1 - 1e-5  # separate: cosines at or above this are a sample with itself or a duplicate, zeroed
-CONCEPT = (1.0, 0.0, 0.0, 0.0)  # the anchor's direction c (losses.RED_DIRECTION)
-ROW = ("recon", "separate", "anchor", "unit", "planar")  # the loss terms a step writes per model, in this order
+ROW = ("recon", *TERMS)  # the loss terms a step writes per model, in this order
 TAPS = ("encoder", "bottleneck")
-PLACED = ("separate", "anchor", "planar")
 ROW_INDEX = {name: i for i, name in enumerate(ROW)}
 
 
@@ -87,9 +87,9 @@ class Step:
         self.wt = {name: params[f"{name}_w"].transpose(1, 2) for name, _, _ in LAYERS}  # W^T: (K, out, in)
         self.bt = {name: params[f"{name}_b"].transpose(1, 2) for name, _, _ in LAYERS}  # b as a column
         self.gb = {name: grads[f"{name}_b"].transpose(1, 2) for name, _, _ in LAYERS}
-        self.taps = {term: routing.taps(term) for term in PLACED}  # decided once per run
+        self.taps = {term: routing.taps(term) for term in PLACED_TERMS}  # decided once per run
         dtype = params["enc1_w"].dtype
-        self.readers = {(term, tap): routing.readers(term, tap, dtype) for term in PLACED for tap in TAPS}
+        self.readers = {(term, tap): routing.readers(term, tap, dtype) for term in PLACED_TERMS for tap in TAPS}
         width = {name: fan_out for name, _, fan_out in LAYERS}
 
         def buffer(*shape: int) -> Tensor:
@@ -116,7 +116,7 @@ class Step:
         self.n, self.c, self.c2, self.t = (buffer(1, batch) for _ in range(4))
         self.value, self.separate_w = buffer(1, 1), buffer(1, 1)
         self.cos, self.q, self.q2, self.q3, self.q_pow, self.kept = (buffer(batch, batch) for _ in range(6))
-        self.concept = torch.tensor(CONCEPT, dtype=dtype)[:, None]
+        self.concept = torch.tensor(RED_DIRECTION, dtype=dtype)[:, None]
         self.zero, self.half, self.one = const(0.0), const(0.5), const(1.0)
         self.sqrt_half, self.same = const(math.sqrt(0.5)), const(SAME)
         self.recon_scale, self.dy_scale = const(1 / (3 * batch)), const(2 / (3 * batch))

@@ -19,15 +19,12 @@ import argparse
 import json
 import sys
 import textwrap
-import time
 from pathlib import Path
-
-import numpy as np
-import torch
 
 from .designs import DesignError, parse_design
 from .schedule import EX24, MAX_BYTES, ScheduleError, parse_dopesheet, schedule_table
 from .train import MAX_SEED, Recipe, train
+from .tuning import tune_process
 
 
 class UsageError(Exception):
@@ -225,8 +222,9 @@ def run_lab(args, what: str, run) -> tuple[list[dict], dict]:
 
 
 def compare_and_print(args, a: str, b: str) -> int:
-    from .evidence import summary_rows, to_json, verdict
+    from .evidence import to_json
     from .lab import compare
+    from .verdicts import summary_rows, verdict
 
     if a == b:
         raise UsageError(f"A and B are the same design ({a}): compare two different designs")
@@ -253,8 +251,10 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_screen(args) -> int:
-    from .evidence import fmt_ci, fmt_p, fmt_signed
-    from .lab import screen, screen_json, screen_rows, screen_verdict
+    from .lab import screen, screen_json, screen_rows
+    from .screen_verdicts import screen_verdict
+    from .text import fmt_signed
+    from .verdicts import fmt_ci, fmt_p
 
     what = f"the 8 factorial designs x {args.seeds} seed(s) = {8 * args.seeds} run(s)"
     records, summary = run_lab(args, what, lambda schedule, **options: screen(args.seeds, schedule, **options))
@@ -287,99 +287,14 @@ def cmd_schedule(args) -> int:
     return 0
 
 
-def _timed(fn, repeat: int = 1) -> tuple[float, float]:
-    """Median wall and CPU seconds of `fn` over `repeat` calls. On a quiet machine with one thread they agree; on
-    a shared one wall time also counts other processes' turns, and CPU time is what a quiet machine would take."""
-    times = []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
-    return float(np.median([t[0] for t in times])), float(np.median([t[1] for t in times]))
-
-
-def _bench_line(label: str, wall: float, cpu: float, target: str, met: bool) -> None:
-    print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU   target {target}: {'met' if met else 'MISSED'} (CPU)")
-
-
 def cmd_bench(args) -> int:
-    """Issue 11's training targets, each measured number beside its target."""
-    from .evaluate import evaluate, prepare
-    from .interventions import default_interventions
-    from .lab import Timing, compare
+    from . import bench
 
-    print(f"threads: {torch.get_num_threads()}")
-    train(Recipe(schedule=parse_dopesheet("STEP,lr\n0,0.01\n50,0.01\n")))  # warm up kernels and imports
-    one, one_cpu = _timed(lambda: train(Recipe()), repeat=3)
-    _bench_line("train 1 run (3,001 steps)", one, one_cpu, "<= 1.0 s", one_cpu <= 1.0)
-    both, both_cpu = _timed(lambda: train([Recipe("pre"), Recipe("post")]), repeat=3)
-    ratio = both_cpu / one_cpu
-    _bench_line(f"train both placements together ({ratio:.2f}x one run)", both, both_cpu, "<= 1.2x", ratio <= 1.2)
-    sixteen, sixteen_cpu = _timed(lambda: train([Recipe(p, s) for p in ("pre", "post") for s in range(8)]))
-    per_model = sixteen_cpu / 16
-    _bench_line(
-        f"train 16 models together ({per_model:.3f} s CPU per model)",
-        sixteen,
-        sixteen_cpu,
-        "<= 0.15 s per model",
-        per_model <= 0.15,
-    )
-    timing = Timing()
-    sweep, sweep_cpu = _timed(lambda: compare("pre", "post", 32, batch_models=SWEEP_BATCH_MODELS, timing=timing))
-    _bench_line(
-        f"sweep --seeds 32, 64 models (train {timing.train_cpu:.1f} s CPU, measure {timing.measure_cpu:.1f} s CPU)",
-        sweep,
-        sweep_cpu,
-        "<= 20 s train + measure",
-        sweep_cpu <= 20,
-    )
-    run = train(Recipe())[0]
-    start = time.perf_counter()
-    probe = prepare(run.model)
-    print(f"encode evaluation grids once per model: {time.perf_counter() - start:.3f} s")
-    suppression = default_interventions()["suppression"]
-    per_eval, _ = _timed(lambda: evaluate(probe, suppression), repeat=7)
-    print(f"evaluate one intervention over the 552,960-color dense grid, metrics included: {per_eval:.3f} s")
-    return 0
-
-
-def cmd_bench_lab(args) -> int:
-    """The lab's speed bars (issue 10), train + measure on one thread: wall time, and CPU time, which is what the
-    wall time would be on a quiet machine (on a shared one, wall time also counts the other processes' turns)."""
-    from .evidence import measure_run
-    from .lab import Timing, compare, screen
-
-    print(f"threads: {torch.get_num_threads()}")
-    train(Recipe(schedule=parse_dopesheet("STEP,lr\n0,0.01\n50,0.01\n")))  # warm up kernels and imports
-    for label, bar, job in (
-        ("compare pre vs post, 2 designs x 8 seeds (16 models)", 10.0, lambda t: compare("pre", "post", 8, timing=t)),
-        ("screen, 8 designs x 4 seeds (32 models)", 25.0, lambda t: screen(4, timing=t)),
-    ):
-        timing = Timing()
-        wall, cpu = time.perf_counter(), time.process_time()
-        records, _ = job(timing)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(
-            f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU ({'within' if cpu <= bar else 'OVER'} the {bar:.0f} s bar "
-            f"on CPU, {'within' if wall <= bar else 'over'} it on wall); train {timing.train_cpu:.2f} s CPU "
-            f"({timing.train_seconds:.2f} s wall), measure {timing.measure_cpu:.2f} s CPU "
-            f"({timing.measure_cpu / len(records):.3f} s per run)"
-        )
-    run = train(Recipe())[0]
-    start = time.process_time()
-    for _ in range(5):
-        measure_run(run)
-    per_run = (time.process_time() - start) / 5
-    print(f"measure one run (dense grid, 2 interventions, selectivity, hue peaks, validation): {per_run:.3f} s CPU")
-    return 0
-
-
-def cmd_bench_any(args) -> int:
-    return cmd_bench_lab(args) if args.lab else cmd_bench(args)
+    return bench.lab() if args.lab else bench.training(SWEEP_BATCH_MODELS)
 
 
 def _class_code(text: str) -> str:
-    from .votes import parse_class_code
+    from .classmode.votes import parse_class_code
 
     try:
         return parse_class_code(text)
@@ -389,8 +304,8 @@ def _class_code(text: str) -> str:
 
 def cmd_tally(args) -> int:
     """The class's counts from the same store the app writes; a store that cannot be read is one line, exit 1."""
-    from .questions import QUESTIONS
-    from .votes import VoteStoreError, database_path, tally
+    from .classmode.questions import QUESTIONS
+    from .classmode.votes import VoteStoreError, database_path, tally
 
     try:
         counts = tally(args.code)
@@ -417,13 +332,13 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "screen": cmd_screen,
     "schedule": cmd_schedule,
-    "bench": cmd_bench_any,
+    "bench": cmd_bench,
     "tally": cmd_tally,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    torch.set_num_threads(1)
+    tune_process()
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

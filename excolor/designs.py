@@ -15,7 +15,8 @@ TERM_TAPS = ("pre", "post", "off")  # for anchor, separate, planar
 UNIT_VALUES = ("on", "off")
 PLACED_TERMS = ("anchor", "separate", "planar")  # override order in the canonical text, then unit
 TAP_OF = {"pre": "encoder", "post": "bottleneck", "off": None}
-PRESET_NAMES = {"pre": "pre-norm (Ex 2.3)", "post": "post-norm (Ex 2.4)"}
+PRESET_TITLES = {"pre": "pre-norm (Ex 2.3)", "post": "post-norm (Ex 2.4)"}  # with the notebook exercise: headings
+PRESET_NAMES = {name: title.split(" (")[0] for name, title in PRESET_TITLES.items()}  # 'pre-norm': inside sentences
 TERM_WORDS = {"anchor": "anchor", "separate": "separate", "planar": "planarity"}
 TAP_WORDS = {"pre": "on the raw latent", "post": "on the unit latent", "off": "off"}
 ALLOWED = (
@@ -67,7 +68,7 @@ class Design:
         """Plain language: 'post-norm (Ex 2.4)', or the base and what differs, 'post-norm, but anchor on the raw
         latent'."""
         if self.preset:
-            return PRESET_NAMES[self.preset]
+            return PRESET_TITLES[self.preset]
         base = self.base
         changes = []
         for tap in ("pre", "post", "off"):

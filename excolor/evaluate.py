@@ -29,22 +29,13 @@ def per_color_error(output: Tensor, target: Tensor) -> Tensor:
     return ((output.clamp(0.0, 1.0) - target) ** 2).mean(-1)
 
 
-# Colors per pass through the network. One pass over the 552,960-color dense grid makes two hidden layers of
-# 552,960 x 16 float32 (35 MB each) and several grid-sized temporaries: prepare() peaked ~65 MB above where it
-# ended, in a server where several sessions may do it at once. A chunk's temporaries stay near 5 MB in all, below
-# what the server lets glibc keep for reuse (excolor.app.shell.KEEP_AT_MOST), and it is faster than one pass:
-# 17 chunks pay little per-operation overhead (16,384 colors, 34 chunks, was slower; 65,536 no faster).
-# Every operation is per color, so the numbers are bit-identical to one pass (tests/test_evaluate.py checks it).
+# Colors per pass through the network: a chunk's temporaries stay near 5 MB (the whole dense grid at once peaked
+# ~65 MB higher), and chunks are no slower. Every operation is per color, so the numbers equal one pass's.
 CHUNK = 32_768
 
-
-# Every pass through a half of the network has a whole number of blocks of this many rows (zero rows pad the
-# last one), for two reasons. PyTorch computes GELU with oneDNN, which compiles and caches a kernel for every new
-# input shape: ~0.3 ms and ~0.4 MB each, up to 1,024 shapes (~430 MB) kept for the life of the server. Decoding
-# just the latents an intervention moved gave a new shape on almost every slider move; with blocks, at most
-# CHUNK / ROW_BLOCK shapes exist. And ATen multiplies a batch of rows x inputs x outputs < 400 with its own loop
-# instead of BLAS, which rounds differently: with blocks no layer sees fewer than 9 rows, so a color's numbers
-# never depend on how many colors share its pass.
+# Every pass through a half of the network has whole blocks of this many rows (zero rows pad the last): oneDNN
+# then builds a few kernel shapes instead of one per slider move, and no layer sees so few rows that ATen rounds
+# differently. Why each number, with its measurements: docs/science.md.
 ROW_BLOCK = 4_096
 
 
@@ -185,12 +176,8 @@ def errors_under(
 
 
 def _errors_after(model: ColorAutoencoder, enc: Encoded, intervention: Intervention | None) -> Tensor:
-    """Per-color errors of one encoded chunk after the intervention, every latent decoded again.
-
-    A latent the intervention left alone decodes to its baseline numbers bit for bit (a row's numbers do not
-    depend on the rows beside it, see ROW_BLOCK), so nothing needs sorting out: decoding the whole chunk is cheaper
-    than finding, gathering and scattering back the latents that moved, as _apply does for the pages (measured:
-    a dense-grid measurement with both default interventions 0.215 -> 0.187 s CPU, best of 12)."""
+    """Per-color errors of one encoded chunk after the intervention, every latent decoded again: an unmoved latent
+    decodes to its baseline numbers bit for bit, and decoding all is cheaper than picking out the moved ones."""
     if intervention is None:
         return enc.error
     with torch.no_grad():
@@ -283,10 +270,7 @@ def probe_of(target) -> Probe:
     """The Probe for a TrainedRun (built once and kept on the run) or for a bare model."""
     if isinstance(target, ColorAutoencoder):
         return prepare(target)
-    cache = target._cache
-    if "probe" not in cache:
-        cache["probe"] = prepare(target.model)
-    return cache["probe"]
+    return target.memo("probe", lambda: prepare(target.model))
 
 
 def validation_losses(model: ColorAutoencoder) -> dict[str, float]:

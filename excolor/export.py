@@ -24,7 +24,7 @@ MAX_WEIGHTS_BYTES = 1_000_000
 
 def recipe_to_dict(recipe: Recipe) -> dict:
     return {
-        "placement": recipe.placement,
+        "placement": recipe.design.text,
         "seed": recipe.seed,
         "batch_size": recipe.batch_size,
         "schedule": to_dopesheet(recipe.schedule),

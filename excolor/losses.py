@@ -12,15 +12,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .designs import PRESET_NAMES, PRESETS
+from .designs import PRESETS
 
-RED_DIRECTION = (1.0, 0.0, 0.0, 0.0)
+RED_DIRECTION = (1.0, 0.0, 0.0, 0.0)  # the concept direction c: anchor pins red to it, the interventions act along it
 TERMS = ("separate", "anchor", "unit", "planar")
 
 # Which tap each term reads under the two published designs (excolor.designs has the general form). Unitarity
 # always reads the raw encoder output: it exists to keep the vectors that normalization divides near unit length.
 PLACEMENTS = {name: {term: design.tap(term) for term in TERMS} for name, design in PRESETS.items()}
-PLACEMENT_NAMES = PRESET_NAMES
 
 
 def labelled_mean(per_sample: Tensor, labels: Tensor) -> Tensor:

@@ -83,10 +83,6 @@ class ColorAutoencoder(nn.Module):
         unit = unit_length(raw)
         return Taps(raw, unit, self.decode(unit))
 
-    def member(self, i: int) -> ColorAutoencoder:
-        """A detached copy of model i as its own K = 1 model."""
-        return ColorAutoencoder([self.weights(i)])
-
     def weights(self, i: int) -> dict[str, Tensor]:
         """Model i's weights in init_weights() layout: a plain, portable state dict."""
         out = {}
@@ -94,7 +90,3 @@ class ColorAutoencoder(nn.Module):
             out[f"{name}.weight"] = getattr(self, f"{name}_w")[i].detach().clone()
             out[f"{name}.bias"] = getattr(self, f"{name}_b")[i, 0].detach().clone()
         return out
-
-    def n_parameters(self) -> int:
-        """Trainable parameters per model (263 for 3-16-4-16-3)."""
-        return sum(p.numel() for p in self.parameters()) // self.k

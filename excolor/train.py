@@ -2,14 +2,13 @@
 
 K recipes that share a schedule train together as one batched model. Each model still gets exactly
 what it would get alone: its init, its batches and its labels come from generators seeded by its own
-seed (drawn CHUNK_STEPS steps at a time, so memory does not grow with the schedule's length), its
-gradients are derived by hand per model (backprop.Step), and Adam's update is elementwise, so
+seed (excolor.data, drawn CHUNK_STEPS steps at a time, so memory does not grow with the schedule's length),
+its gradients are derived by hand per model (backprop.Step), and Adam's update is elementwise, so
 neighbours in the batch never mix.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +22,8 @@ import torch
 from torch import Tensor
 
 from . import colors
-from .backprop import ALIGN, ROW, TAPS, Routing, Step, aligned_empty
+from .backprop import ALIGN, ROW, TAPS, Routing, Step
+from .data import TrainingData
 from .designs import PLACED_TERMS, Design, parse_design
 from .losses import TERMS
 from .model import ColorAutoencoder, unit_length
@@ -31,7 +31,6 @@ from .schedule import EX24, Schedule
 
 HISTORY_TERMS = ("recon", *TERMS, "total")
 MAX_SEED = 2**31 - 1
-DATA_STREAM_OFFSET = 1 << 32  # the data generator's seed, kept apart from the init generator's
 CHUNK_STEPS = 200  # training data is generated this many steps at a time
 
 
@@ -54,12 +53,6 @@ class Recipe:
             raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
         if not isinstance(self.batch_size, int) or not 2 <= self.batch_size <= 1024:
             raise ValueError(f"batch size must be a whole number from 2 to 1024, not {self.batch_size!r}")
-
-    @property
-    def placement(self) -> str:
-        """The design's canonical text: 'pre' or 'post' for the two published designs (what pages and records
-        called the placement before designs existed)."""
-        return self.design.text
 
     @cached_property
     def key(self) -> str:
@@ -98,7 +91,7 @@ class TrainedRun:
     replay: Replay
     train_seconds: float
     diverged: Divergence | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # see memo()
 
     @cached_property
     def model(self) -> ColorAutoencoder:
@@ -106,10 +99,17 @@ class TrainedRun:
         model.requires_grad_(False)
         return model
 
+    def memo(self, name: str, make: Callable[[], object]):
+        """A value derived from this run (e.g. evaluate's Probe), made by `make()` on first use and kept with the run,
+        so it lives and dies with it. A copy made by dataclasses.replace starts with none."""
+        if name not in self._memo:
+            self._memo[name] = make()
+        return self._memo[name]
+
     def describe(self) -> dict:
         """The run's identity and training outcome as plain JSON values (the head of every run record)."""
         return {
-            "placement": self.recipe.placement,
+            "placement": self.recipe.design.text,
             "design": self.recipe.design.text,
             "seed": self.recipe.seed,
             "train_seconds": round(self.train_seconds, 3),
@@ -130,92 +130,6 @@ def replay_probe(n_hues: int = 24) -> np.ndarray:
     grid = colors.hsv_grid("probe", n_hues, 4, 4).flat_rgb
     greys = np.repeat(np.linspace(0, 1, 12)[:, None], 3, axis=1)
     return np.concatenate([grid[np.unique(grid, axis=0, return_index=True)[1]], greys])
-
-
-def data_stream(seed: int, steps: int, batch_size: int, n_colors: int, weights: Tensor) -> tuple[Tensor, Tensor]:
-    """Batch indices (steps, B), drawn with replacement in proportion to `weights`, and the uniform
-    draws (steps, B, 2) that become the red / vibrant labels. All from one generator seeded by `seed`."""
-    gen = torch.Generator().manual_seed(seed + DATA_STREAM_OFFSET)
-    idx = torch.multinomial(weights, steps * batch_size, replacement=True, generator=gen)
-    draws = torch.rand(steps, batch_size, 2, generator=gen)
-    return idx.view(steps, batch_size), draws
-
-
-class TrainingData:
-    """Every model's batches and labels, generated `CHUNK_STEPS` steps at a time: memory stays bounded however
-    long the schedule, and the numbers are exactly data_stream()'s (its two generator streams, split in two:
-    the indices from the seeded generator, the label draws from a copy advanced past all the indices).
-    """
-
-    def __init__(self, seeds: Sequence[int], steps: int, batch_size: int):
-        grid = colors.training_grid()
-        self.rgb = torch.tensor(grid.flat_rgb, dtype=torch.float32)
-        self.p_red = torch.tensor(colors.red_probability(grid.flat_rgb), dtype=torch.float32)
-        self.p_vib = torch.tensor(colors.vibrant_probability(grid.flat_hsv), dtype=torch.float32)
-        self.batch = batch_size
-        self.index_gens = [torch.Generator().manual_seed(s + DATA_STREAM_OFFSET) for s in seeds]
-        self.draw_gens = [_advanced(g, steps * batch_size) for g in self.index_gens]
-
-    def chunk(self, n_steps: int) -> tuple[Tensor, Tensor, Tensor]:
-        """The next n_steps steps, feature-major as backprop.Step takes them: colors (n, K, 3, B) and the red and
-        vibrant label weights (n, K, 1, B), each label divided by (its batch's label count + 1e-8), so that a
-        labelled mean is a dot product with them."""
-        k, b = len(self.index_gens), self.batch
-        draws = [torch.empty(n_steps * b, dtype=torch.float64).uniform_(generator=g) for g in self.index_gens]
-        idx = training_sampler().sample(torch.stack(draws)).view(k, n_steps, b).transpose(0, 1).flatten()  # n K B
-        draws = torch.stack([torch.rand(n_steps, b, 2, generator=g) for g in self.draw_gens], dim=1)
-        red = (draws[..., 0] < self.p_red.index_select(0, idx).view(n_steps, k, b)).float()
-        vibrant = (draws[..., 1] < self.p_vib.index_select(0, idx).view(n_steps, k, b)).float()
-        red /= red.sum(-1, keepdim=True) + 1e-8
-        vibrant /= vibrant.sum(-1, keepdim=True) + 1e-8
-        picked = self.rgb.index_select(0, idx).view(n_steps * k, b, 3).transpose(1, 2)
-        x = aligned_empty(n_steps * k, 3, b).copy_(picked)
-        return x.unflatten(0, (n_steps, k)), red[:, :, None], vibrant[:, :, None]
-
-
-class InverseCdf:
-    """torch.multinomial(weights, n, replacement=True)'s draws, the same indices, ~10x faster.
-
-    multinomial takes one float64 uniform u per sample (the generator's uniform_ draws, in order) and returns the
-    first index whose entry of the normalized cumulative sum is >= u, by binary search. The same answer comes from
-    a guide table: for u in bucket floor(u M), the answer lies between the first indices of the bucket's two
-    edges, at most `span` apart, and counting the entries below u there finds it with a few vectorized gathers.
-    """
-
-    def __init__(self, weights: Tensor, buckets: int = 1 << 18):
-        cum = torch.cumsum(weights.double(), 0)
-        cum /= cum[-1].clone()  # normalized as multinomial normalizes it,
-        cum[-1] = 1.0  # and its last entry made exactly 1
-        first = torch.searchsorted(cum, torch.arange(buckets + 1, dtype=torch.float64) / buckets)
-        self.span = int((first[1:] - first[:-1]).max())
-        self.cum = torch.cat([cum, torch.full((self.span,), 2.0, dtype=torch.float64)])
-        self.start, self.buckets = first[:-1].to(torch.int32), buckets
-
-    def sample(self, u: Tensor) -> Tensor:
-        """Indices (int32) for uniform draws u in [0, 1), any shape."""
-        flat = u.flatten()
-        idx = self.start.index_select(0, (flat * self.buckets).to(torch.int32))
-        base = idx.clone()
-        for _ in range(self.span):
-            idx += self.cum.index_select(0, base) < flat
-            base += 1
-        return idx.view(u.shape)
-
-
-@functools.cache
-def training_sampler() -> InverseCdf:
-    """The sampler for the training grid's weights (SPEC section 2); built once per process (~30 ms, 1 MB)."""
-    grid = colors.training_grid()
-    return InverseCdf(torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64))
-
-
-def _advanced(gen: torch.Generator, n_samples: int) -> torch.Generator:
-    """A copy of `gen` moved past n_samples multinomial draws (each consumes one float64 uniform)."""
-    copy = torch.Generator().set_state(gen.get_state())
-    while n_samples > 0:
-        torch.empty(min(n_samples, 1 << 20), dtype=torch.float64).uniform_(generator=copy)
-        n_samples -= 1 << 20
-    return copy
 
 
 def measured_tap(design: Design, term: str) -> str:
@@ -248,15 +162,11 @@ def _check_batchable(recipes: Sequence[Recipe]) -> None:
 
 @contextmanager
 def denormals_flushed():
-    """While training, this thread computes float32 results below 2^-126 (about 1.2e-38, the subnormal range) as 0.
+    """While training, this thread computes float32 results below 2^-126 (the subnormal range) as 0.
 
-    Why: separate's q^99, q = (cos + 1) / 2, and the squarings that make it land in that range for pairs of samples
-    about 100 degrees apart, and an x86 core takes a slow microcode path for every subnormal operand or result: on
-    an AVX-512 Xeon, 16 models took 7.3-7.6 s of CPU with them and 2.2-2.4 s without, one run 1.2-1.5 s and
-    0.8-0.9 s. Such values cannot move a float32 sum that has one term of a gradient's size (they are some 10^30
-    times below its last bit), and indeed the pinned exact numbers of tests/test_train.py are the same either way.
-    PyTorch sets the flag per thread and cannot read it back: it is switched off after, which is every thread's
-    default. On a CPU without the flag (not x86) this does nothing.
+    Why: separate's q^99 lands there for pairs of samples about 100 degrees apart, and x86 cores handle subnormals
+    on a slow path (training took up to 3x longer). Such values cannot move a sum with a gradient-sized term, so the
+    numbers stay bit-identical. Switched off after (every thread's default). Measurements in docs/science.md.
     """
     torch.set_flush_denormal(True)
     try:
@@ -287,19 +197,8 @@ def train(
 
     model = ColorAutoencoder.from_seeds([r.seed for r in recipes])
     optimizer = FlatAdam(list(model.parameters()))
-    named = dict(model.named_parameters())
-    routing = Routing(
-        {term: torch.tensor([measured_tap(d, term) == "bottleneck" for d in designs]) for term in PLACED_TERMS}
-    )
-    step = Step({n: p.detach() for n, p in named.items()}, {n: p.grad for n, p in named.items()}, routing, k, batch)
-    probe_rgb = replay_probe()
-    probe = torch.tensor(probe_rgb, dtype=torch.float32)
-    snapshots, snapshot_steps = [], []
-
-    def snapshot(n_updates: int) -> None:
-        with torch.no_grad():
-            snapshots.append(unit_length(model.encode(probe)).numpy().copy())
-        snapshot_steps.append(n_updates)
+    step = _hand_derived_step(model, designs, batch)
+    snapshots = Snapshots(model)
 
     table = torch.empty(steps, len(HISTORY_TERMS), k)  # per step: the loss terms (ROW order), then the total
     rows = table.unbind(0)  # every step's row as a view, made at once
@@ -307,14 +206,10 @@ def train(
     diverged: dict[int, Divergence] = {}
     steps_done = steps
     with denormals_flushed():  # bit-identical, and up to 3x faster (see denormals_flushed)
-        snapshot(0)
+        snapshots.take(0)
         for t in range(steps):
             if t % CHUNK_STEPS == 0:
-                n_chunk = min(CHUNK_STEPS, steps - t)
-                xs, reds, vibrants = (c.unbind(0) for c in data.chunk(n_chunk))
-                ws = tap_weights(designs, plan, t, t + n_chunk)
-                counts = (ws.sum(1) != 0).numpy()  # (n, 5, K) which terms count, per step and model
-                ws = ws.unbind(0)
+                xs, reds, vibrants, ws, counts = _next_chunk(data, designs, plan, t, min(CHUNK_STEPS, steps - t))
             i = t % CHUNK_STEPS
             rows[t].copy_(step(xs[i], reds[i], vibrants[i], ws[i]))
             if not np.isfinite(table_np[t, -1]).all():
@@ -324,24 +219,77 @@ def train(
                     break
             optimizer.step(float(plan["lr"][t]))
             if (t + 1) % replay_every == 0 or t + 1 == steps:
-                snapshot(t + 1)
+                snapshots.take(t + 1)
             if progress is not None and ((t + 1) % progress_every == 0 or t + 1 == steps):
                 progress(t + 1, steps, {n: v.copy() for n, v in zip(HISTORY_TERMS, table_np[t])})
 
-    elapsed = time.perf_counter() - started
-    table = table[:steps_done].numpy()  # (steps_done, n_terms, K)
-    replay_latents = np.stack(snapshots)  # (S, K, P, 4)
-    runs = []
-    for i, recipe in enumerate(recipes):
-        history = {name: table[:, j, i].copy() for j, name in enumerate(HISTORY_TERMS)}
-        history["step"] = np.arange(len(table))
-        history["lr"] = plan["lr"][: len(table)]
-        for name in TERMS:
-            on = recipe.design.tap(name) is not None
-            history[f"w_{name}"] = plan[name][: len(table)] if on else np.zeros(len(table))
-        replay = Replay(np.array(snapshot_steps), replay_latents[:, i], probe_rgb)
-        runs.append(TrainedRun(recipe, model.weights(i), history, replay, elapsed / k, diverged.get(i)))
-    return runs
+    seconds = (time.perf_counter() - started) / k
+    return _trained_runs(recipes, model, table[:steps_done].numpy(), plan, snapshots.replays(), seconds, diverged)
+
+
+def _trained_runs(recipes, model, table: np.ndarray, plan, replays, seconds: float, diverged) -> list[TrainedRun]:
+    """One TrainedRun per recipe, from the batched model and the (steps_done, n_terms, K) loss table."""
+    return [
+        TrainedRun(
+            recipe, model.weights(i), _history(table[:, :, i], recipe, plan), replays[i], seconds, diverged.get(i)
+        )
+        for i, recipe in enumerate(recipes)
+    ]
+
+
+def _hand_derived_step(model: ColorAutoencoder, designs: Sequence[Design], batch: int) -> Step:
+    """backprop.Step over the model's parameters, writing the gradients where FlatAdam reads them, each placed
+    term reading the tap its model's design measures it on."""
+    named = dict(model.named_parameters())
+    routing = Routing(
+        {term: torch.tensor([measured_tap(d, term) == "bottleneck" for d in designs]) for term in PLACED_TERMS}
+    )
+    return Step(
+        {n: p.detach() for n, p in named.items()}, {n: p.grad for n, p in named.items()}, routing, len(designs), batch
+    )
+
+
+def _next_chunk(data: TrainingData, designs: Sequence[Design], plan: dict[str, np.ndarray], start: int, n: int):
+    """The next n steps' inputs, one entry per step: colors, red and vibrant labels, tap weights, and (n, 5, K)
+    which terms count for each model (for telling which term diverged)."""
+    xs, reds, vibrants = (c.unbind(0) for c in data.chunk(n))
+    ws = tap_weights(designs, plan, start, start + n)
+    counts = (ws.sum(1) != 0).numpy()
+    return xs, reds, vibrants, ws.unbind(0), counts
+
+
+def _history(table: np.ndarray, recipe: Recipe, plan: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One model's per-step history from its (steps, n_terms) slice of the loss table, with the schedule's values
+    (a term switched off by the design has weight 0 throughout)."""
+    n = len(table)
+    history = {name: table[:, j].copy() for j, name in enumerate(HISTORY_TERMS)}
+    history["step"] = np.arange(n)
+    history["lr"] = plan["lr"][:n]
+    for name in TERMS:
+        on = recipe.design.tap(name) is not None
+        history[f"w_{name}"] = plan[name][:n] if on else np.zeros(n)
+    return history
+
+
+class Snapshots:
+    """Bottleneck latents of the replay probe colors, taken during training (the replay page's frames)."""
+
+    def __init__(self, model: ColorAutoencoder):
+        self.model = model
+        self.rgb = replay_probe()
+        self.probe = torch.tensor(self.rgb, dtype=torch.float32)
+        self.latents: list[np.ndarray] = []
+        self.steps: list[int] = []
+
+    def take(self, n_updates: int) -> None:
+        with torch.no_grad():
+            self.latents.append(unit_length(self.model.encode(self.probe)).numpy().copy())
+        self.steps.append(n_updates)
+
+    def replays(self) -> list[Replay]:
+        """One Replay per model."""
+        latents = np.stack(self.latents)  # (S, K, P, 4)
+        return [Replay(np.array(self.steps), latents[:, i], self.rgb) for i in range(latents.shape[1])]
 
 
 class FlatAdam:
@@ -383,9 +331,6 @@ class FlatAdam:
             root_bias2=scalar(1.0),
             step_size=scalar(1.0),  # set each step
         )
-
-    def zero_grad(self) -> None:
-        self.grad.zero_()
 
     @torch.no_grad()
     def step(self, lr: float) -> None:

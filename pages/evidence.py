@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from excolor import evidence as ev
-from excolor import lab
+from excolor import lab, screen_verdicts, verdicts
 from excolor.app import board, caches, classroom, divergence, urlstate, visitor
-from excolor.designs import PLACED_TERMS, PRESET_NAMES, PRESETS, Design, DesignError, parse_design
+from excolor.designs import PLACED_TERMS, PRESET_TITLES, PRESETS, Design, DesignError, parse_design
 from excolor.figures.evidence_charts import (
     differences_chart,
     distribution_chart,
@@ -24,6 +24,7 @@ from excolor.figures.evidence_charts import (
     runs_table,
 )
 from excolor.figures.latents3d import VIEWS
+from excolor.measures import GROUPS, HEADLINE_KEY, MEASURES
 
 DEFAULT_SEEDS = 8
 SCREEN_SEEDS = (2, 12, 4)  # min, max, default seeds of the factorial screen (8 models per seed)
@@ -95,7 +96,7 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
     buttons = st.columns(2)
     for column, (name, design) in zip(buttons, PRESETS.items()):
         column.button(
-            PRESET_NAMES[name],
+            PRESET_TITLES[name],
             key=f"lab_{side}_preset_{name}",
             on_click=_set_design,
             args=(side, design),
@@ -140,7 +141,7 @@ def measured(runs: list, what: str) -> tuple[list[dict], float]:
             text=f"Measuring {what} run {i + 1} of {len(runs)} ({run.recipe.design.text}, seed {run.recipe.seed}): "
             "552,960 colors, with and without each intervention",
         )
-        records.append(caches.sweep_record(run))
+        records.append(caches.run_record(run))
     bar.empty()
     return records, time.perf_counter() - start
 
@@ -178,8 +179,8 @@ def predict_first(slot, n_seeds: int, a: Design, b: Design, summary: dict | None
         if summary is None:
             return
         truth = ev.prediction_answer(summary)
-        m = summary["measures"][ev.HEADLINE_KEY]
-        found = "Measured: " + ev.measure_sentence(m, summary)
+        m = summary["measures"][HEADLINE_KEY]
+        found = "Measured: " + verdicts.measure_sentence(m, summary)
         classroom.verdict(choice, truth, found, answers)
 
 
@@ -247,7 +248,7 @@ def show_comparison(runs, records, summary, measure_seconds: float, n_seeds: int
 def verdict(runs, summary: dict, measure_seconds: float) -> None:
     st.header("Verdict")
     with st.container(border=True):
-        st.markdown(ev.verdict(summary))  # paragraphs separated by blank lines
+        st.markdown(verdicts.verdict(summary))  # paragraphs separated by blank lines
     st.caption(
         f"{len(runs)} models; training took {summary['train_seconds']:.1f} s in all (runs trained earlier on this "
         f"server were reused, not retrained); measuring took {measure_seconds:.1f} s this time (runs measured "
@@ -258,11 +259,11 @@ def verdict(runs, summary: dict, measure_seconds: float) -> None:
 
 def at_a_glance(key: str, summary: dict) -> None:
     st.header("All measures at a glance")
-    overview_text = ev.overview_caption(summary)
+    overview_text = verdicts.overview_caption(summary)
     chart, _ = caches.frozen_chart(f"evidence.overview|{key}", lambda: (overview_chart(summary), overview_text))
     caches.show_chart(chart, width="stretch")
     st.caption(overview_text)
-    st.dataframe(pd.DataFrame(ev.summary_rows(summary)), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(verdicts.summary_rows(summary)), hide_index=True, width="stretch")
 
 
 def measure_by_measure(key: str, records, summary: dict) -> None:
@@ -270,14 +271,14 @@ def measure_by_measure(key: str, records, summary: dict) -> None:
     st.header("Measure by measure")
     st.markdown(
         f"Left: the runs of each design (box = middle half of the runs, line inside = median; a grey line joins "
-        f"the two runs of one seed). Right: each seed's difference {ev.difference_label(summary)}, the median "
+        f"the two runs of one seed). Right: each seed's difference {verdicts.difference_label(summary)}, the median "
         "difference (tick) and its 95% bootstrap interval (bar). Hover over a dot to see its seed."
     )
     rows = pd.DataFrame(ev.long_rows(records, summary))
-    tabs = st.tabs(list(ev.GROUPS.values()))
-    for tab, group in zip(tabs, ev.GROUPS):
+    tabs = st.tabs(list(GROUPS.values()))
+    for tab, group in zip(tabs, GROUPS):
         with tab:
-            for m in (m for m in ev.MEASURES if m.group == group):
+            for m in (m for m in MEASURES if m.group == group):
                 one_measure(key, m, rows, summary)
 
 
@@ -287,7 +288,7 @@ def one_measure(key: str, m, rows: pd.DataFrame, summary: dict) -> None:
     st.caption(f"{m.meaning[:1].upper()}{m.meaning[1:]} ({better[m.better]}).")
     left, right = st.columns([2, 3])
     with left:
-        distribution_text = ev.distribution_caption(summary, m.key)
+        distribution_text = verdicts.distribution_caption(summary, m.key)
         chart, _ = caches.frozen_chart(
             f"evidence.distribution|{key}|{m.key}",
             lambda: (distribution_chart(rows, m.key, summary["names"]), distribution_text),
@@ -295,7 +296,7 @@ def one_measure(key: str, m, rows: pd.DataFrame, summary: dict) -> None:
         caches.show_chart(chart, width="stretch")
         st.caption(distribution_text)
     with right:
-        differences_text = ev.differences_caption(summary, m.key)
+        differences_text = verdicts.differences_caption(summary, m.key)
         chart, _ = caches.frozen_chart(
             f"evidence.differences|{key}|{m.key}", lambda: (differences_chart(summary, m.key), differences_text)
         )
@@ -312,7 +313,7 @@ def every_run(records, summary: dict, n_seeds: int) -> None:
             width="stretch",
             column_config={
                 m.label: st.column_config.NumberColumn(m.label, format="%.2e" if m.key in small else "%.3f")
-                for m in ev.MEASURES
+                for m in MEASURES
             },
         )
         json_download(
@@ -419,12 +420,12 @@ def show_screen(runs, records, n_seeds: int) -> None:
     divergence.warn_records(summary["diverged"], "the effects, with every other design of their seed")
     st.header("Which term matters?")
     with st.container(border=True):
-        st.markdown(lab.screen_verdict(summary))
+        st.markdown(screen_verdicts.screen_verdict(summary))
     key = "|".join(r.recipe.key for r in runs)
     columns = st.columns(len(lab.SCREEN_KEYS))
     for column, measure in zip(columns, lab.SCREEN_KEYS):
         with column:
-            text = lab.effects_caption(summary, measure)
+            text = screen_verdicts.effects_caption(summary, measure)
             chart, _ = caches.frozen_chart(
                 f"lab.effects|{key}|{measure}",
                 lambda measure=measure, text=text: (effects_chart(summary, measure), text),

@@ -277,7 +277,7 @@ def main() -> None:
     runs = board.trained(visitor.current_recipes(), label="Training both placements")
     if runs is None:
         st.stop()
-    run = {r.recipe.placement: r for r in runs}[placement]
+    run = {r.recipe.design.text: r for r in runs}[placement]
     divergence.warn(runs)
     interventions = the_two_interventions(run)
     if not divergence.skip(run):  # the curves above are the interventions' own; every figure below is of this run

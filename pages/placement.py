@@ -18,10 +18,10 @@ import streamlit as st
 
 from excolor import evidence
 from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
+from excolor.designs import PRESET_TITLES
 from excolor.figures import comparison, diagrams, notebook, replay, schedule_curves
 from excolor.figures.latents3d import VIEWS
 from excolor.figures.training_curves import curves_panels
-from excolor.losses import PLACEMENT_NAMES
 from excolor.schedule import EX24, EX24_DOPESHEET, MAX_BYTES, PARAMS, ScheduleError
 from excolor.text import fmt
 
@@ -156,8 +156,8 @@ def where_each_term_looks() -> None:
     caption = diagrams.placement_description()
     for col, p in zip(st.columns(2), ("pre", "post"), strict=True):
         with col:
-            st.markdown(f"**{PLACEMENT_NAMES[p]}**")
-            st.image(diagrams.placement_diagram(p), alt=f"{PLACEMENT_NAMES[p]}: {caption}")
+            st.markdown(f"**{PRESET_TITLES[p]}**")
+            st.image(diagrams.placement_diagram(p), alt=f"{PRESET_TITLES[p]}: {caption}")
     st.caption(caption)
 
 
@@ -247,8 +247,8 @@ def comparison_table(by: dict, evaluations: dict) -> None:
         table,
         hide_index=True,
         column_config={
-            PLACEMENT_NAMES["pre"]: number,
-            PLACEMENT_NAMES["post"]: number,
+            PRESET_TITLES["pre"]: number,
+            PRESET_TITLES["post"]: number,
             "post ÷ pre": st.column_config.NumberColumn(format="%.2f", help="Below 1: post-norm is lower (better)."),
             "tests the hypothesis": st.column_config.TextColumn(
                 help="What the row tests: reconstruction error, or the layout the regularizers ask for (measured on "
@@ -266,7 +266,7 @@ def model_downloads(by: dict) -> None:
     for col, (p, run) in zip(st.columns(2), by.items(), strict=True):
         with col:
             st.download_button(
-                f"⬇ {PLACEMENT_NAMES[p]} weights (.pt)",
+                f"⬇ {PRESET_TITLES[p]} weights (.pt)",
                 data=downloads.weights_file(run),
                 file_name=f"{downloads.file_stem(run)}.pt",
                 mime="application/octet-stream",
@@ -275,7 +275,7 @@ def model_downloads(by: dict) -> None:
                 help="The state dict and the recipe; `excolor.export.load(path)` rebuilds the model.",
             )
             st.download_button(
-                f"⬇ {PLACEMENT_NAMES[p]} recipe (JSON)",
+                f"⬇ {PRESET_TITLES[p]} recipe (JSON)",
                 data=downloads.recipe_json(run),
                 file_name=f"{downloads.file_stem(run)}-recipe.json",
                 mime="application/json",
@@ -300,7 +300,7 @@ def latent_views(by: dict, evaluations: dict) -> None:
     st.markdown("Each dot is a color of a 20 × 20 × 20 RGB grid, ringed by its reconstruction. Drag to rotate.")
     for col, p in zip(st.columns(2), evaluations, strict=True):
         with col:
-            st.markdown(f"**{PLACEMENT_NAMES[p]}**")
+            st.markdown(f"**{PRESET_TITLES[p]}**")
             if divergence.skip(by[p]):
                 continue
             # zoomed for a 420 px canvas inside 460 px, so the axis labels fit a half-width column
@@ -364,7 +364,7 @@ def main() -> None:
     runs = board.trained(recipes, label="Training both placements")
     if runs is None:
         st.stop()
-    by = {run.recipe.placement: run for run in runs}
+    by = {run.recipe.design.text: run for run in runs}
     divergence.warn(runs)
     training_curves(recipes, by)
     the_schedule(recipes[0])

@@ -11,9 +11,9 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 import streamlit as st
 
 from excolor.app import board, caches, divergence, downloads, urlstate, visitor
+from excolor.designs import PRESET_TITLES
 from excolor.figures import error_curves, intervention_notes, notebook, swatches
 from excolor.figures.latents3d import VIEWS
-from excolor.losses import PLACEMENT_NAMES
 
 # Three views side by side: the sphere (diameter VIEW_ZOOM / 1.3 px) must fit a third of a 1,400 px page's width
 # and a 390 px phone's; its axis labels sit above and below it, so they need height, not width.
@@ -51,7 +51,7 @@ def error_numbers(placement: str, by: dict) -> None:
     compared = not any(r.diverged for r in by.values())  # a diverged run has no error to compare with
     ev = caches.evaluation(by[placement])
     other = divergence.evaluation(by["pre" if placement == "post" else "post"])
-    name = PLACEMENT_NAMES[placement].split(" ")[0]
+    name = PRESET_TITLES[placement].split(" ")[0]
     other_name = "pre-norm" if placement == "post" else "post-norm"
     for col, stat in zip(st.columns(2), ("max", "median"), strict=True):
         value, before = getattr(ev, f"{stat}_error"), getattr(other, f"{stat}_error")
@@ -65,7 +65,7 @@ def error_numbers(placement: str, by: dict) -> None:
         )
         col.caption(notebook.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
     st.caption(
-        intervention_notes.error_summary(ev, PLACEMENT_NAMES[placement])
+        intervention_notes.error_summary(ev, PRESET_TITLES[placement])
         + " "
         + intervention_notes.error_summary(other, other_name)
         + " "
@@ -142,7 +142,7 @@ def main() -> None:
     runs = board.trained(visitor.current_recipes(), label="Training both placements")
     if runs is None:
         st.stop()
-    by = {run.recipe.placement: run for run in runs}
+    by = {run.recipe.design.text: run for run in runs}
     divergence.warn(runs)
     if not divergence.skip(by[placement]):  # every figure below is of this run
         error_numbers(placement, by)

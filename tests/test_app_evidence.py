@@ -9,7 +9,7 @@ import torch
 
 torch.set_num_threads(1)
 
-from excolor import evidence as ev  # noqa: E402
+from excolor import measures  # noqa: E402
 from excolor.app import board, visitor  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 
@@ -81,11 +81,11 @@ def test_evidence_page_trains_measures_and_gives_a_verdict(page):
     assert "cannot settle" in verdict  # 2 seeds are never enough to call a difference
 
     charts = _charts(page)
-    assert len(charts) == 1 + 2 * len(ev.MEASURES)  # the overview, then distribution + differences per measure
+    assert len(charts) == 1 + 2 * len(measures.MEASURES)  # the overview, then distribution + differences per measure
     captions = [c.value for c in page.caption]
     assert any(c.startswith("Median paired difference (post − pre)") for c in captions)
-    assert sum("Grey lines join the two runs of the same seed" in c for c in captions) == len(ev.MEASURES)
-    assert sum(c.startswith("Each dot is one seed's") for c in captions) == len(ev.MEASURES)
+    assert sum("Grey lines join the two runs of the same seed" in c for c in captions) == len(measures.MEASURES)
+    assert sum(c.startswith("Each dot is one seed's") for c in captions) == len(measures.MEASURES)
 
     # seed 0 is the app's default pair: trained once for the whole process, whichever page asked first
     b = board.board()

@@ -10,7 +10,7 @@ import torch
 
 torch.set_num_threads(1)
 
-from excolor import evidence as ev  # noqa: E402
+from excolor import measures  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/evidence.py"
@@ -66,10 +66,10 @@ def test_default_comparison_trains_measures_and_gives_a_verdict():
     assert "cannot settle" in verdict  # 2 seeds are never enough to call a difference
     assert "post-norm had the lower baseline max error" in verdict or "pre-norm had the lower" in verdict
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 1 + 2 * len(ev.MEASURES)  # the comparison tab: overview + two per measure
+    assert len(charts) == 1 + 2 * len(measures.MEASURES)  # the comparison tab: overview + two per measure
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Median paired difference (post − pre)") for c in captions)
-    assert sum("Grey lines join the two runs of the same seed" in c for c in captions) == len(ev.MEASURES)
+    assert sum("Grey lines join the two runs of the same seed" in c for c in captions) == len(measures.MEASURES)
     assert len(at.get("deck_gl_json_chart")) == 2  # A and B of one seed, side by side
     assert any(
         "Measured: post-norm had the lower max error on" in s.value for s in (*at.success, *at.warning, *at.info)

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from excolor import colors
-from excolor.backprop import ROW, Routing, Step, aligned_empty
+from excolor.backprop import ROW, TAPS, Routing, Step, aligned_empty
+from excolor.data import TrainingData, data_stream, training_sampler
 from excolor.designs import parse_design
 from excolor.losses import TERMS, regularizer_terms
 from excolor.model import ColorAutoencoder
-from excolor.train import TAPS, TrainingData, data_stream, tap_weights, training_sampler
+from excolor.train import tap_weights
 
 B = 64
 DESIGN_SETS = {
@@ -150,7 +151,12 @@ def test_a_model_in_a_batch_gets_its_solo_numbers():
     row, grads = by_hand(designs, model, x, red, vibrant, weights)
     for i in (1, 3):
         solo_row, solo = by_hand(
-            [designs[i]], model.member(i), x[i : i + 1], red[i : i + 1], vibrant[i : i + 1], weights
+            [designs[i]],
+            ColorAutoencoder([model.weights(i)]),
+            x[i : i + 1],
+            red[i : i + 1],
+            vibrant[i : i + 1],
+            weights,
         )
         assert torch.equal(solo_row[:, 0], row[:, i])
         assert all(torch.equal(solo[n][0], grads[n][i]) for n in grads)
@@ -178,7 +184,7 @@ def test_training_data_in_chunks_is_the_data_stream(steps, batch_size, chunk):
     data = TrainingData(seeds, steps, batch_size)
     grid = colors.training_grid()
     w = torch.tensor(colors.sampling_weights(grid.flat_hsv), dtype=torch.float64)
-    streams = [data_stream(s, steps, batch_size, len(w), w) for s in seeds]
+    streams = [data_stream(s, steps, batch_size, w) for s in seeds]
     rgb = torch.tensor(grid.flat_rgb, dtype=torch.float32)
     p_red = torch.tensor(colors.red_probability(grid.flat_rgb), dtype=torch.float32)
     done = 0

@@ -171,25 +171,25 @@ def test_the_loss_line_reads_a_weight_of_0_as_off():
 def test_sweep_records_are_measured_once_and_a_page_can_read_them_without_measuring(monkeypatch):
     """A page that only mentions a comparison (the placement page's 'across seeds' line) reads the records the
     comparison measured, and gets None rather than measuring a comparison that is still training."""
-    from excolor import evidence
+    from excolor import measures
     from excolor.app import caches
     from excolor.train import train
 
     measured = []
-    monkeypatch.setattr(evidence, "sweep_record", lambda run: measured.append(run.recipe) or {"seed": run.recipe.seed})
+    monkeypatch.setattr(measures, "run_record", lambda run: measured.append(run.recipe) or {"seed": run.recipe.seed})
     runs = train([Recipe("pre", 61, SHORT), Recipe("post", 61, SHORT)])
     assert caches.measured_records(runs) is None and measured == []  # nothing measured yet: None, and no cost
-    first = caches.sweep_record(runs[0])
+    first = caches.run_record(runs[0])
     assert caches.measured_records(runs) is None  # one of the two is still unmeasured
-    assert caches.sweep_record(runs[1]) == {"seed": 61} and first == {"seed": 61}
+    assert caches.run_record(runs[1]) == {"seed": 61} and first == {"seed": 61}
     records = caches.measured_records(runs)
     assert records == [{"seed": 61}, {"seed": 61}] and measured == [r.recipe for r in runs]  # each measured once
     records[0]["seed"] = -1  # a caller changing its copy changes nobody else's
-    assert caches.sweep_record(runs[0]) == {"seed": 61} and len(measured) == 2
+    assert caches.run_record(runs[0]) == {"seed": 61} and len(measured) == 2
 
 
 def test_sessions_asking_for_the_same_record_at_once_measure_it_once(monkeypatch):
-    from excolor import evidence
+    from excolor import measures
     from excolor.app import caches
     from excolor.train import train
 
@@ -200,13 +200,13 @@ def test_sessions_asking_for_the_same_record_at_once_measure_it_once(monkeypatch
         threading.Event().wait(0.2)  # long enough for every thread to arrive while it measures
         return {"seed": run.recipe.seed}
 
-    monkeypatch.setattr(evidence, "sweep_record", slow_record)
+    monkeypatch.setattr(measures, "run_record", slow_record)
     (run,) = train(Recipe("post", 62, SHORT))
     got = []
 
     def session():
         start.wait()
-        got.append(caches.sweep_record(run))
+        got.append(caches.run_record(run))
 
     threads = [threading.Thread(target=session) for _ in range(8)]
     for t in threads:

@@ -17,8 +17,8 @@ torch.set_num_threads(1)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app_pages_intro import elements  # noqa: E402  (every element of a kind, e.g. vega_lite_chart)
 
-from excolor import questions, votes  # noqa: E402
 from excolor.app import board, caches, urlstate  # noqa: E402
+from excolor.classmode import questions, votes  # noqa: E402
 from excolor.figures import (  # noqa: E402
     class_charts,
     comparison,

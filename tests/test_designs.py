@@ -6,7 +6,7 @@ import pytest
 
 from excolor.designs import (
     FACTORIAL,
-    PRESET_NAMES,
+    PRESET_TITLES,
     PRESETS,
     TERM_TAPS,
     Design,
@@ -19,9 +19,9 @@ def test_presets():
     assert PRESETS["pre"] == Design("pre", "pre", "pre", True) and PRESETS["post"] == Design("post", "post", "post")
     assert list(PRESETS) == ["pre", "post"]
     assert Design() == PRESETS["post"]
-    assert PRESET_NAMES == {"pre": "pre-norm (Ex 2.3)", "post": "post-norm (Ex 2.4)"}
+    assert PRESET_TITLES == {"pre": "pre-norm (Ex 2.3)", "post": "post-norm (Ex 2.4)"}
     for name, design in PRESETS.items():
-        assert design.text == name and design.preset == name and design.label == PRESET_NAMES[name]
+        assert design.text == name and design.preset == name and design.label == PRESET_TITLES[name]
     assert TERM_TAPS == ("pre", "post", "off")
 
 

@@ -48,7 +48,6 @@ def diverged_at_step_1(run):
         history=history,
         replay=dataclasses.replace(run.replay, latents=latents),
         diverged=Divergence(1, "recon"),
-        _cache={},
     )
 
 

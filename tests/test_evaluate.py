@@ -170,7 +170,7 @@ def test_chunked_evaluation_of_a_diverged_run_is_the_one_pass_nan(diverged_pair,
 def test_every_pass_through_the_network_has_whole_row_blocks(default_run):
     """oneDNN compiles and keeps a GELU kernel per input shape (~0.4 MB each, up to 1,024 of them): decoding just
     the latents a slider moved must not make a new shape per move. Row counts come only in whole blocks."""
-    model = default_run.model.member(0)
+    model = ColorAutoencoder([default_run.model.weights(0)])
     rows = []
     for name in ("encode", "decode"):
         half = getattr(model, name)
@@ -393,7 +393,6 @@ def diverged_pair():
         weights={k: torch.full_like(v, math.nan) for k, v in pre.weights.items()},
         history=history,
         diverged=Divergence(1, "recon"),
-        _cache={},
     )
     return pre, post
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from excolor import cli
+from excolor import cli, measures, verdicts
 from excolor import evidence as ev
+from excolor.text import fmt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ BASE = {
 
 
 def record(placement: str, seed: int, v: dict[str, float]) -> dict:
-    """A run record shaped like evidence.run_record's, from one value per measure."""
+    """A run record shaped like measures.run_record's, from one value per measure."""
     return {
         "placement": placement,
         "design": placement,
@@ -140,10 +141,10 @@ def test_strength_words_follow_the_p_value_and_the_interval():
 
 
 def test_fmt_p():
-    assert ev.fmt_p(2 / 256) == "p = 0.0078"
-    assert ev.fmt_p(0.2890625) == "p = 0.29"
-    assert ev.fmt_p(1.0) == "p = 1"
-    assert ev.fmt_p(1e-9) == "p < 0.001"
+    assert verdicts.fmt_p(2 / 256) == "p = 0.0078"
+    assert verdicts.fmt_p(0.2890625) == "p = 0.29"
+    assert verdicts.fmt_p(1.0) == "p = 1"
+    assert verdicts.fmt_p(1e-9) == "p < 0.001"
 
 
 def test_paired_differences_pair_by_seed_and_skip_unusable_pairs():
@@ -189,29 +190,29 @@ def test_summary_counts_wins_and_reads_the_interval():
 
 def test_verdict_when_post_norm_is_clearly_better():
     summary = ev.summarize(make_records(-0.3))
-    text = ev.verdict(summary)
+    text = verdicts.verdict(summary)
     m = summary["measures"]["baseline_max"]
     assert "supports the hypothesis" in text
     assert "post-norm had the lower baseline max error on 8 of 8 seeds (sign test p = 0.0078)" in text
     assert "baseline max error (strong evidence: 8 of 8 seeds, p = 0.0078)" in text
     assert "clearly" not in text  # the strength is said in words tied to the sign test, not asserted
-    assert f"median difference (post − pre) {ev.fmt(m['median_diff'])}" in text
-    assert f"95% CI {ev.fmt_ci(m['ci'])}" in text
+    assert f"median difference (post − pre) {fmt(m['median_diff'])}" in text
+    assert f"95% CI {verdicts.fmt_ci(m['ci'])}" in text
     assert "entirely below zero" in text
 
 
 def test_verdict_when_pre_norm_is_clearly_better():
     summary = ev.summarize(make_records(+0.3))
-    text = ev.verdict(summary)
+    text = verdicts.verdict(summary)
     assert "goes against the hypothesis" in text
     assert "pre-norm had the lower baseline max error on 8 of 8 seeds (sign test p = 0.0078)" in text
     assert "entirely above zero" in text
-    assert ev.fmt_ci(summary["measures"]["baseline_max"]["ci"]) in text
+    assert verdicts.fmt_ci(summary["measures"]["baseline_max"]["ci"]) in text
 
 
 def test_verdict_when_the_seeds_disagree():
     summary = ev.summarize(make_records(0.3, alternate=True))
-    text = ev.verdict(summary)
+    text = verdicts.verdict(summary)
     assert "does not settle the hypothesis" in text
     assert "includes zero" in text
     assert "on 4 of 8 seeds (sign test p = 1)" in text
@@ -219,14 +220,14 @@ def test_verdict_when_the_seeds_disagree():
 
 
 def test_verdict_is_written_from_the_numbers():
-    verdicts = {ev.verdict(ev.summarize(make_records(s, alternate=a))) for s, a in ((-0.3, 0), (0.3, 0), (0.3, 1))}
-    assert len(verdicts) == 3
+    texts = {verdicts.verdict(ev.summarize(make_records(s, alternate=a))) for s, a in ((-0.3, 0), (0.3, 0), (0.3, 1))}
+    assert len(texts) == 3
     records = make_records(-0.3)
-    before = ev.verdict(ev.summarize(records))
+    before = verdicts.verdict(ev.summarize(records))
     for r in records:  # a smaller effect: the same story, different numbers
         if r["placement"] == "post":
             r["metrics"]["baseline"]["max"] *= 1.1
-    after = ev.verdict(ev.summarize(records))
+    after = verdicts.verdict(ev.summarize(records))
     assert after != before
     assert "supports the hypothesis" in after
 
@@ -241,7 +242,7 @@ def test_prediction_answer_follows_the_called_side():
 
 def test_verdict_with_few_seeds_calls_nothing_clear():
     summary = ev.summarize(make_records(-0.3, n=2))
-    text = ev.verdict(summary)
+    text = verdicts.verdict(summary)
     assert "cannot settle" in text and "at least 5 seeds" in text
     assert all(not m["clear"] and m["favours"] is None for m in summary["measures"].values())
     assert all(m["strength"] == "none" for m in summary["measures"].values())
@@ -249,7 +250,7 @@ def test_verdict_with_few_seeds_calls_nothing_clear():
 
 
 def test_verdict_with_no_usable_pairs():
-    assert "no evidence" in ev.verdict(ev.summarize([record("pre", 0, BASE)]))
+    assert "no evidence" in verdicts.verdict(ev.summarize([record("pre", 0, BASE)]))
 
 
 def test_summary_is_strict_json_even_with_a_diverged_run():
@@ -261,33 +262,33 @@ def test_summary_is_strict_json_even_with_a_diverged_run():
     assert summary["measures"]["baseline_max"]["n_pairs"] == 5
     parsed = json.loads(ev.to_json(records, summary))
     assert parsed["runs"][0]["final_recon"] is None
-    assert "1 run(s) diverged" in ev.verdict(summary)
+    assert "1 run(s) diverged" in verdicts.verdict(summary)
 
 
 def test_captions_are_written_from_the_numbers():
     summary = ev.summarize(make_records(-0.3))
     m = summary["measures"]["planar"]
-    dist = ev.distribution_caption(summary, "planar")
-    assert ev.fmt(m["a"]["median"]) in dist and ev.fmt(m["b"]["median"]) in dist
-    diff = ev.differences_caption(summary, "planar")
-    assert ev.fmt_ci(m["ci"]) in diff and "below zero" in diff
-    overview = ev.overview_caption(summary)
+    dist = verdicts.distribution_caption(summary, "planar")
+    assert fmt(m["a"]["median"]) in dist and fmt(m["b"]["median"]) in dist
+    diff = verdicts.differences_caption(summary, "planar")
+    assert verdicts.fmt_ci(m["ci"]) in diff and "below zero" in diff
+    overview = verdicts.overview_caption(summary)
     assert all(m["label"] in overview for m in summary["measures"].values())
-    rows = ev.summary_rows(summary)
-    assert len(rows) == len(ev.MEASURES)
+    rows = verdicts.summary_rows(summary)
+    assert len(rows) == len(measures.MEASURES)
     assert rows[0]["sign test p"] == "0.0078" and rows[0]["outcome"] == "post-norm better (strong)"
 
 
 def test_fmt_is_compact():
-    assert ev.fmt(-3.1e-4) == "−3.1e-4"
-    assert ev.fmt(0.16) == "0.16"
-    assert ev.fmt(8e-5) == "8.0e-5"
-    assert ev.fmt(None) == "n/a" and ev.fmt(float("nan")) == "n/a"
+    assert fmt(-3.1e-4) == "−3.1e-4"
+    assert fmt(0.16) == "0.16"
+    assert fmt(8e-5) == "8.0e-5"
+    assert fmt(None) == "n/a" and fmt(float("nan")) == "n/a"
 
 
 def test_multiplicity_note_says_which_calls_clear_the_corrected_bar():
     strong = ev.summarize(make_records(-0.3))  # 8 of 8 on every measure: p = 0.0078 < 0.05 / 6
-    note = ev.multiplicity_note(strong)
+    note = verdicts.multiplicity_note(strong)
     assert "6 measures were compared" in note and "0.05 ÷ 6 = 0.0083" in note
     assert "It is cleared on baseline max error" in note and "not cleared" not in note
     records = make_records(-0.3)
@@ -298,10 +299,10 @@ def test_multiplicity_note_says_which_calls_clear_the_corrected_bar():
     m = mixed["measures"]["baseline_max"]
     assert m["wins"]["b"] == 7 and m["sign_p"] == pytest.approx(18 / 256)
     assert m["favours"] == "b" and m["strength"] == "weak"  # the interval still excludes zero
-    note = ev.multiplicity_note(mixed)
+    note = verdicts.multiplicity_note(mixed)
     assert "It is not cleared on baseline max error: read that as a lead" in note
     assert "It is cleared on baseline median error" in note
-    assert "baseline max error (weak evidence: 7 of 8 seeds, p = 0.07)" in ev.verdict(mixed)
+    assert "baseline max error (weak evidence: 7 of 8 seeds, p = 0.07)" in verdicts.verdict(mixed)
 
 
 def test_verdict_of_a_custom_pair_names_the_designs_and_reads_b_minus_a():
@@ -310,12 +311,12 @@ def test_verdict_of_a_custom_pair_names_the_designs_and_reads_b_minus_a():
         r["design"] = {"pre": "post,anchor=pre", "post": "post"}[r["placement"]]
     summary = ev.summarize(records, a="post,anchor=pre", b="post")
     assert summary["names"] == {"a": "A", "b": "post-norm"}
-    text = ev.verdict(summary)
+    text = verdicts.verdict(summary)
     assert text.startswith("A is post-norm, but anchor on the raw latent; B is post-norm (Ex 2.4). Across 8 seeds,")
     assert "hypothesis" not in text.split("\n\n")[0]  # only the published pair is the notebook's hypothesis
     assert "post-norm did better on baseline max error" in text
     assert "median difference (post-norm − A)" in text
-    flipped = ev.verdict(ev.summarize(records, a="post", b="post,anchor=pre"))  # the same runs, sides swapped
+    flipped = verdicts.verdict(ev.summarize(records, a="post", b="post,anchor=pre"))  # the same runs, sides swapped
     assert "Across 8 seeds, post-norm did better on baseline max error" in flipped
     assert "B did not do better on any of the 6 measures compared" in flipped
     assert "post-norm had the lower baseline max error on 8 of 8 seeds" in flipped
@@ -328,11 +329,13 @@ def test_peak_heights_read_the_six_pure_hues_of_the_dense_grid():
         cube[i * 40, -1, -1] = h  # hue 60° x i sits at index 40 i of 240 (1.5° steps), S = V = 1 last
     cube[20, -1, -1] = 1.0  # orange (30°) is not one of the six
     cube[0, -2, -1] = 1.0  # nor is a less saturated red
-    assert ev.peak_heights(cube).tolist() == heights
-    assert ev.peak_unevenness(heights) == pytest.approx(8 / (23 / 6))  # 8e-4 ÷ mean 3.83e-4 = 2.09
-    assert ev.peak_unevenness([2e-4] * 6) == 1.0
-    assert ev.peak_unevenness([6e-4, 0, 0, 0, 0, 0]) == pytest.approx(6.0)  # a zero peak is fine, one spike is 6
-    assert np.isnan(ev.peak_unevenness([0.0] * 6)) and np.isnan(ev.peak_unevenness([1e-4] * 5 + [float("nan")]))
+    assert measures.peak_heights(cube).tolist() == heights
+    assert measures.peak_unevenness(heights) == pytest.approx(8 / (23 / 6))  # 8e-4 ÷ mean 3.83e-4 = 2.09
+    assert measures.peak_unevenness([2e-4] * 6) == 1.0
+    assert measures.peak_unevenness([6e-4, 0, 0, 0, 0, 0]) == pytest.approx(6.0)  # a zero peak is fine, one spike is 6
+    assert np.isnan(measures.peak_unevenness([0.0] * 6)) and np.isnan(
+        measures.peak_unevenness([1e-4] * 5 + [float("nan")])
+    )
 
 
 def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
@@ -341,7 +344,7 @@ def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
     from excolor.train import Recipe, train
 
     run = train(Recipe("post", 3, parse_dopesheet(SHORT)))[0]
-    measured = ev.measure_run(run)
+    measured = measures.measure_run(run)
     probe = prepare(run.model)
     expected = standard_metrics(probe)
     for name, m in expected.items():
@@ -351,7 +354,7 @@ def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
     assert measured["validation"] == validation_losses(run.model)
     cube = probe.dense.error.numpy().reshape(240, 48, 48)
     assert measured["hue_peaks"]["heights"] == [float(cube[i, -1, -1]) for i in (0, 40, 80, 120, 160, 200)]
-    record = ev.run_record(run, measured)
+    record = measures.run_record(run, measured)
     assert record["design"] == "post" and record["seed"] == 3
 
 
@@ -370,7 +373,7 @@ def test_cli_sweep_json_has_the_train_records_plus_a_summary(tmp_path, capsys, m
     assert list(out) == ["a", "b", "runs", "summary"] and (out["a"], out["b"]) == ("pre", "post")
     assert [(r["design"], r["seed"]) for r in out["runs"]] == [("pre", 0), ("post", 0), ("pre", 1), ("post", 1)]
     assert [r["placement"] for r in out["runs"]] == ["pre", "post"] * 2  # today's field, kept
-    assert set(out["summary"]["measures"]) == {m.key for m in ev.MEASURES}
+    assert set(out["summary"]["measures"]) == {m.key for m in measures.MEASURES}
     assert out["summary"]["n_pairs"] == 2
 
     assert cli.main(["train", "--placement", "both", "--seeds", "0", "1", "--schedule", str(sheet), "--json"]) == 0

@@ -9,11 +9,11 @@ import re
 import numpy as np
 import pytest
 
-from excolor import evidence as ev
-from excolor import lab
-from excolor.designs import FACTORIAL
+from excolor import lab, measures, screen_verdicts
+from excolor.designs import FACTORIAL, PLACED_TERMS
+from excolor.text import fmt_signed
 
-TERMS = lab.SCREEN_TERMS
+TERMS = PLACED_TERMS
 
 
 def screen_records(y, n_seeds: int = 8, noise: float = 0.0) -> list[dict]:
@@ -134,8 +134,8 @@ def test_readings_change_with_the_numbers():
     assert "Anchor drives post-norm's difference (lowers it" in a_text and "Planar drives" not in a_text
     assert "Planar drives post-norm's difference (lowers it" in p_text and "Anchor drives" not in p_text
     assert a_text.startswith("Baseline max error: post-norm is lower than pre-norm by a median")
-    assert "Planar drives post-norm's difference (raises it" in lab.screen_verdict(one)
-    assert "Anchor drives post-norm's difference (raises it" in lab.screen_verdict(other)
+    assert "Planar drives post-norm's difference (raises it" in screen_verdicts.screen_verdict(one)
+    assert "Anchor drives post-norm's difference (raises it" in screen_verdicts.screen_verdict(other)
 
 
 def test_no_term_stands_out_when_nothing_moves_the_measure():
@@ -166,37 +166,39 @@ def test_an_interaction_is_reported_when_it_reads_clearly():
 
 def test_separate_check_both_ways():
     quiet = lab.summarize_screen(screen_records(anchor_drives, noise=0.01))
-    assert "Separate's effect is about zero on every measure" in lab.separate_check(quiet)
-    assert "check on the whole pipeline" in lab.screen_verdict(quiet)
-    assert "Single seeds still differ" not in lab.separate_check(quiet)  # 1% noise: no seed moves by 1%
+    assert "Separate's effect is about zero on every measure" in screen_verdicts.separate_check(quiet)
+    assert "check on the whole pipeline" in screen_verdicts.screen_verdict(quiet)
+    assert "Single seeds still differ" not in screen_verdicts.separate_check(quiet)  # 1% noise: no seed moves by 1%
     noisy = lab.summarize_screen(screen_records(anchor_drives, noise=0.05))
     d = np.asarray(noisy["measures"]["baseline_max"]["effects"]["separate"]["differences"])
     d = d / noisy["measures"]["baseline_max"]["pre_median"] * 100
     assert not any(m["effects"]["separate"]["clear"] for m in noisy["measures"].values())
-    assert f"by {ev.fmt_signed(d.min())}% to {ev.fmt_signed(d.max())}% of pre-norm's median" in (
-        lab.separate_check(noisy)
+    assert f"by {fmt_signed(d.min())}% to {fmt_signed(d.max())}% of pre-norm's median" in (
+        screen_verdicts.separate_check(noisy)
     )
 
     def separate_matters(s, a, sep, p):
         return base(s) * (1 - 0.2 * sep), 4e-5, 0.1
 
     loud = lab.summarize_screen(screen_records(separate_matters, n_seeds=12, noise=0.01))  # 12 of 12: p = 0.00049
-    assert lab.separate_check(loud).startswith("Unexpected: separate reads only the directions")
-    assert "baseline max error is clear even allowing for the 9 effects examined" in lab.separate_check(loud)
+    assert screen_verdicts.separate_check(loud).startswith("Unexpected: separate reads only the directions")
+    assert "baseline max error is clear even allowing for the 9 effects examined" in screen_verdicts.separate_check(
+        loud
+    )
     # the same effect on 8 seeds: 8 of 8 (p = 0.0078) cannot clear 0.05 / 9, so it is not called a fault
-    lucky = lab.separate_check(lab.summarize_screen(screen_records(separate_matters, noise=0.01)))
+    lucky = screen_verdicts.separate_check(lab.summarize_screen(screen_records(separate_matters, noise=0.01)))
     assert "Unexpected" not in lucky
     assert "on baseline max error its interval excludes 0 (p = 0.0078, not below the corrected bar of 0.0056)" in lucky
 
 
 def test_how_sure_depends_on_the_number_of_seeds():
-    eight = lab.screen_verdict(lab.summarize_screen(screen_records(anchor_drives, noise=0.01)))
+    eight = screen_verdicts.screen_verdict(lab.summarize_screen(screen_records(anchor_drives, noise=0.01)))
     assert "9 main effects were examined" in eight and "0.05 ÷ 9 = 0.0056" in eight
     assert (
         "with 8 seeds even 8 of 8 (p = 0.0078) does not" in eight
         and "from 9 seeds on, a term that wins on every seed clears it" in eight
     )
-    twelve = lab.screen_verdict(lab.summarize_screen(screen_records(anchor_drives, n_seeds=12, noise=0.01)))
+    twelve = screen_verdicts.screen_verdict(lab.summarize_screen(screen_records(anchor_drives, n_seeds=12, noise=0.01)))
     assert "with 12 seeds a term that wins on at least 12 of them clears it" in twelve
 
 
@@ -227,7 +229,9 @@ def test_train_and_measure_in_batches_gives_the_numbers_of_one_batch(monkeypatch
     recipes = [Recipe(d, s, schedule) for s in (0, 1) for d in ("pre", "post,anchor=pre")]
     recipes.append(recipes[0])  # listed twice: trained once, reported twice
     measured = []
-    monkeypatch.setattr(ev, "measure_run", lambda run, f=ev.measure_run: measured.append(run.recipe) or f(run))
+    monkeypatch.setattr(
+        measures, "measure_run", lambda run, f=measures.measure_run: measured.append(run.recipe) or f(run)
+    )
     timing = lab.Timing()
     batched = lab.train_and_measure(recipes, batch_models=3, timing=timing)
     assert len(measured) == 4 and timing.train_seconds > 0 and timing.measure_seconds > 0
@@ -241,9 +245,12 @@ def test_train_and_measure_in_batches_gives_the_numbers_of_one_batch(monkeypatch
 def test_effects_caption_follows_the_numbers():
     one = lab.summarize_screen(screen_records(anchor_drives))  # no noise: the other terms' effects are exactly 0
     other = lab.summarize_screen(screen_records(planar_drives))
-    a_text, p_text = lab.effects_caption(one, "baseline_max"), lab.effects_caption(other, "baseline_max")
+    a_text, p_text = (
+        screen_verdicts.effects_caption(one, "baseline_max"),
+        screen_verdicts.effects_caption(other, "baseline_max"),
+    )
     anchor = one["measures"]["baseline_max"]["effects"]["anchor"]
-    assert f"anchor {ev.fmt_signed(anchor['relative_median_diff'])}%" in a_text
+    assert f"anchor {fmt_signed(anchor['relative_median_diff'])}%" in a_text
     assert "anchor −" in a_text and "anchor −" not in p_text
 
     def segment(text: str, name: str) -> str:

@@ -1,5 +1,6 @@
-"""The vote store (excolor.votes) and the questions' measured answers (excolor.questions): exact counts under
-concurrency, one vote per visitor per question, the bounds, the purge, and failures that stay one-line errors."""
+"""The vote store (excolor.classmode.votes) and the questions' measured answers (excolor.classmode.questions):
+exact counts under concurrency, one vote per visitor per question, the bounds, the purge, and failures that stay
+one-line errors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from excolor import questions, votes
+from excolor.classmode import questions, votes
 
 DAY = 86_400.0
 
@@ -17,6 +18,15 @@ DAY = 86_400.0
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "data" / votes.FILE_NAME
+
+
+def class_count(path: Path) -> int:
+    """How many classes the store holds (the app never needs the number; the bounds tests do)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM classes").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def test_the_store_is_created_on_first_use_in_wal_mode_with_only_the_promised_columns(db):
@@ -35,7 +45,7 @@ def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
     assert votes.database_path() == tmp_path / "elsewhere" / votes.FILE_NAME
     monkeypatch.delenv(votes.DATA_DIR_ENV)
     assert votes.database_path() == votes.DEFAULT_DATA_DIR / votes.FILE_NAME
-    assert "excolor" not in votes.DEFAULT_DATA_DIR.relative_to(Path(votes.__file__).parents[1]).parts
+    assert "excolor" not in votes.DEFAULT_DATA_DIR.relative_to(Path(votes.__file__).parents[2]).parts
 
 
 def test_changing_an_answer_moves_the_vote_and_never_adds_one(db):
@@ -100,7 +110,7 @@ def test_at_most_max_classes_the_one_unused_longest_goes_first(db, monkeypatch):
         votes.cast(code, "placement", "t", "post", path=db, now=1000.0 + i)
     votes.cast("aaa", "placement", "u", "pre", path=db, now=1010.0)  # aaa is used again: bbb is now the oldest
     votes.cast("ddd", "placement", "t", "post", path=db, now=1020.0)
-    assert votes.class_count(path=db) == 3
+    assert class_count(db) == 3
     assert sum(votes.tally("bbb", path=db)["placement"].values()) == 0
     assert votes.tally("aaa", path=db)["placement"] == {"post": 1, "pre": 1, "same": 0}
     assert sum(votes.tally("ddd", path=db)["placement"].values()) == 1
@@ -113,7 +123,7 @@ def test_classes_unused_for_thirty_days_are_purged_on_start(db):
     assert votes.prepare(db, now=now) == 1  # what a fresh process does first
     assert sum(votes.tally("old-class", path=db)["placement"].values()) == 0
     assert sum(votes.tally("recent", path=db)["placement"].values()) == 1
-    assert votes.class_count(path=db) == 1
+    assert class_count(db) == 1
 
 
 def test_bad_codes_questions_and_answers_are_refused_before_touching_the_store(db):

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from excolor import evidence
+from excolor import measures
 from excolor.evaluate import Evaluation, Probe, evaluate, prepare, validation_losses
 from excolor.figures.latents3d import evaluation_deck
 from excolor.interventions import Intervention, mapping_curve
 from excolor.train import TrainedRun
+from excolor.tuning import release_memory
 
 from .board import MAX_KEPT_RUNS, recipe_key
 
@@ -70,8 +71,8 @@ def _records() -> tuple[OrderedDict[str, dict], threading.Lock, dict[str, thread
     return OrderedDict(), threading.Lock(), {}
 
 
-def sweep_record(run: TrainedRun) -> dict:
-    """evidence.sweep_record(run), computed once per recipe and shared by every session (the last MAX_KEPT_RUNS
+def run_record(run: TrainedRun) -> dict:
+    """measures.run_record(run), computed once per recipe and shared by every session (the last MAX_KEPT_RUNS
     kept). Only the small record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as
     it is measured."""
     store, lock, measuring = _records()
@@ -82,7 +83,8 @@ def sweep_record(run: TrainedRun) -> dict:
         known = measured_records([run])
         if known is not None:
             return known[0]
-        record = evidence.sweep_record(run)
+        record = measures.run_record(run)
+        release_memory()  # measuring frees tens of MB: hand it back now, not after many runs
         with lock:
             store[key] = record
             while len(store) > MAX_KEPT_RUNS:

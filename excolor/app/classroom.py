@@ -1,8 +1,8 @@
 """Class mode: a class code in the URL, one anonymous vote per visitor per question, and the class's live split.
 
 A teacher shares `/?class=<code>`; every page's sidebar then shows the code and a link carrying it, and each of the
-three predict-before-reveal questions (excolor.questions) becomes a vote: the visitor's random token (made once per
-session, never shown) plus the code, the question and the answer, kept by excolor.votes. After the reveal a page
+three predict-before-reveal questions (classmode.questions) becomes a vote: the visitor's random token (made once per
+session, never shown) plus the code, the question and the answer, kept by classmode.votes. After the reveal a page
 draws the class's split in a fragment that re-reads the counts every TALLY_EVERY_S seconds, so votes coming in
 from other devices appear without rerunning the page. Without a class the questions work exactly as before: the
 answer stays in the session and the reveal says whether it was right.
@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from excolor import questions, votes
+from excolor.classmode import questions, votes
 from excolor.figures.class_charts import tally_chart
 
 from . import caches, urlstate

@@ -36,7 +36,7 @@ def metrics_file(runs: Sequence[TrainedRun], interventions: dict) -> Callable[[]
                 ev = evaluation(run, iv)
                 rows.append(
                     {
-                        "placement": run.recipe.placement,
+                        "placement": run.recipe.design.text,
                         "seed": run.recipe.seed,
                         "intervention": name,
                         "parameters": repr(iv) if iv is not None else "",

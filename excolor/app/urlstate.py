@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from excolor.designs import PRESET_TITLES
 from excolor.figures.latents3d import VIEWS
-from excolor.losses import PLACEMENT_NAMES
 from excolor.train import MAX_SEED
 
 from .board import DEFAULT_SEED
@@ -182,7 +182,7 @@ def placement_control(param: UrlParam, help: str) -> str:
     placement = st.segmented_control(
         "Regularizer placement",
         options=("pre", "post"),
-        format_func=PLACEMENT_NAMES.get,
+        format_func=PRESET_TITLES.get,
         required=True,
         key=param.state_key,
         help=help,

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..losses import PLACEMENT_NAMES
-from ..questions import QUESTIONS
+from ..classmode.questions import QUESTIONS
+from ..designs import PRESET_TITLES
 from ..text import fmt, join, ordinal
 from ..train import TrainedRun
 from .diagrams import TAP_INDIFFERENT
@@ -61,7 +61,7 @@ def comparison_table(
         rows.append((f"{TERM_NAMES[term]} (fixed set)", where, {p: v[term] for p, v in validation.items()}))
     rows.append(("max error", "552,960 colors", {p: e["max"] for p, e in errors.items()}))
     rows.append(("median error", "552,960 colors", {p: e["median"] for p, e in errors.items()}))
-    names = {p: PLACEMENT_NAMES.get(p, p) for p in runs}
+    names = {p: PRESET_TITLES.get(p, p) for p in runs}
     frame = pd.DataFrame(
         [
             {"quantity": q, "measured on": w, "tests the hypothesis": HYPOTHESIS_ROWS.get(q, "—")}
@@ -88,7 +88,7 @@ def comparison_description(table: pd.DataFrame, histories: Mapping[str, Mapping[
     listed = join([f"{q} {r:.2f}" for q, r in tests["post ÷ pre"].items()]) if len(tests) else ""
     row = rows.loc["max error"]
     if not np.isfinite(row["post ÷ pre"]):  # a diverged run: its losses and errors are not numbers
-        values = {p: row[PLACEMENT_NAMES[p]] for p in ("pre", "post")}
+        values = {p: row[PRESET_TITLES[p]] for p in ("pre", "post")}
         shown = {p: fmt(v) if np.isfinite(v) else "diverged" for p, v in values.items()}
         return (
             "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
@@ -97,7 +97,7 @@ def comparison_description(table: pd.DataFrame, histories: Mapping[str, Mapping[
         )
     parts = [
         "Final losses and errors side by side (lower is better on every row). Max reconstruction error: pre-norm "
-        f"{fmt(row[PLACEMENT_NAMES['pre']])}, post-norm {fmt(row[PLACEMENT_NAMES['post']])} (post ÷ pre = "
+        f"{fmt(row[PRESET_TITLES['pre']])}, post-norm {fmt(row[PRESET_TITLES['post']])} (post ÷ pre = "
         f"{row['post ÷ pre']:.2f})."
     ]
     if listed:
@@ -148,7 +148,7 @@ def reconstruction_rows_note(table: pd.DataFrame, histories: Mapping[str, Mappin
     return text
 
 
-PREDICTIONS = QUESTIONS["placement"].answers  # the hypothesis page's question (excolor.questions)
+PREDICTIONS = QUESTIONS["placement"].answers  # the hypothesis page's question (excolor.classmode.questions)
 
 
 def measured_outcome(pre_max: float, post_max: float, tolerance: float = SAME_TOLERANCE) -> str:
@@ -178,7 +178,7 @@ def prediction_verdict(
     else:
         better, worse = (post_max, pre_max) if outcome == "post" else (pre_max, post_max)
         found = (
-            f"{PLACEMENT_NAMES[outcome]} reconstructs better on this seed: max error {fmt(better)} against "
+            f"{PRESET_TITLES[outcome]} reconstructs better on this seed: max error {fmt(better)} against "
             f"{fmt(worse)}, {gap:.0%} lower"
         )
     if prediction not in PREDICTIONS:

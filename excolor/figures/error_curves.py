@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..colors import PEAK_HUES_DEG
 from ..evaluate import Curves
-from ..evidence import peak_unevenness
+from ..measures import peak_unevenness
 from ..text import fmt, join
 from .style import NEUTRAL_INK, VISIBLE_ERROR, error_axis, error_scale, hue_name, line_color, log_safe
 

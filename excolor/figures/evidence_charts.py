@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .. import evidence as ev
-from ..text import fmt
+from .. import verdicts
+from ..measures import MEASURE_BY_KEY, MEASURES, value
+from ..text import fmt, fmt_signed
 
 SIDE_COLORS = {"a": "#E8873A", "b": "#4A8FD9"}  # A orange, B blue (pre-norm, post-norm by default): light and dark
 NEUTRAL = "#8c8c8c"
@@ -33,7 +35,7 @@ def axis(values: np.ndarray, **kwargs) -> alt.Axis:
 def distribution_chart(rows: pd.DataFrame, key: str, names: dict[str, str]) -> alt.Chart:
     """Box plot per design, one dot per run, grey lines joining the two runs of each seed."""
     data = rows[rows["measure"] == key].dropna(subset=["value"])
-    label = ev.MEASURE_BY_KEY[key].label
+    label = MEASURE_BY_KEY[key].label
     x = alt.X("design:N", sort=[names["a"], names["b"]], title=None, axis=alt.Axis(labelAngle=0))
     y = alt.Y("value:Q", title=label, scale=alt.Scale(zero=False), axis=axis(data["value"].to_numpy()))
     color = alt.Color("design:N", scale=side_scale(names), legend=None)
@@ -82,7 +84,7 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
         }
     )
     extent = np.concatenate([d, [v for v in m["ci"] if v is not None]])
-    x = alt.X("difference:Q", title=f"{ev.difference_label(summary)}, {m['label']}", axis=axis(extent))
+    x = alt.X("difference:Q", title=f"{verdicts.difference_label(summary)}, {m['label']}", axis=axis(extent))
     y = alt.Y("row:Q", axis=None, scale=alt.Scale(domain=[-1, 1]))
     points = (
         alt.Chart(data)
@@ -98,7 +100,7 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
             ),
             tooltip=[
                 alt.Tooltip("seed:N"),
-                alt.Tooltip("difference:Q", title=ev.difference_label(summary), format=".3~e"),
+                alt.Tooltip("difference:Q", title=verdicts.difference_label(summary), format=".3~e"),
                 alt.Tooltip("favours:N", title="seed favours"),
             ],
         )
@@ -164,7 +166,9 @@ def overview_chart(summary: dict) -> alt.Chart:
     base = alt.Chart(data)
     bars = base.mark_rule(strokeWidth=3).encode(
         # two lines: on one, the title is wider than a phone's plot and is cut off
-        x=alt.X("lo:Q", title=[f"median difference {ev.difference_label(summary)},", f"% of {names['a']}'s median"]),
+        x=alt.X(
+            "lo:Q", title=[f"median difference {verdicts.difference_label(summary)},", f"% of {names['a']}'s median"]
+        ),
         x2="hi:Q",
         y=y,
         color=color,
@@ -189,9 +193,9 @@ def _overview_row(m: dict, names: dict[str, str], better: dict[str, str]) -> dic
         "lo": m["relative_ci"][0],
         "hi": m["relative_ci"][1],
         "outcome": outcome,
-        "absolute": f"{fmt(m['median_diff'])}, 95% CI {ev.fmt_ci(m['ci'])}",
-        "ahead": f"{names['b']} {ev.lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']} seeds "
-        f"(sign test {ev.fmt_p(m['sign_p'])})",
+        "absolute": f"{fmt(m['median_diff'])}, 95% CI {verdicts.fmt_ci(m['ci'])}",
+        "ahead": f"{names['b']} {verdicts.lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']} seeds "
+        f"(sign test {verdicts.fmt_p(m['sign_p'])})",
     }
 
 
@@ -205,8 +209,8 @@ def runs_table(records: list[dict], summary: dict) -> pd.DataFrame:
             "text": ev.design_of(r),
             "seed": r["seed"],
         }
-        for m in ev.MEASURES:
-            row[m.label] = ev.value(r, m)
+        for m in MEASURES:
+            row[m.label] = value(r, m)
         row["diverged"] = r["diverged"] or ""
         rows.append(row)
     return pd.DataFrame(rows)
@@ -236,8 +240,8 @@ def effects_chart(screen: dict, key: str) -> alt.Chart:
                 "lo": s["relative_ci"][0],
                 "hi": s["relative_ci"][1],
                 "outcome": outcome,
-                "absolute": f"{ev.fmt_signed(s['median_diff'])}, 95% CI {ev.fmt_ci(s['ci'])}",
-                "seeds": f"post better on {s['wins']['b']} of {s['n_pairs']} ({ev.fmt_p(s['sign_p'])})",
+                "absolute": f"{fmt_signed(s['median_diff'])}, 95% CI {verdicts.fmt_ci(s['ci'])}",
+                "seeds": f"post better on {s['wins']['b']} of {s['n_pairs']} ({verdicts.fmt_p(s['sign_p'])})",
             }
         )
     data = pd.DataFrame(rows, columns=["effect", "median", "lo", "hi", "outcome", "absolute", "seeds"])

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .. import colors
-from ..losses import PLACEMENT_NAMES, RED_DIRECTION
+from ..designs import PRESET_TITLES
+from ..losses import RED_DIRECTION
 from ..model import LATENT_DIMS
 from ..train import Replay
 from .style import NEUTRAL
@@ -221,7 +222,7 @@ def _snapshot_points(points: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart
 
 def _panel_titles(steps: pd.DataFrame, snapshot: alt.Parameter, x: alt.X, y: alt.Y) -> list[alt.Chart]:
     """'post-norm · step 1,500' above each panel, following the slider."""
-    names = {p: PLACEMENT_NAMES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
+    names = {p: PRESET_TITLES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
     titles = alt.Chart(steps).transform_filter(alt.datum.snap == snapshot)
     return [
         _placed(titles, str(i), "0", str(REPLAY_RADIUS + 0.16))
@@ -237,8 +238,7 @@ def replay_scrub_description(replays: Mapping[str, Replay], dims: tuple[int, int
     first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))
     every = int(first.steps[1] - first.steps[0]) if len(first.steps) > 1 else 0
     finals = " ".join(
-        replay_description(replays[p], len(replays[p].steps) - 1, PLACEMENT_NAMES.get(p, p), dims)
-        for p in REPLAY_PANELS
+        replay_description(replays[p], len(replays[p].steps) - 1, PRESET_TITLES.get(p, p), dims) for p in REPLAY_PANELS
     )
     return (
         f"{finals} The slider under the chart moves both placements through the {len(first.steps)} snapshots "

@@ -13,7 +13,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ..losses import LABEL_OF, PLACEMENT_NAMES, TERMS
+from ..designs import PRESET_TITLES
+from ..losses import LABEL_OF, TERMS
 from ..text import fmt, join
 from .style import TERM_NAMES, decades, term_color_scale
 
@@ -76,7 +77,7 @@ def curves_frame(
             parts.append(
                 pd.DataFrame(
                     {
-                        "placement": PLACEMENT_NAMES.get(placement, placement),
+                        "placement": PRESET_TITLES.get(placement, placement),
                         "term": TERM_NAMES[term],
                         "step": steps[keep].astype(int),
                         "value": smooth[keep],
@@ -160,7 +161,7 @@ def curves_description(histories: Mapping[str, Mapping[str, np.ndarray]], weight
         "per placement, same axis."
     ]
     for placement, history in histories.items():
-        name = PLACEMENT_NAMES.get(placement, placement)
+        name = PRESET_TITLES.get(placement, placement)
         parts.append(
             f"{name}: " + (_weighted_terms_at_peak(history) if weighted else _raw_terms_first_to_last(history))
         )
@@ -245,7 +246,7 @@ def weights_off_note(histories: Mapping[str, Mapping[str, np.ndarray]], rise: fl
             blocks = _block_means(_measured(h, t))
             lowest = np.nanmin(blocks) if np.isfinite(blocks).any() else np.nan
             if lowest > 0 and final[t] >= rise * lowest:
-                short = PLACEMENT_NAMES.get(placement, placement).split(" ")[0]
+                short = PRESET_TITLES.get(placement, placement).split(" ")[0]
                 rise_here = (final[t] / lowest, short, lowest, final[t])
                 risen[t] = max(risen.get(t, rise_here), rise_here)
     text = (

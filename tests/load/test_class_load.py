@@ -262,7 +262,7 @@ TALLY_DWELL_S = 16.0  # a little longer than classroom.TALLY_EVERY_S: every tall
 
 
 def _answers() -> tuple[str, dict[str, str]]:
-    from excolor.questions import QUESTIONS
+    from excolor.classmode.questions import QUESTIONS
 
     question = QUESTIONS["placement"]
     return question.prompt, question.answers

@@ -29,7 +29,7 @@ from pathlib import Path
 from .questions import QUESTIONS, is_answer
 
 DATA_DIR_ENV = "EXCOLOR_DATA_DIR"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"  # beside app.py, outside the package
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # beside app.py, outside the package
 FILE_NAME = "votes.sqlite3"
 CLASS_CODE = re.compile(r"[a-z0-9-]{3,24}")
 CLASS_CODE_RULE = "3 to 24 characters: a–z, 0–9 and -"
@@ -253,8 +253,3 @@ def tally(code: str, path: Path | None = None) -> dict[str, dict[str, int]]:
         if question in counts and answer in counts[question]:  # cast() stores nothing else
             counts[question][answer] = n
     return counts
-
-
-def class_count(path: Path | None = None) -> int:
-    with _Operation(path, write=False) as conn:
-        return conn.execute("SELECT COUNT(*) FROM classes").fetchone()[0]
