@@ -103,7 +103,7 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
             width="stretch",
         )
     design = term_controls(keys)
-    st.caption(f"{side.upper()} = **{design.label}** · `{design.text}`")
+    st.caption(f"{side.upper()} = **{design.label}** · as text: {design.text}")  # no inline code: too faint in a caption
     st.session_state[param.state_key] = design.text
     urlstate.publish(param, design.text)
     return design

@@ -49,7 +49,7 @@ def test_default_is_the_notebooks_comparison():
     assert _design(at, "b") == {"anchor": "post", "separate": "post", "planar": "post", "unit": "on"}
     assert at.slider(key="evidence_seeds").value == 8
     captions = [c.value for c in at.caption]
-    assert "A = **pre-norm (Ex 2.3)** · `pre`" in captions and "B = **post-norm (Ex 2.4)** · `post`" in captions
+    assert "A = **pre-norm (Ex 2.3)** · as text: pre" in captions and "B = **post-norm (Ex 2.4)** · as text: post" in captions
     assert at.radio[0].label.startswith("On how many of the seeds will post-norm")  # predict first: the class question
     assert at.query_params["a"] == "pre" and at.query_params["b"] == "post"
 
@@ -83,7 +83,7 @@ def test_a_custom_pair_from_the_url():
     at = _open({"a": "post,anchor=pre", "b": "POST", "seeds": "2"})
     assert _design(at, "a") == {"anchor": "pre", "separate": "post", "planar": "post", "unit": "on"}
     assert _design(at, "b")["anchor"] == "post"
-    assert "A = **post-norm, but anchor on the raw latent** · `post,anchor=pre`" in [c.value for c in at.caption]
+    assert "A = **post-norm, but anchor on the raw latent** · as text: post,anchor=pre" in [c.value for c in at.caption]
     assert at.query_params["b"] == "post"  # canonical text back in the URL
     assert at.radio[0].label.startswith("Across the seeds, which design")  # the generic question
     at.radio[0].set_value("b").run()

@@ -92,29 +92,36 @@ def dark_server(browser) -> Iterator[Server]:
     srv.stop()
 
 
-@pytest.fixture
-def tab(request, browser, server) -> Iterator[AppPage]:
-    context, app_page = _new_tab(browser, server)
+PHONE_DEVICE = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2}  # a touch phone, twice the density
+
+
+def _tab_on(request, browser, server: Server, viewport: dict = VIEWPORT, **device) -> Iterator[AppPage]:
+    """A fresh browser tab on `server`; on failure its screenshot is kept (see _keep_failure)."""
+    context, app_page = _new_tab(browser, server, viewport, **device)
     yield app_page
     _keep_failure(request, app_page)
     context.close()
+
+
+@pytest.fixture
+def tab(request, browser, server) -> Iterator[AppPage]:
+    yield from _tab_on(request, browser, server)
 
 
 @pytest.fixture
 def phone_tab(request, browser, server) -> Iterator[AppPage]:
     """A touch phone on the light server: 390 x 844 CSS px at twice the pixel density, a mobile browser."""
-    context, app_page = _new_tab(browser, server, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-    yield app_page
-    _keep_failure(request, app_page)
-    context.close()
+    yield from _tab_on(request, browser, server, PHONE, **PHONE_DEVICE)
+
+
+@pytest.fixture
+def dark_phone_tab(request, browser, dark_server) -> Iterator[AppPage]:
+    yield from _tab_on(request, browser, dark_server, PHONE, **PHONE_DEVICE)
 
 
 @pytest.fixture
 def dark_tab(request, browser, dark_server) -> Iterator[AppPage]:
-    context, app_page = _new_tab(browser, dark_server)
-    yield app_page
-    _keep_failure(request, app_page)
-    context.close()
+    yield from _tab_on(request, browser, dark_server)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -11,7 +11,9 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from a11y import audit_page
 from e2e_harness import METRICS, PAGES, RENDER_TIMEOUT, AppPage, Server, record_metric
+from keyboard import walk
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +38,16 @@ def visit(tab: AppPage, name: str, path: str, theme: str) -> None:
         assert luminance > 0.65, f"{name}: light theme asked for, background luminance {luminance:.2f}"
     record_metric(f"charts[{name}]", {"vega": len(state["vega"]), "deck": len(state["deck"])})
     assert shot.stat().st_size > 0
+    assert_accessible(tab, name, path, theme)
+
+
+def assert_accessible(tab: AppPage, name: str, path: str, theme: str) -> None:
+    """WCAG 2.1 A/AA by axe-core with every expander and tab opened: no violation of any impact."""
+    found = audit_page(tab, path)
+    record_metric(f"axe[{name}-{theme}]", sum(v["nodes"] for v in found))
+    assert not found, f"{name} ({theme}): axe-core violations " + "; ".join(
+        f"{v['id']} ({v['impact']}) x{v['nodes']}: {v['sample']}" for v in found
+    )
 
 
 def test_cold_start(server: Server) -> None:
@@ -137,3 +149,28 @@ def test_interventions_slider_changes_max_error(tab: AppPage) -> None:
 @pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
 def test_page_dark(dark_tab: AppPage, name: str, path: str) -> None:
     visit(dark_tab, name, path, "dark")
+
+
+@pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
+def test_keyboard_reaches_every_control_with_a_visible_focus(tab: AppPage, name: str, path: str) -> None:
+    """Tab from the top: the first stop skips to the main content, every control of the main area is reached (a
+    group of options is one stop, its arrow keys move within it), and every stop shows a focus ring."""
+    tab.goto(path)
+    tab.wait_trained(path)
+    controls = tab.page.evaluate(
+        """() => {
+          const all = [...document.querySelectorAll('[data-testid="stMain"] :is(input, button, [role="slider"],'
+            + ' [role="tab"], summary, a[href])')].filter(e => e.getClientRects().length && !e.disabled
+            && e.tabIndex >= 0 && !e.closest('[data-testid="stElementToolbar"]'));
+          // a group of options (radio buttons, a segmented control) is one Tab stop
+          const group = e => (e.matches('[role="radio"], input[type="radio"]')
+            && e.closest('[role="radiogroup"], .stButtonGroup, [data-testid="stRadio"]')) || e;
+          return new Set(all.map(group)).size;
+        }"""
+    )
+    stops = walk(tab, presses=controls + 60)
+    assert stops and stops[0]["skip"] or stops[0]["label"] == "Skip to main content", stops[:2]
+    hidden = [s["label"] or s["tag"] for s in stops if not s["visible"]]
+    assert not hidden, f"{name}: Tab stops without a visible focus: {hidden}"
+    in_main = [s for s in stops if s["inMain"]]
+    assert len(in_main) >= controls, f"{name}: {len(in_main)} Tab stops in the main area, {controls} controls there"

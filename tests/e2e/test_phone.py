@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+from a11y import audit_page
 from e2e_harness import PAGES, PHONE, RENDER_TIMEOUT, AppPage, record_metric
 
 pytestmark = pytest.mark.e2e
@@ -55,3 +56,13 @@ def test_page_fits_a_phone(phone_tab: AppPage, name: str, path: str) -> None:
     )
     assert not found["offenders"], f"{name}: wider than the {found['viewport']} px screen:\n{offenders}"
     assert found["pageScrollWidth"] <= found["viewport"] + 1, f"{name}: the page scrolls sideways {found}"
+    violations = audit_page(tab, path)  # WCAG 2.1 A/AA at phone width, every expander and tab opened
+    record_metric(f"axe[{name}-phone]", sum(v["nodes"] for v in violations))
+    assert not violations, f"{name} at {PHONE['width']} px: axe-core violations {violations}"
+
+
+@pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
+def test_page_dark_phone_is_accessible(dark_phone_tab: AppPage, name: str, path: str) -> None:
+    violations = audit_page(dark_phone_tab, path)
+    record_metric(f"axe[{name}-dark-phone]", sum(v["nodes"] for v in violations))
+    assert not violations, f"{name} at {PHONE['width']} px, dark: axe-core violations {violations}"
