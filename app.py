@@ -19,9 +19,9 @@ from excolor.app import shell, warmup
 @st.fragment(run_every=1.0)
 def training_progress(recipes) -> None:
     """Live status while the models train; one full rerun when done, which stops the polling."""
-    from excolor.app import board
+    from excolor.app import training
 
-    status = board.status_for(board.visitor_id(), recipes)
+    status = training.status_for(training.visitor_id(), recipes)
     if status.done:
         st.rerun()
     st.progress(status.fraction, text=f"Meanwhile, both models are training in the background: {status.text}")
@@ -30,7 +30,7 @@ def training_progress(recipes) -> None:
 def hypothesis_page() -> None:
     frame = shell.page("Hypothesis")  # first: the menu and sidebar, before the heavy imports below
 
-    from excolor.app import board, caches, classroom, divergence, visitor
+    from excolor.app import caches, classroom, divergence, training, visitor
     from excolor.figures import charts
     from excolor.figures import training_charts as tc
 
@@ -48,7 +48,7 @@ def hypothesis_page() -> None:
     )
 
     recipes = visitor.current_recipes()
-    status = board.status_for(board.visitor_id(), recipes)
+    status = training.status_for(training.visitor_id(), recipes)
     if not status.done:
         training_progress(recipes)
     elif status.error:

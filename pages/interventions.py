@@ -12,7 +12,7 @@ import math
 
 import streamlit as st
 
-from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
+from excolor.app import caches, classroom, divergence, downloads, training, urlstate, visitor
 from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
@@ -59,7 +59,7 @@ classroom.ask("interventions")  # predict before the numbers below; revealed at 
 placement = urlstate.placement_control(
     URL["placement"], "Which of the two models trained for your seed to intervene on."
 )
-runs = board.trained(visitor.current_recipes(), label="Training both placements")
+runs = training.trained(visitor.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
 run = {r.recipe.placement: r for r in runs}[placement]

@@ -10,7 +10,7 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 
 import streamlit as st
 
-from excolor.app import board, caches, divergence, downloads, urlstate, visitor
+from excolor.app import caches, divergence, downloads, training, urlstate, visitor
 from excolor.figures import charts
 from excolor.figures.latents3d import VIEWS
 from excolor.losses import PLACEMENT_NAMES
@@ -34,7 +34,7 @@ urlstate.bind(PLACEMENT)
 placement = urlstate.placement_control(
     PLACEMENT, "Which of the two models trained for your seed to look at. Post-norm is Ex 2.4, the notebook's choice."
 )
-runs = board.trained(visitor.current_recipes(), label="Training both placements")
+runs = training.trained(visitor.current_recipes(), label="Training both placements")
 if runs is None:
     st.stop()
 by = {run.recipe.placement: run for run in runs}
