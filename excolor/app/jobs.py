@@ -105,7 +105,6 @@ class BigJob:
     visitor: str | None
     label: str  # a noun phrase other visitors read: "comparison of 32 seeds"
     entries: tuple[Entry, ...]
-    created: float
     refused: str | None = None
     note: str | None = None
 

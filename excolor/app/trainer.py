@@ -137,11 +137,11 @@ class TrainingQueue:
             if old is not None and old.recipes == recipes and old.error is None:
                 return old
             if refused := self._big_refusal(recipes, old):
-                return BigJob(visitor, label, (), self.clock(), refused=refused)
+                return BigJob(visitor, label, (), refused=refused)
             note = None
             if old is not None and old.recipes != recipes:  # (the same recipes again: a retry after a failure)
                 note = f"your earlier {old.label} was replaced by this one (what it had trained already is kept)"
-            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), self.clock(), note=note)
+            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), note=note)
             self.big.pop(visitor, None)
             if not job.done:
                 self.big[visitor] = job  # joins the rotation at the back; it leaves when its last chunk is done
