@@ -18,7 +18,7 @@ from excolor.app import shell, warmup
 if __name__ == "__main__":  # a visit, not the server's start (see above): the menu first, then the heavy imports
     frame = shell.page("Hypothesis")
 
-    from excolor.app import board, caches, classroom, divergence, visitor
+    from excolor.app import caches, classroom, divergence, training, visitor
     from excolor.figures import diagrams, notebook, regularizers
     from excolor.text import fmt
 
@@ -41,7 +41,7 @@ def introduction() -> None:
 @st.fragment(run_every=1.0)
 def training_progress(recipes) -> None:
     """Live status while the models train; one full rerun when done, which stops the polling."""
-    status = board.status_for(board.visitor_id(), recipes)
+    status = training.status_for(training.visitor_id(), recipes)
     if status.done:
         st.rerun()
     st.progress(status.fraction, text=f"Meanwhile, both models are training in the background: {status.text}")
@@ -50,7 +50,7 @@ def training_progress(recipes) -> None:
 def training_notice() -> None:
     """How far this visitor's pair has got: live while it trains, then done, failed or diverged."""
     recipes = visitor.current_recipes()
-    status = board.status_for(board.visitor_id(), recipes)
+    status = training.status_for(training.visitor_id(), recipes)
     if not status.done:
         training_progress(recipes)
     elif status.error:

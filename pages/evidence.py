@@ -14,7 +14,7 @@ import streamlit as st
 
 from excolor import evidence as ev
 from excolor import lab, screen_verdicts, verdicts
-from excolor.app import board, caches, classroom, divergence, urlstate, visitor
+from excolor.app import caches, classroom, divergence, training, urlstate, visitor
 from excolor.designs import PLACED_TERMS, PRESET_TITLES, PRESETS, Design, DesignError, parse_design
 from excolor.figures.evidence_charts import (
     differences_chart,
@@ -103,7 +103,9 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
             width="stretch",
         )
     design = term_controls(keys)
-    st.caption(f"{side.upper()} = **{design.label}** · as text: {design.text}")  # no inline code: too faint in a caption
+    st.caption(
+        f"{side.upper()} = **{design.label}** · as text: {design.text}"
+    )  # no inline code: too faint in a caption
     st.session_state[param.state_key] = design.text
     urlstate.publish(param, design.text)
     return design
@@ -112,7 +114,7 @@ def design_picker(side: str, param: urlstate.UrlParam) -> Design:
 def runs_for(recipes: list, label: str, button: str, key: str) -> list | None:
     """Trained runs for these recipes: at once when all are trained already (asking the board for nothing, so a
     big job this visitor has queued elsewhere is not replaced); else after a click, as this visitor's big job."""
-    runs = board.trained_runs(recipes)  # reading only: they do not become this visitor's wanted recipes
+    runs = training.trained_runs(recipes)  # reading only: they do not become this visitor's wanted recipes
     if runs is not None:
         return runs
     if not st.session_state.get(key):
@@ -127,7 +129,7 @@ def runs_for(recipes: list, label: str, button: str, key: str) -> list | None:
             return None
         prompt.empty()  # the notice and button go once training starts; the progress takes their place
         st.session_state[key] = True  # from now on, changing the controls re-runs straight away
-    return board.trained(recipes, label, big=True)
+    return training.trained(recipes, label, big=True)
 
 
 def measured(runs: list, what: str) -> tuple[list[dict], float]:

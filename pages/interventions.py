@@ -12,7 +12,7 @@ import math
 
 import streamlit as st
 
-from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
+from excolor.app import caches, classroom, divergence, downloads, training, urlstate, visitor
 from excolor.figures import intervention_notes, mappings, named_colors, notebook, swatches
 from excolor.figures.error_curves import error_curve_panels
 from excolor.figures.latents3d import VIEWS
@@ -274,7 +274,7 @@ def main() -> None:
     placement = urlstate.placement_control(
         URL["placement"], "Which of the two models trained for your seed to intervene on."
     )
-    runs = board.trained(visitor.current_recipes(), label="Training both placements")
+    runs = training.trained(visitor.current_recipes(), label="Training both placements")
     if runs is None:
         st.stop()
     run = {r.recipe.design.text: r for r in runs}[placement]

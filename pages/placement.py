@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from excolor import evidence
-from excolor.app import board, caches, classroom, divergence, downloads, urlstate, visitor
+from excolor.app import caches, classroom, divergence, downloads, training, urlstate, visitor
 from excolor.designs import PRESET_TITLES
 from excolor.figures import comparison, diagrams, notebook, replay, schedule_curves
 from excolor.figures.latents3d import VIEWS
@@ -170,7 +170,7 @@ def training_curves(recipes, by: dict) -> None:
         help="Off: the raw value of each term. On: weight × value, plus the total loss being minimized.",
     )
     panels, caption = caches.frozen_chart(
-        f"placement.curve_panels|{'|'.join(board.recipe_key(r) for r in recipes)}|{weighted}",
+        f"placement.curve_panels|{'|'.join(r.key for r in recipes)}|{weighted}",
         lambda: curves_panels({p: run.history for p, run in by.items()}, weighted=weighted),
     )
     caches.show_panels(panels, per_row=2, alt=caption)
@@ -180,7 +180,7 @@ def training_curves(recipes, by: dict) -> None:
 def the_schedule(recipe) -> None:
     st.subheader("The schedule")
     chart, caption = caches.frozen_chart(
-        f"placement.schedule|{board.recipe_key(recipe)}", lambda: schedule_curves.schedule_chart(recipe.schedule)
+        f"placement.schedule|{recipe.key}", lambda: schedule_curves.schedule_chart(recipe.schedule)
     )
     caches.show_chart(chart, alt=caption)
     st.caption(caption)
@@ -212,7 +212,7 @@ def across_seeds() -> dict[int, tuple[float, float]] | None:
     this server (by the Experiment lab), or None. Asks the trainer for nothing and measures nothing: while a
     comparison is still training, measuring its finished part here would cost a student's page seconds."""
     for n in range(visitor.MAX_SWEEP_SEEDS, 1, -1):
-        runs = board.trained_runs(visitor.sweep_recipes(n))
+        runs = training.trained_runs(visitor.sweep_recipes(n))
         records = caches.measured_records(runs) if runs is not None else None
         if records is not None:
             by_seed = evidence.values_by_seed(records, "baseline_max")
@@ -328,7 +328,7 @@ def training_replay(by: dict) -> None:
         "full latent space in 3-D."
     )
     chart, caption = caches.frozen_chart(
-        "placement.replay|" + "|".join(board.recipe_key(run.recipe) for run in by.values()),
+        "placement.replay|" + "|".join(run.recipe.key for run in by.values()),
         lambda: replay.replay_scrub_chart({p: run.replay for p, run in by.items()}),
     )
     caches.show_chart(chart, width="stretch", alt=caption)
@@ -361,7 +361,7 @@ def main() -> None:
     where_each_term_looks()
     schedule_editor()
     recipes = visitor.current_recipes()
-    runs = board.trained(recipes, label="Training both placements")
+    runs = training.trained(recipes, label="Training both placements")
     if runs is None:
         st.stop()
     by = {run.recipe.design.text: run for run in runs}

@@ -10,7 +10,7 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 
 import streamlit as st
 
-from excolor.app import board, caches, divergence, downloads, urlstate, visitor
+from excolor.app import caches, divergence, downloads, training, urlstate, visitor
 from excolor.designs import PRESET_TITLES
 from excolor.figures import error_curves, intervention_notes, notebook, swatches
 from excolor.figures.latents3d import VIEWS
@@ -139,7 +139,7 @@ def latent_space(run) -> None:
 def main() -> None:
     introduction()
     placement = choose_placement()
-    runs = board.trained(visitor.current_recipes(), label="Training both placements")
+    runs = training.trained(visitor.current_recipes(), label="Training both placements")
     if runs is None:
         st.stop()
     by = {run.recipe.design.text: run for run in runs}

@@ -10,7 +10,7 @@ import torch
 torch.set_num_threads(1)
 
 from excolor import measures  # noqa: E402
-from excolor.app import board, visitor  # noqa: E402
+from excolor.app import trainer, training, visitor  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -20,13 +20,13 @@ SHORT = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0
 def test_sweep_recipes_are_the_pairs_the_other_pages_ask_for():
     recipes = visitor.sweep_recipes(8, EX24)
     assert len(recipes) == 16 and len(set(recipes)) == 16
-    assert recipes[:2] == list(board.default_recipes(0, EX24))
-    assert set(board.default_recipes(5, EX24)) <= set(recipes)
+    assert recipes[:2] == list(training.default_recipes(0, EX24))
+    assert set(training.default_recipes(5, EX24)) <= set(recipes)
 
 
 def test_a_sweep_trains_only_the_recipes_not_trained_yet():
-    defaults = board.default_recipes(0, SHORT)
-    b = board.Board(pinned=defaults, chunk_model_steps=2 * SHORT.steps)
+    defaults = training.default_recipes(0, SHORT)
+    b = trainer.TrainingQueue(pinned=defaults, chunk_model_steps=2 * SHORT.steps)
     first = b.request(defaults)
     assert all(e.done.wait(120) and e.error is None for e in first)
 
@@ -61,7 +61,7 @@ def page():
 
 
 def test_evidence_page_waits_for_a_click_before_training(page):
-    if board.is_trained(visitor.sweep_recipes(8, EX24)):
+    if training.is_trained(visitor.sweep_recipes(8, EX24)):
         pytest.skip("another test in this process already trained 8 seeds")
     assert page.slider(key="evidence_seeds").value == 8
     assert any(b.label.startswith("Train and compare 8 seeds") for b in page.button)
@@ -88,7 +88,7 @@ def test_evidence_page_trains_measures_and_gives_a_verdict(page):
     assert sum(c.startswith("Each dot is one seed's") for c in captions) == len(measures.MEASURES)
 
     # seed 0 is the app's default pair: trained once for the whole process, whichever page asked first
-    b = board.board()
+    b = training.queue()
     assert all(b.trained[r] == 1 for r in visitor.sweep_recipes(2, EX24))
 
     # the records are cached per recipe: a rerun measures nothing and gives the same verdict

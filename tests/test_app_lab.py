@@ -49,7 +49,10 @@ def test_default_is_the_notebooks_comparison():
     assert _design(at, "b") == {"anchor": "post", "separate": "post", "planar": "post", "unit": "on"}
     assert at.slider(key="evidence_seeds").value == 8
     captions = [c.value for c in at.caption]
-    assert "A = **pre-norm (Ex 2.3)** · as text: pre" in captions and "B = **post-norm (Ex 2.4)** · as text: post" in captions
+    assert (
+        "A = **pre-norm (Ex 2.3)** · as text: pre" in captions
+        and "B = **post-norm (Ex 2.4)** · as text: post" in captions
+    )
     assert at.radio[0].label.startswith("On how many of the seeds will post-norm")  # predict first: the class question
     assert at.query_params["a"] == "pre" and at.query_params["b"] == "post"
 

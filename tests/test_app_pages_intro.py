@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 import altair  # noqa: E402,F401  (imported up front, so the first page run is not timed on imports)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from excolor.app import board, caches  # noqa: E402
+from excolor.app import caches, training  # noqa: E402
 from excolor.figures import comparison  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -40,7 +40,7 @@ def elements(at: AppTest, kind: str) -> list:
 
 
 def trained_default_pair() -> bool:
-    jobs = board.board().request(board.default_recipes())
+    jobs = training.queue().request(training.default_recipes())
     return all(job.done.is_set() for job in jobs)
 
 
@@ -69,7 +69,7 @@ def test_hypothesis_renders_at_once_without_waiting_for_training(hypothesis):
     if not started_trained:  # the page came back while the models were (most likely) still training
         assert seconds < 4.0
         assert elements(at, "progress") or at.success  # live status, or done already
-    assert not elements(at, "status")  # never the blocking "Training …" box of board.trained()
+    assert not elements(at, "status")  # never the blocking "Training …" box of training.trained()
 
 
 def test_hypothesis_shows_network_regularizers_claim_and_prediction(hypothesis):
@@ -169,7 +169,7 @@ def test_prediction_made_on_the_hypothesis_page_is_judged_on_the_placement_page(
     at.switch_page(PLACEMENT).run()
     assert not at.exception, at.exception
     assert at.session_state["prediction"] == "pre"
-    pre, post = (caches.evaluation(run).max_error for run in board.trained(board.default_recipes()))
+    pre, post = (caches.evaluation(run).max_error for run in training.trained(training.default_recipes()))
     right, text = comparison.prediction_verdict("pre", pre, post)
     shown = at.success if right else at.warning
     assert len(shown) == 1 and text in shown[0].value

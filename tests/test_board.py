@@ -1,4 +1,4 @@
-"""The process-wide training board with its real worker thread and real training: a recipe is trained once
+"""The process-wide training queue with its real worker thread and real training: a recipe is trained once
 however many sessions ask at the same time; the app's keys, caches and file names name the full recipe.
 (The queue's order and bounds, with training stubbed: tests/test_queue.py.)"""
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from excolor.app.board import Board, recipe_key
+from excolor.app.trainer import TrainingQueue
 from excolor.schedule import Schedule, parse_dopesheet, to_dopesheet
 from excolor.train import Recipe
 
@@ -20,14 +20,14 @@ def _wait(entries, timeout=60.0):
 
 
 def test_thirty_simultaneous_requests_train_each_recipe_once():
-    board = Board()
+    queue = TrainingQueue()
     recipes = [Recipe("pre", 5, SHORT), Recipe("post", 5, SHORT)]
     start = threading.Barrier(30)
     seen = []
 
     def visitor(i):
         start.wait()  # everyone asks at the same instant
-        entries = board.request(recipes, f"visitor-{i}")
+        entries = queue.request(recipes, f"visitor-{i}")
         _wait(entries)
         seen.append(tuple(id(e) for e in entries))
 
@@ -38,21 +38,21 @@ def test_thirty_simultaneous_requests_train_each_recipe_once():
         t.join(90)
     assert len(seen) == 30
     assert len(set(seen)) == 1  # every visitor got the very same entries
-    assert board.trained == {recipes[0]: 1, recipes[1]: 1}
-    entries = board.request(recipes)
+    assert queue.trained == {recipes[0]: 1, recipes[1]: 1}
+    entries = queue.request(recipes)
     assert [e.run.recipe for e in entries] == recipes and all(e.error is None for e in entries)
-    board.stop()
+    queue.stop()
 
 
 def test_a_big_job_and_a_pair_asked_for_during_it_both_finish_on_the_worker():
-    board = Board(chunk_model_steps=2 * SHORT.steps)
-    job = board.request_big("teacher", [Recipe(p, s, SHORT) for s in range(20, 24) for p in ("pre", "post")], "cmp")
-    pair = board.request([Recipe("pre", 30, SHORT), Recipe("post", 30, SHORT)], "student")
+    queue = TrainingQueue(chunk_model_steps=2 * SHORT.steps)
+    job = queue.request_big("teacher", [Recipe(p, s, SHORT) for s in range(20, 24) for p in ("pre", "post")], "cmp")
+    pair = queue.request([Recipe("pre", 30, SHORT), Recipe("post", 30, SHORT)], "student")
     _wait(pair)
     _wait(job.entries)
     assert job.runs is not None and all(e.run is not None for e in pair)
-    assert board.current is None and not board.big  # the finished job left the rotation
-    board.stop()
+    assert queue.current is None and not queue.big  # the finished job left the rotation
+    queue.stop()
 
 
 def test_a_failing_training_reports_its_error_the_worker_keeps_going_and_a_retry_trains(monkeypatch):
@@ -67,25 +67,25 @@ def test_a_failing_training_reports_its_error_the_worker_keeps_going_and_a_retry
             raise RuntimeError("out of memory")
         return real_train(recipes, progress=progress)
 
-    board = Board(train_fn=broken_train)
-    bad = board.request([Recipe("post", 3, SHORT)])
+    queue = TrainingQueue(train_fn=broken_train)
+    bad = queue.request([Recipe("post", 3, SHORT)])
     _wait(bad)
     assert bad[0].error == "training failed: RuntimeError: out of memory"
-    retry = board.request([Recipe("post", 3, SHORT)])  # the failure was not kept: this trains it
+    retry = queue.request([Recipe("post", 3, SHORT)])  # the failure was not kept: this trains it
     _wait(retry)
     assert retry[0].error is None and retry[0].run.recipe == Recipe("post", 3, SHORT)
-    board.stop()
+    queue.stop()
 
 
 def test_stop_abandons_a_running_training_quickly():
-    board = Board()
+    queue = TrainingQueue()
     long = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n19000,0.05,0,0,0,0\n")
-    (entry,) = board.request([Recipe("post", 9, long)])
-    queued = board.request([Recipe("pre", 9, long)])  # a chunk of 8 default models holds one of 19,000 steps
+    (entry,) = queue.request([Recipe("post", 9, long)])
+    queued = queue.request([Recipe("pre", 9, long)])  # a chunk of 8 default models holds one of 19,000 steps
     while entry.unit is None or entry.unit.step == 0:
         entry.done.wait(0.05)
-    board.stop(timeout=10)
-    assert not board.worker.is_alive()
+    queue.stop(timeout=10)
+    assert not queue.worker.is_alive()
     assert entry.done.is_set() and entry.error == "the server is shutting down"
     assert entry.unit.step < 19_000
     assert queued[0].error == "the server is shutting down"
@@ -97,9 +97,9 @@ def test_stop_abandons_a_running_training_quickly():
 
 @pytest.mark.parametrize("placement", ["pre", "post"])
 def test_recipe_keys_name_placement_seed_batch_and_the_full_schedule_digest(placement):
-    key = recipe_key(Recipe(placement, 7, SHORT))
+    key = Recipe(placement, 7, SHORT).key
     assert key == f"{placement}-s7-b64-{hashlib.sha256(to_dopesheet(SHORT).encode()).hexdigest()}"
-    assert key != recipe_key(Recipe(placement, 7))  # a different schedule is a different recipe
+    assert key != Recipe(placement, 7).key  # a different schedule is a different recipe
 
 
 def test_schedules_whose_old_40_bit_keys_collide_get_their_own_cached_numbers(monkeypatch):
@@ -116,7 +116,7 @@ def test_schedules_whose_old_40_bit_keys_collide_get_their_own_cached_numbers(mo
     fast = parse_dopesheet("STEP,lr\n0,0.02\n150,0.02\n")
     slow = parse_dopesheet("STEP,lr\n0,1e-7\n150,1e-7\n")
     run_fast, run_slow = (train(Recipe("post", 0, s))[0] for s in (fast, slow))
-    assert recipe_key(run_fast.recipe)[:22] == recipe_key(run_slow.recipe)[:22]  # the old 10-digit keys: equal
+    assert run_fast.recipe.key[:22] == run_slow.recipe.key[:22]  # the old 10-digit keys: equal
     assert caches.validation(run_fast) != caches.validation(run_slow)
     assert caches.validation(run_slow) == caches.validation(run_slow)  # and still cached for each
     assert caches.evaluation(run_fast).max_error < 0.5 < caches.evaluation(run_slow).max_error  # barely trained
@@ -133,12 +133,12 @@ def test_when_training_ends_the_status_box_shows_the_final_summary_not_the_last_
     def page():
         import streamlit as st
 
-        from excolor.app import board
+        from excolor.app import training
         from excolor.schedule import parse_dopesheet
         from excolor.train import Recipe
 
         short = parse_dopesheet("STEP,lr,separate,anchor,unit,planar\n0,0.01,0.01,0.01,0.01,0.01\n400,0.05,0,0,0,0\n")
-        runs = board.trained([Recipe("pre", 123, short), Recipe("post", 123, short)], label="Training both")
+        runs = training.trained([Recipe("pre", 123, short), Recipe("post", 123, short)], label="Training both")
         st.markdown(f"got {len(runs)} runs")
 
     at = AppTest.from_function(page, default_timeout=120).run()
@@ -154,8 +154,8 @@ def test_when_training_ends_the_status_box_shows_the_final_summary_not_the_last_
 def test_the_loss_line_reads_a_weight_of_0_as_off():
     import numpy as np
 
-    from excolor.app.board import loss_line
-    from excolor.app.trainer import Entry, Unit
+    from excolor.app.jobs import Entry, Unit
+    from excolor.app.training import loss_line
 
     entries = tuple(Entry(Recipe(p, 0), asked=0.0) for p in ("pre", "post"))  # the default schedule
     losses = {"recon": np.array([1e-4, 3e-4]), "separate": np.array([0.5, 0.5]), "anchor": np.array([0.0, 0.0])}

@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app_pages_intro import elements  # noqa: E402  (every element of a kind, e.g. vega_lite_chart)
 
-from excolor.app import board, caches, urlstate  # noqa: E402
+from excolor.app import caches, training, urlstate  # noqa: E402
 from excolor.classmode import questions, votes  # noqa: E402
 from excolor.figures import (  # noqa: E402
     class_charts,
@@ -60,7 +60,7 @@ def tally_captions(at: AppTest) -> list[str]:
 
 
 def placement_measured() -> str:
-    pre, post = (caches.evaluation(run).max_error for run in board.trained(board.default_recipes()))
+    pre, post = (caches.evaluation(run).max_error for run in training.trained(training.default_recipes()))
     return comparison.measured_outcome(pre, post)
 
 
@@ -204,7 +204,7 @@ def test_the_placement_replay_scrubs_in_the_browser_with_no_server_side_step_con
                 bound.append((spec, param))
     assert len(bound) == 1
     spec, param = bound[0]
-    runs = board.trained(board.default_recipes())
+    runs = training.trained(training.default_recipes())
     n = len(runs[0].replay.steps)
     assert (param["bind"]["min"], param["bind"]["max"], param["bind"]["step"], param["value"]) == (0, n - 1, 1, n - 1)
     assert spec["width"] == "container"

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from excolor.app import board
+from excolor.app import training
 from excolor.schedule import parse_dopesheet
 from excolor.train import Divergence
 
@@ -56,7 +56,7 @@ def pre_diverges():
     """An AppTest session whose schedule is PRE_DIVERGES: pre-norm diverged at step 1, post-norm trained."""
     from streamlit.testing.v1 import AppTest
 
-    b = board.board()
+    b = training.queue()
     real, schedule = b.train_fn, parse_dopesheet(PRE_DIVERGES)
 
     def train(recipes, progress=None):

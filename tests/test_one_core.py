@@ -1,6 +1,7 @@
-"""The server keeps its threads on one CPU core (excolor.app.warmup.keep_to_one_core): every thread that exists when
-it is called and every thread started afterwards, unless EXCOLOR_ONE_CORE=0. Each case runs in a fresh interpreter,
-so pytest's own process is never pinned."""
+"""Process tuning (excolor.tuning). The server keeps its threads on one CPU core (keep_to_one_core): every thread
+that exists when it is called and every thread started afterwards, unless EXCOLOR_ONE_CORE=0; and tune_process,
+called before PyTorch loads, gives every thread one PyTorch thread. Each case runs in a fresh interpreter, so
+pytest's own process is never pinned or tuned."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ started = threading.Event()
 earlier = threading.Thread(target=lambda: (started.set(), threading.Event().wait(30)), daemon=True)
 earlier.start()
 started.wait()
-from excolor.app import warmup
-cpu = warmup.keep_to_one_core()
+from excolor import tuning
+cpu = tuning.keep_to_one_core()
 later = {}
 thread = threading.Thread(target=lambda: later.update(cpus=sorted(os.sched_getaffinity(0))))
 thread.start()
@@ -61,3 +62,33 @@ def test_excolor_one_core_0_leaves_the_threads_to_the_os():
     assert result["cpu"] is None
     assert result["tasks"] == [allowed] * len(result["tasks"])
     assert result["later"] == allowed
+
+
+TUNED = """
+import json, threading
+from excolor import tuning
+tuning.tune_process()  # before anything imports torch, as the server's lifespan calls it
+seen = {}
+
+def session():  # a thread that loads torch later, like the warm-up or a page script
+    import torch
+    seen["thread"] = torch.get_num_threads()
+
+thread = threading.Thread(target=session)
+thread.start()
+thread.join()
+import os, torch
+later = threading.Thread(target=lambda: seen.update(later=torch.get_num_threads()))  # like the trainer's worker
+later.start()
+later.join()
+print(json.dumps({**seen, "main": torch.get_num_threads(), "onednn": os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"]}))
+"""
+
+
+def test_tune_process_gives_pytorch_one_thread_in_every_thread_started_later():
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "ONEDNN_PRIMITIVE_CACHE_CAPACITY")}
+    out = subprocess.run(
+        [sys.executable, "-c", TUNED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"thread": 1, "later": 1, "main": 1, "onednn": "64"}

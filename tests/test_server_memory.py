@@ -27,8 +27,9 @@ def rss_mb():
 
 big = np.ones(20 << 20, np.uint8)
 del big
-if sys.argv[1] == "shell":
-    import excolor.app.shell
+if sys.argv[1] == "tuned":
+    import excolor.tuning
+    excolor.tuning.tune_process()
 before = rss_mb()
 block = np.ones(12 << 20, np.uint8)
 del block
@@ -46,9 +47,9 @@ def kept_mb(mode: str) -> float:
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's allocator on Linux only")
-def test_the_shell_makes_glibc_return_a_freed_12_mb_block():
+def test_tune_process_makes_glibc_return_a_freed_12_mb_block():
     assert kept_mb("plain") > 10  # glibc's default after a 20 MB block: the 12 MB stay in the process
-    assert kept_mb("shell") < 2  # with the shell's settings they go back at once
+    assert kept_mb("tuned") < 2  # with tune_process's settings they go back at once
 
 
 def test_the_cache_budgets_rest_on_the_entries_real_sizes(default_probe):

@@ -20,7 +20,7 @@ from excolor.interventions import Intervention, mapping_curve
 from excolor.train import TrainedRun
 from excolor.tuning import release_memory
 
-from .board import MAX_KEPT_RUNS, recipe_key
+from .training import MAX_KEPT_RUNS
 
 # Where an entry is big, the number kept follows from a budget in MB and the entry's measured size (issue 11: the
 # whole server must stay under ~700 MB with a class on it).
@@ -41,7 +41,7 @@ def _probe(key: str, _run: TrainedRun) -> Probe:
 
 def probe(run: TrainedRun) -> Probe:
     """The run's evaluation grids, encoded once and shared (4 kept: two seeds' pairs)."""
-    return _probe(recipe_key(run.recipe), run)
+    return _probe(run.recipe.key, run)
 
 
 @st.cache_resource(max_entries=entries(EVALUATIONS_BUDGET_MB, EVALUATION_MB), show_spinner=False)
@@ -51,7 +51,7 @@ def _evaluation(key: str, intervention_key: str, _run: TrainedRun, _intervention
 
 def evaluation(run: TrainedRun, intervention: Intervention | None = None) -> Evaluation:
     """evaluate(run, intervention), shared across sessions and slider positions already visited."""
-    return _evaluation(recipe_key(run.recipe), repr(intervention), run, intervention)
+    return _evaluation(run.recipe.key, repr(intervention), run, intervention)
 
 
 @st.cache_data(max_entries=MAX_KEPT_RUNS, show_spinner=False)
@@ -61,7 +61,7 @@ def _validation(key: str, _run: TrainedRun) -> dict[str, float]:
 
 def validation(run: TrainedRun) -> dict[str, float]:
     """evaluate.validation_losses of a run, computed once per recipe."""
-    return _validation(recipe_key(run.recipe), run)
+    return _validation(run.recipe.key, run)
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,7 +76,7 @@ def run_record(run: TrainedRun) -> dict:
     kept). Only the small record is kept: the ~20 MB of encoded evaluation grids behind it are dropped as soon as
     it is measured."""
     store, lock, measuring = _records()
-    key = recipe_key(run.recipe)
+    key = run.recipe.key
     with lock:
         one = measuring.setdefault(key, threading.Lock())
     with one:  # a second session asking for the same run waits for the first one's measurement
@@ -97,7 +97,7 @@ def measured_records(runs: Sequence[TrainedRun]) -> list[dict] | None:
     """The runs' sweep records if some page has measured every one of them already, else None. Never measures: a
     page that only mentions a comparison must not spend seconds of the shared CPU measuring it."""
     store, lock, _ = _records()
-    keys = [recipe_key(run.recipe) for run in runs]
+    keys = [run.recipe.key for run in runs]
     with lock:
         if not all(key in store for key in keys):
             return None
@@ -134,7 +134,7 @@ def latent_view(
 ) -> tuple[FrozenDeck, str]:
     """latents3d.evaluation_deck for a run and intervention (with its cones): built once per view and shared
     by every session; 36 kept, enough for two placements × four interventions × three views."""
-    return _latent_view(recipe_key(run.recipe), repr(intervention), tuple(dims), size, tilt, run, intervention)
+    return _latent_view(run.recipe.key, repr(intervention), tuple(dims), size, tilt, run, intervention)
 
 
 class FrozenChart:
@@ -210,4 +210,4 @@ def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", 
         return builder(ev.curves if of == "curves" else ev, **options)
 
     name = f"{builder.__module__}.{builder.__qualname__}({of})"
-    return _figure(name, recipe_key(run.recipe), repr(intervention), repr(sorted(options.items())), build)
+    return _figure(name, run.recipe.key, repr(intervention), repr(sorted(options.items())), build)

@@ -18,7 +18,7 @@ import streamlit as st
 from excolor.evaluate import Evaluation
 from excolor.train import Recipe, TrainedRun
 
-from . import board, caches
+from . import caches, training
 
 
 def message(run: TrainedRun) -> str:
@@ -63,7 +63,7 @@ def skip(run: TrainedRun) -> bool:
 def diverged(recipes: Sequence[Recipe]) -> list[TrainedRun]:
     """The runs of these recipes that diverged, once all of them are trained; [] before that (it never waits, so
     status lines can call it on every rerun)."""
-    runs = board.trained_runs(recipes)  # reads only: never queues, never marks them as this visitor's
+    runs = training.trained_runs(recipes)  # reads only: never queues, never marks them as this visitor's
     return [run for run in runs or () if run.diverged is not None]
 
 

@@ -12,37 +12,10 @@ This module imports only Streamlit at the top: the first paint happens before Py
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import os
 import sys
 from dataclasses import dataclass
 
 import streamlit as st
-
-# PyTorch computes GELU with oneDNN, which compiles and keeps a kernel for every input shape it meets (~0.4 MB
-# each): by default up to 1,024 of them, ~430 MB of a server that must fit in 1 GB. The app's passes use a few
-# dozen shapes (excolor.evaluate.ROW_BLOCK), so a smaller cache loses nothing; read when the first kernel is built.
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-KEEP_AT_MOST = 8 << 20  # bytes: more than an evaluation chunk's temporaries (~5 MB), reused, not faulted in again
-
-
-def _return_freed_memory() -> None:
-    """Have glibc give big freed blocks back to the system. By default it raises two thresholds as the process frees
-    big blocks (up to 32 MB then served from its heaps, up to 64 MB kept free at a heap's top), and the script of
-    every session runs in a thread that gets a heap of its own (up to 16 heaps on two cores): after a class the
-    server held the high-water mark of each. Fixed at 8 MB, measured in the 30-visitor load test: peak RSS 604-617
-    MB instead of 686-700 MB, page times and the 8-seed sweep unchanged. (Lower, at glibc's 128 kB: 565 MB, but the
-    sweep took 30% longer.) These settings act at once on every heap; a no-op where libc is not glibc."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(M_MMAP_THRESHOLD, KEEP_AT_MOST)
-        libc.mallopt(M_TRIM_THRESHOLD, KEEP_AT_MOST)
-
-
-_return_freed_memory()
 
 # Keyboard users must see where they are (WCAG 2.4.7): a ring on every focused control, link, tab, chart toolbar
 # button and scrollable area, in a blue that keeps 3:1 against both themes' backgrounds (#2563eb: 5.2 on white,
@@ -94,28 +67,25 @@ def page(title: str) -> Frame:
         seed_slot = st.container()
         status_slot = st.empty()
         link_slot = st.empty()
-    if "excolor.app.board" not in sys.modules:  # the first visitor after a (re)start: PyTorch takes ~1 s to load
+    if "excolor.app.training" not in sys.modules:  # the first visitor after a (re)start: PyTorch takes ~1 s to load
         status_slot.progress(0.0, text="Starting: loading PyTorch, then training both placements …")
 
-    import torch
+    from . import classroom, training, urlstate, visitor
 
-    from . import board, classroom, urlstate, visitor
-
-    torch.set_num_threads(1)  # a 263-parameter model: extra threads cost more than they give
     with seed_slot:
         urlstate.seed_from_sidebar()
         classroom.sidebar()  # the class code from the link, if any, kept in every link from here on
     recipes = visitor.current_recipes()
-    board.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
+    training.start(recipes)  # both placements, batched; pages wait for it only when they need it
     show_training_status(status_slot, recipes)
     urlstate.show_link(link_slot)  # as of now, in case the page stops early; Frame.finish() refreshes it
     return Frame(status_slot, link_slot, recipes)
 
 
 def show_training_status(slot, recipes) -> None:
-    from . import board, divergence
+    from . import divergence, training
 
-    status = board.status_for(board.visitor_id(), recipes)
+    status = training.status_for(training.visitor_id(), recipes)
     if status.error:
         slot.caption(f"⚠️ seed {recipes[0].seed}: {status.error}")
     elif not status.done:

@@ -1,25 +1,20 @@
 """The training queue and its single worker: what trains next, and how long everyone will wait (no Streamlit here).
 
-Every recipe a visitor asks for becomes an Entry on the process-wide Board: queued, training, trained or failed.
-One worker thread trains them one Unit (one batched train() call) at a time and, each time it is free, picks:
+Every recipe a visitor asks for becomes an Entry (excolor.app.jobs) in the process-wide TrainingQueue. One worker
+thread trains them one Unit (one batched train() call) at a time and, each time it is free, picks:
 
 1. **interactive work first**: the oldest recipe a page needs before it can show anything (a visitor's new seed
    or schedule), batched with the other waiting interactive recipes of the same schedule, up to one chunk;
 2. else **the next chunk of the big job whose turn it is**: big jobs (sweeps, comparisons, screens) take turns,
    one chunk each, so two comparisons progress together and neither waits for the other to finish.
 
-A chunk is at most CHUNK_MODEL_STEPS model-steps (16 models of the 3,001-step schedule, ~2-3 s), so interactive
-work waits for at most one chunk, and a chunk's training data stays small however long the schedule (a
-20,000-step schedule trains two models per chunk). Models trained in a batch are bit-identical to models
-trained alone (train.FlatAdam), so how the queue happens to cut the work never changes a number.
-
-A recipe is trained once: a big job and an interactive request for the same recipe share one Entry, and the
-interactive request moves it ahead. Bounds: one big job per visitor (a new one replaces the old), at most
+A chunk is at most CHUNK_MODEL_STEPS model-steps, so interactive work waits for at most one chunk and a chunk's
+training data stays small however long the schedule. Models trained in a batch are bit-identical to models
+trained alone (train.FlatAdam), so how the queue cuts the work never changes a number. A recipe is trained once:
+a big job and an interactive request for the same recipe share one Entry. Bounds: one big job per visitor, at most
 MAX_WAITING_MODELS models waiting before a new big job is refused, queued work nobody waits for is dropped, and
-finished runs are kept up to MAX_KEPT_MB (least recently used go first, never one that a request is using).
-
-One worker, not one thread per request: on a shared CPU two trainings at once would each take twice as long,
-and memory would grow with the number of visitors instead of staying flat.
+finished runs are kept up to MAX_KEPT_MB. One worker, not one thread per request: on a shared CPU two trainings at
+once would each take twice as long. Measurements behind each limit: docs/training-queue.md.
 """
 
 from __future__ import annotations
@@ -32,12 +27,11 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-
-import torch
 
 from excolor.schedule import EX24
-from excolor.train import Recipe, TrainedRun, train
+from excolor.train import Recipe, train
+
+from .jobs import BigJob, Entry, Status, Unit, models, plan_units, predicted_seconds, wait_text
 
 log = logging.getLogger("excolor.app")
 if not log.handlers:  # one line per training on the server's stderr: the load tests count them
@@ -47,153 +41,19 @@ if not log.handlers:  # one line per training on the server's stderr: the load t
     log.setLevel(logging.INFO)
     log.propagate = False
 
-# A chunk: at most this many model-steps per train() call. The per-step overhead dominates, so bigger batches
-# cost little more (CPU seconds for K models of the 3,001-step schedule, one core: K=1 0.70, 2 0.94, 4 1.08,
-# 8 1.44, 16 2.29, 32 4.25). 16 models, ~2.3 s, is how long a new seed may wait behind a big job; longer schedules
-# train fewer models per chunk (a 20,000-step one: 2), which also bounds a chunk's training data.
-CHUNK_MODEL_STEPS = 16 * EX24.steps
-# Big jobs are refused while this many models (of the default length; longer schedules count in proportion)
-# would be waiting: 256 models are 16 chunks, ~40 s of one idle core and 2-3 minutes on a server busy drawing
-# pages for a class, the longest a newly accepted comparison should wait. It holds four of the largest
-# comparisons (64 models each).
-MAX_WAITING_MODELS = 256
-# Interactive requests are refused only beyond the cap plus this reserve (64 pairs: two whole classes each
-# asking for a new seed at the same moment), so a queue full of big jobs never turns a student away.
-INTERACTIVE_RESERVE = 128
+CHUNK_MODEL_STEPS = 16 * EX24.steps  # at most this many model-steps per train() call: 16 default models, ~2.3 s
+MAX_WAITING_MODELS = 256  # big jobs are refused beyond this many waiting models (of the default length)
+INTERACTIVE_RESERVE = 128  # interactive requests are refused only beyond the cap plus this many models
 INTERACTIVE_KEPT = 8  # recipes per visitor that stay wanted: their last few pairs (older ones, if queued, are dropped)
 GRACE_S = 30.0  # a visitor not seen for this long (and whose session is gone) no longer holds queued work
 MAX_KEPT_MB = 80.0  # finished runs kept per process: ~0.45 MB each at 3,001 steps (~180 runs), ~3 MB at 20,000
-
-# Seconds per training step: OVERHEAD + PER_MODEL * models, fitted to the CPU times above. Only a starting point:
-# the board rescales it by the wall-clock time its own trainings take (a busy server is slower).
-STEP_OVERHEAD_S = 2.07e-4
-STEP_PER_MODEL_S = 3.67e-5
-
-
-def recipe_key(recipe: Recipe) -> str:
-    """A recipe's full identity as text (Recipe.key): the key of every shared cache, and of its training's log line.
-
-    Full length (the schedule's whole SHA-256), so that no visitor can craft a schedule whose key collides with
-    another's and be shown their numbers; file names may shorten it, caches must not."""
-    return recipe.key
-
-
-def run_bytes(run: TrainedRun) -> int:
-    """Memory a finished run holds: its per-step history, replay snapshots and weights."""
-    arrays = [*run.history.values(), run.replay.latents, run.replay.steps, run.replay.rgb]
-    return sum(a.nbytes for a in arrays) + sum(t.numel() * t.element_size() for t in run.weights.values())
-
-
-def _models(n: int) -> str:
-    return f"{n} model{'' if n == 1 else 's'}"
-
-
-def _seconds(s: float) -> str:
-    """An honest, round estimate: '3 s', 'about 40 s', 'about 2 min'."""
-    if s < 10:
-        return f"{max(1, math.ceil(s))} s"
-    if s < 120:
-        return f"about {10 * math.ceil(s / 10)} s"
-    return f"about {math.ceil(s / 60)} min"
-
-
-@dataclass(eq=False)  # identity equality: entries are shared, compared and hashed as objects
-class Entry:
-    """One recipe on the board, shared by everyone who asked for it."""
-
-    recipe: Recipe
-    asked: float  # clock time of the first request
-    urgent: int | None = None  # order in which it was first asked for interactively; None: only big jobs want it
-    anonymous: bool = False  # asked for by the server itself or a script: wanted until trained
-    unit: Unit | None = None  # the batched training that trains (or trained) it
-    run: TrainedRun | None = None
-    error: str | None = None
-    bytes: int = 0
-    done: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def queued(self) -> bool:
-        return self.unit is None and not self.done.is_set()
-
-    def finish(self, run: TrainedRun | None = None, error: str | None = None) -> None:
-        self.run, self.error = run, error
-        self.bytes = run_bytes(run) if run is not None else 0
-        self.done.set()
-
-
-@dataclass(eq=False)
-class Unit:
-    """One batched train() call: a batch of interactive recipes, or one chunk of a big job."""
-
-    entries: tuple[Entry, ...]
-    job: BigJob | None = None  # None: interactive work
-    step: int = 0
-    losses: dict = field(default_factory=dict)
-    started: float | None = None
-    seconds: float | None = None
-
-    @property
-    def steps(self) -> int:
-        return self.entries[0].recipe.schedule.steps
-
-    @property
-    def schedule(self):
-        return self.entries[0].recipe.schedule
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-
-@dataclass(eq=False)
-class BigJob:
-    """A visitor's big request (a sweep, a comparison, a screen), trained chunk by chunk in turns with others.
-
-    `refused` is the message to show when the board did not accept it; `note` says what it replaced."""
-
-    visitor: str | None
-    label: str  # a noun phrase other visitors read: "comparison of 32 seeds"
-    entries: tuple[Entry, ...]
-    created: float
-    refused: str | None = None
-    note: str | None = None
-
-    @property
-    def recipes(self) -> tuple[Recipe, ...]:
-        return tuple(e.recipe for e in self.entries)
-
-    @property
-    def done(self) -> bool:
-        return all(e.done.is_set() for e in self.entries)
-
-    @property
-    def error(self) -> str | None:
-        return self.refused or next((e.error for e in self.entries if e.error), None)
-
-    def pending(self) -> list[Entry]:
-        return [e for e in self.entries if e.queued]
-
-    @property
-    def runs(self) -> list[TrainedRun] | None:
-        return [e.run for e in self.entries] if self.done and self.error is None else None
-
-
-@dataclass
-class Status:
-    """Where a set of recipes stands, in words a visitor can act on."""
-
-    fraction: float  # for a progress bar: of the expected total time, how much has passed (1.0 when done)
-    text: str
-    done: bool = False
-    error: str | None = None
-    ahead: int = 0  # models that train before the next of these
-    eta: float = 0.0  # estimated seconds until all of these are trained
 
 
 class _ShuttingDown(Exception):
     """Raised from the progress callback to abandon a training when the process exits."""
 
 
-class Board:
+class TrainingQueue:
     """Process-wide registry of every recipe asked for, with the queue and the one worker that trains them.
 
     `session_alive(visitor)` says whether a visitor's browser session is still connected (Streamlit's runtime
@@ -220,7 +80,7 @@ class Board:
         self.wants: dict[str, OrderedDict[Recipe, None]] = {}  # visitor -> interactive recipes, latest last
         self.seen: dict[str, float] = {}
         self.current: Unit | None = None
-        self.trained = Counter()  # recipe -> times trained, for recipes on the board (pruned with it)
+        self.trained = Counter()  # recipe -> times trained, for recipes in the queue (pruned with it)
         self.models_trained = 0  # all time
         self.speed = 1.0  # measured / predicted seconds of the last trainings (moving average)
         self.pinned = set(pinned)
@@ -273,27 +133,15 @@ class Board:
         recipes = tuple(dict.fromkeys(recipes))
         with self.lock:
             self._touch(visitor)
-            old = self.big.get(visitor)  # an unfinished job: finished ones leave the board's rotation
+            old = self.big.get(visitor)  # an unfinished job: finished ones leave the rotation
             if old is not None and old.recipes == recipes and old.error is None:
                 return old
-            new_steps = sum(r.schedule.steps for r in recipes if r not in self.entries)
-            freed = sum(e.recipe.schedule.steps for e in old.pending()) if old is not None else 0
-            waiting = self._waiting_steps() - freed
-            if new_steps > self.max_waiting_steps:
-                n = sum(r not in self.entries for r in recipes)
-                cap = self.max_waiting_steps // max(r.schedule.steps for r in recipes)
-                message = (
-                    f"this asks for {_models(n)}, more than the server queues for anyone ({cap} of this schedule's "
-                    "length): ask for fewer"
-                )
-                return BigJob(visitor, label, (), self.clock(), refused=message)
-            if new_steps and waiting + new_steps > self.max_waiting_steps:
-                busy = self._busy_message(new_steps, self.max_waiting_steps, freed)
-                return BigJob(visitor, label, (), self.clock(), refused=busy)
+            if refused := self._big_refusal(recipes, old):
+                return BigJob(visitor, label, (), refused=refused)
             note = None
             if old is not None and old.recipes != recipes:  # (the same recipes again: a retry after a failure)
                 note = f"your earlier {old.label} was replaced by this one (what it had trained already is kept)"
-            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), self.clock(), note=note)
+            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), note=note)
             self.big.pop(visitor, None)
             if not job.done:
                 self.big[visitor] = job  # joins the rotation at the back; it leaves when its last chunk is done
@@ -302,8 +150,24 @@ class Board:
             self.wakeup.notify_all()
             return job
 
+    def _big_refusal(self, recipes: tuple[Recipe, ...], old: BigJob | None) -> str | None:
+        """Why a big job for these recipes cannot be queued (more than the cap alone, or no room now), or None.
+        What the visitor's old job still has queued makes room: the new job replaces it."""
+        new_steps = sum(r.schedule.steps for r in recipes if r not in self.entries)
+        freed = sum(e.recipe.schedule.steps for e in old.pending()) if old is not None else 0
+        if new_steps > self.max_waiting_steps:
+            n = sum(r not in self.entries for r in recipes)
+            cap = self.max_waiting_steps // max(r.schedule.steps for r in recipes)
+            return (
+                f"this asks for {models(n)}, more than the server queues for anyone ({cap} of this schedule's "
+                "length): ask for fewer"
+            )
+        if new_steps and self._waiting_steps() - freed + new_steps > self.max_waiting_steps:
+            return self._busy_message(new_steps, self.max_waiting_steps, freed)
+        return None
+
     def lookup(self, recipes: Sequence[Recipe], visitor: str | None = None) -> list[Entry | None]:
-        """The entries of these recipes (from this visitor's big job first), None for any not on the board.
+        """The entries of these recipes (from this visitor's big job first), None for any not in the queue.
         Asks for nothing: a status query never queues work."""
         with self.lock:
             self._touch(visitor)
@@ -338,7 +202,7 @@ class Board:
         waiting = [e for e in self.entries.values() if e.queued]
         excess = sum(e.recipe.schedule.steps for e in waiting) - freed + new_steps - limit
         eta = self._predict(excess, self.chunk_model_steps // EX24.steps) + self._current_left()
-        return f"the server is busy: {_models(len(waiting))} ahead, try again in {_seconds(eta)}"
+        return f"the server is busy: {models(len(waiting))} ahead, try again in {wait_text(eta)}"
 
     def _alive(self, visitor: str | None) -> bool:
         if visitor is None:
@@ -392,40 +256,8 @@ class Board:
             return self._plan(limit)
 
     def _plan(self, limit: int | None = None) -> list[Unit]:
-        urgent = sorted((e for e in self.entries.values() if e.queued and e.urgent is not None), key=lambda e: e.urgent)
-        taken = {id(e) for e in urgent}
-        units = [Unit(group) for group in self._batches(urgent)]
         running = self.current.job if self.current is not None else None
-        rotation = [job for job in self.big.values() if job.pending() and job is not running]
-        if running is not None and running.pending():
-            rotation.append(running)  # its turn is now: after this chunk it goes to the back
-        while rotation and (limit is None or len(units) < limit):
-            job = rotation.pop(0)
-            pending = [e for e in job.pending() if id(e) not in taken]
-            if not pending:
-                continue
-            group = self._batch(pending)
-            units.append(Unit(group, job))
-            taken.update(id(e) for e in group)
-            if len(group) < len(pending):
-                rotation.append(job)  # its next chunk waits for every other job's turn
-        return units if limit is None else units[:limit]
-
-    def _batches(self, entries: list[Entry]) -> list[tuple[Entry, ...]]:
-        """Cut entries (oldest first) into chunks, each led by the oldest entry left."""
-        groups = []
-        while entries:
-            group = self._batch(entries)
-            groups.append(group)
-            entries = [e for e in entries if e not in group]
-        return groups
-
-    def _batch(self, entries: list[Entry]) -> tuple[Entry, ...]:
-        """The first entry and the next ones that can train with it (same schedule and batch size), one chunk."""
-        first = entries[0].recipe
-        size = max(1, self.chunk_model_steps // first.schedule.steps)
-        same = [e for e in entries if e.recipe.batch_size == first.batch_size and e.recipe.schedule == first.schedule]
-        return tuple(same[:size])
+        return plan_units(self.entries.values(), self.big.values(), running, self.chunk_model_steps, limit)
 
     # ----------------------------------------------------------------------------------------------
     # The worker
@@ -438,7 +270,6 @@ class Board:
         return unit
 
     def _work(self) -> None:
-        torch.set_num_threads(1)
         while (unit := self._take(wait=True)) is not None:
             self._train(unit)
 
@@ -474,6 +305,16 @@ class Board:
         except Exception as err:  # a bad recipe must not take the worker down with it
             error = f"training failed: {type(err).__name__}: {err}"
         unit.seconds = time.perf_counter() - unit.started
+        self._record(unit, runs, error)
+        keys = " ".join(r.key for r in recipes)
+        if error:
+            log.warning("training %s stopped after %.1f s: %s", keys, unit.seconds, error)
+        else:
+            log.info("trained %s in %.1f s", keys, unit.seconds)
+
+    def _record(self, unit: Unit, runs: list | None, error: str | None) -> None:
+        """Hand the unit's runs (or its error) to its entries, update the speed estimate, and end the unit's turn."""
+        recipes = [e.recipe for e in unit.entries]
         with self.lock:
             for i, entry in enumerate(unit.entries):
                 entry.finish(runs[i] if runs else None, error)
@@ -491,11 +332,6 @@ class Board:
                     del self.big[visitor]
             self.current = None
             self._evict()
-        keys = " ".join(recipe_key(r) for r in recipes)
-        if error:
-            log.warning("training %s stopped after %.1f s: %s", keys, unit.seconds, error)
-        else:
-            log.info("trained %s in %.1f s", keys, unit.seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the worker (within ~100 training steps) and wait for it; queued work fails with a note.
@@ -516,8 +352,7 @@ class Board:
 
     def _predict(self, model_steps: float, models_per_unit: int, scaled: bool = True) -> float:
         """Seconds to train `model_steps` (models x steps) in units of `models_per_unit` models."""
-        per_model_step = STEP_OVERHEAD_S / max(models_per_unit, 1) + STEP_PER_MODEL_S
-        return model_steps * per_model_step * (self.speed if scaled else 1.0)
+        return predicted_seconds(model_steps, models_per_unit) * (self.speed if scaled else 1.0)
 
     def _unit_seconds(self, unit: Unit) -> float:
         return self._predict(unit.steps * len(unit), len(unit))
@@ -546,27 +381,43 @@ class Board:
             if all(e.done.is_set() for e in entries):
                 units = {id(e.unit): e.unit for e in entries if e.unit is not None}.values()
                 seconds = sum(u.seconds or 0.0 for u in units)
-                return Status(1.0, f"{_models(len(entries))} trained in {seconds:.1f} s", done=True)
+                return Status(1.0, f"{models(len(entries))} trained in {seconds:.1f} s", done=True)
             return self._waiting_status(entries, visitor, since)
 
     def _waiting_status(self, entries: Sequence[Entry], visitor: str | None, since: float | None) -> Status:
-        """Walk the plan: models ahead = every model that trains before the next of these; the estimate runs
-        to the unit that trains the last of these (other jobs' chunks in between included)."""
+        """What trains now, how many models train before the next of these, and how long until the last of these
+        is trained; `fraction` for the bar: how much of (waited + still to wait) has passed."""
         mine = {id(e) for e in entries if not e.done.is_set()}
         finished = len(entries) - len(mine)
-        cur, eta, ahead = self.current, self._current_left(), 0
+        cur = self.current
         cur_mine = cur is not None and any(id(e) in mine for e in cur.entries)
+        parts = [self._now_training(cur, mine, visitor)]
         if cur_mine:
-            ours = sum(id(e) in mine for e in cur.entries)
-            together = f"{_models(len(cur))} together, {ours} of yours" if ours < len(cur) else _models(len(cur))
-            parts = [f"training {together}: step {cur.step:,} of {cur.steps:,}"]
             mine -= {id(e) for e in cur.entries}
-        elif cur is not None:
-            ahead = len(cur)
-            parts = [f"waiting for {self._describe(cur, visitor)} (step {cur.step:,} of {cur.steps:,})"]
-        else:
-            parts = ["queued"]
-        started = cur_mine
+        ahead = len(cur) if cur is not None and not cur_mine else 0
+        ahead, eta = self._walk_plan(mine, cur_mine, ahead, self._current_left())
+        if not cur_mine:
+            parts.append(f"{models(ahead)} ahead of yours" if ahead else "yours are next")
+        if finished:
+            parts.append(f"{finished} of {len(entries)} done")
+        parts.append(f"{wait_text(eta)} to go")
+        start = min(e.asked for e in entries) if since is None else since
+        waited = max(self.clock() - start, 0.0)
+        fraction = min(waited / (waited + eta), 0.99) if waited + eta > 0 else 0.0
+        return Status(fraction, " · ".join(parts), ahead=ahead, eta=eta)
+
+    def _now_training(self, cur: Unit | None, mine: set[int], visitor: str | None) -> str:
+        if cur is None:
+            return "queued"
+        ours = sum(id(e) in mine for e in cur.entries)
+        if not ours:
+            return f"waiting for {self._describe(cur, visitor)} (step {cur.step:,} of {cur.steps:,})"
+        together = f"{models(len(cur))} together, {ours} of yours" if ours < len(cur) else models(len(cur))
+        return f"training {together}: step {cur.step:,} of {cur.steps:,}"
+
+    def _walk_plan(self, mine: set[int], started: bool, ahead: int, eta: float) -> tuple[int, float]:
+        """Walk the plan to the unit that trains the last of `mine` (other jobs' chunks in between included):
+        models ahead = every model that trains before the first of them."""
         for unit in self._plan():
             if not mine:
                 break
@@ -576,20 +427,12 @@ class Board:
                 ahead += len(unit)
             started |= bool(hits)
             mine -= hits
-        if not cur_mine:
-            parts.append(f"{_models(ahead)} ahead of yours" if ahead else "yours are next")
-        if finished:
-            parts.append(f"{finished} of {len(entries)} done")
-        parts.append(f"{_seconds(eta)} to go")
-        start = min(e.asked for e in entries) if since is None else since
-        waited = max(self.clock() - start, 0.0)
-        fraction = min(waited / (waited + eta), 0.99) if waited + eta > 0 else 0.0
-        return Status(fraction, " · ".join(parts), ahead=ahead, eta=eta)
+        return ahead, eta
 
     def _describe(self, unit: Unit, visitor: str | None) -> str:
         if unit.job is None:
             if all(e.recipe in self.pinned for e in unit.entries):  # e.g. trained as the server starts
-                return f"the default {_models(len(unit))} every page shows first"
-            return f"another visitor's new {_models(len(unit))}"
+                return f"the default {models(len(unit))} every page shows first"
+            return f"another visitor's new {models(len(unit))}"
         whose = "your" if unit.job.visitor == visitor else "another visitor's"
         return f"the current chunk of {whose} {unit.job.label}"

@@ -18,7 +18,7 @@ from excolor.designs import PRESET_TITLES
 from excolor.figures.latents3d import VIEWS
 from excolor.train import MAX_SEED
 
-from .board import DEFAULT_SEED
+from .training import DEFAULT_SEED
 
 MAX_PARAM_CHARS = 64  # longer than any valid value (the longest design text has 48): a 5,000-character value is refused
 _UNSET = object()

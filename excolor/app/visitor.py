@@ -11,7 +11,7 @@ import streamlit as st
 from excolor.schedule import EX24, Schedule, parse_dopesheet, to_dopesheet
 from excolor.train import Recipe
 
-from .board import DEFAULT_SEED, default_recipes
+from .training import DEFAULT_SEED, default_recipes
 
 MAX_SWEEP_SEEDS = 32  # in the app; the CLI allows 64
 SCHEDULE_FILE = "excolor-schedule.csv"  # the name a schedule downloads under, and the file CLI captions name

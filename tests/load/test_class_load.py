@@ -64,8 +64,7 @@ def server():
 def default_recipe_keys() -> list[str]:
     """The app's own keys for the default (pre, post) pair, computed in a separate interpreter."""
     code = (
-        "import json; from excolor.app import board; "
-        "print(json.dumps([board.recipe_key(r) for r in board.default_recipes()]))"
+        "import json; from excolor.app import training; print(json.dumps([r.key for r in training.default_recipes()]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
