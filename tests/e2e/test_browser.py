@@ -8,11 +8,12 @@ page is measured on a server of its own, in test_memory.py.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from a11y import audit_page
-from e2e_harness import METRICS, PAGES, RENDER_TIMEOUT, AppPage, Server, record_metric
+from e2e_harness import METRICS, PAGES, RENDER_TIMEOUT, REPO, AppPage, Server, record_metric
 from keyboard import walk
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +21,21 @@ pytestmark = pytest.mark.e2e
 PAGE_IDS = [name for name, _ in PAGES]
 COLD_START_LIMIT_S = 120  # generous for a loaded CI machine; the number itself is reported
 FRESH_SEED = 424242  # no page trains this seed by itself, so choosing it always starts a training
+README_PICTURE = REPO / "docs" / "placement.png"  # the README shows the placement page as these tests saw it
+# The main column from the title to the training curves' legends, at the 1400-px viewport: the sidebar is left out
+# (its icons are emoji, which a machine without an emoji font draws as empty boxes).
+README_CROP = (330, 90, 1370, 1330)
+
+
+def save_readme_picture(shot: Path) -> None:
+    """The top of the placement page's light screenshot, 900 px wide, so the committed picture stays small."""
+    from PIL import Image
+
+    with Image.open(shot) as full:
+        top = full.convert("RGB").crop(README_CROP)
+    top.thumbnail((900, 2000))
+    README_PICTURE.parent.mkdir(exist_ok=True)
+    top.save(README_PICTURE, optimize=True)
 
 
 def visit(tab: AppPage, name: str, path: str, theme: str) -> None:
@@ -38,6 +54,8 @@ def visit(tab: AppPage, name: str, path: str, theme: str) -> None:
         assert luminance > 0.65, f"{name}: light theme asked for, background luminance {luminance:.2f}"
     record_metric(f"charts[{name}]", {"vega": len(state["vega"]), "deck": len(state["deck"])})
     assert shot.stat().st_size > 0
+    if (name, theme) == ("placement", "light"):
+        save_readme_picture(shot)
     assert_accessible(tab, name, path, theme)
 
 

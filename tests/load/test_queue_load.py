@@ -15,8 +15,8 @@
 
 Run it with `pytest tests/load/test_queue_load.py -m slow -s`; the numbers are printed in pytest's summary and
 written to artifacts/queue-load-metrics.json. `EXCOLOR_LOAD_ROOT=<a checkout>` runs the same visits against
-another checkout of the app (how the "before" numbers in the README were measured; its assertions then show what
-the old queue did not do).
+another checkout of the app (how the "before" numbers in docs/training-queue.md were measured; its assertions then
+show what the old queue did not do).
 """
 
 from __future__ import annotations
