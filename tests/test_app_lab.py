@@ -10,7 +10,10 @@ import torch
 
 torch.set_num_threads(1)
 
+from untrained import forget  # noqa: E402
+
 from excolor import evidence as ev  # noqa: E402
+from excolor import lab  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/evidence.py"
@@ -55,11 +58,12 @@ def test_default_is_the_notebooks_comparison():
 
 
 def test_default_comparison_trains_measures_and_gives_a_verdict():
+    forget(lab.comparison_recipes("pre", "post", 2))  # whatever earlier tests trained, the page must ask
     at = _open()
     at.slider(key="evidence_seeds").set_value(2).run()
     button = _train_button(at, "Train and compare 2 seeds")
-    if button is not None:  # nothing trained for 2 seeds yet in this process
-        button.click().run()
+    assert button is not None, [b.label for b in at.button]
+    button.click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Verdict" in [h.value for h in at.header]
     verdict = _verdict(at)
@@ -87,9 +91,11 @@ def test_a_custom_pair_from_the_url():
     assert at.query_params["b"] == "post"  # canonical text back in the URL
     assert at.radio[0].label.startswith("Across the seeds, which design")  # the generic question
     at.radio[0].set_value("b").run()
+    forget(lab.comparison_recipes("post,anchor=pre", "post", 2))
+    at.run()
     button = _train_button(at)
-    if button is not None:
-        button.click().run()
+    assert button is not None, [b.label for b in at.button]
+    button.click().run()
     assert not at.exception, [e.value for e in at.exception]
     verdict = _verdict(at)
     assert verdict.startswith("A is post-norm, but anchor on the raw latent; B is post-norm (Ex 2.4).")
@@ -116,11 +122,10 @@ def test_the_same_design_on_both_sides_is_refused_in_words():
 
 
 def test_the_screen_tab_names_the_terms():
+    forget(lab.screen_recipes(2))
     at = _open()
     at.slider(key="lab_screen_seeds").set_value(2).run()
-    button = next((b for b in at.button if b.key == "lab_screen_started_button"), None)
-    if button is not None:
-        button.click().run()
+    at.button(key="lab_screen_started_button").click().run()  # AppTest raises if the button is not there
     assert not at.exception, [e.value for e in at.exception]
     assert "Which term matters?" in [h.value for h in at.header]
     text = next(m.value for m in at.markdown if m.value.startswith("Baseline max error: post-norm is"))
