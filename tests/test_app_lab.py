@@ -68,7 +68,8 @@ def test_default_comparison_trains_measures_and_gives_a_verdict():
     assert "Verdict" in [h.value for h in at.header]
     verdict = _verdict(at)
     assert "cannot settle" in verdict  # 2 seeds are never enough to call a difference
-    assert "post-norm had the lower baseline max error" in verdict or "pre-norm had the lower" in verdict
+    # training is bit-identical, so the fixture's two seeds always split the same way: post-norm wins one
+    assert "post-norm had the lower baseline max error on 1 of 2 seeds (sign test p = 1)" in verdict, verdict
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1 + 2 * len(ev.MEASURES)  # the comparison tab: overview + two per measure
     captions = [c.value for c in at.caption]
