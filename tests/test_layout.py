@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TOP_LEVEL = {
     "app.py", "pages", "excolor", "tests", "requirements.txt", "README.md",
-    "requirements-dev.txt", "pyproject.toml", ".streamlit", ".ci", ".gitignore",
+    "requirements-dev.txt", "pyproject.toml", ".streamlit", ".ci", ".gitignore", "docs",
 }  # fmt: skip
 
 
