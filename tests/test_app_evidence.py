@@ -9,7 +9,9 @@ import torch
 
 torch.set_num_threads(1)
 
-from excolor import measures  # noqa: E402
+from untrained import forget  # noqa: E402
+
+from excolor import lab, measures  # noqa: E402
 from excolor.app import trainer, training, visitor  # noqa: E402
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 
@@ -69,10 +71,11 @@ def test_evidence_page_waits_for_a_click_before_training(page):
 
 
 def test_evidence_page_trains_measures_and_gives_a_verdict(page):
+    forget(lab.comparison_recipes("pre", "post", 2))  # whatever earlier tests trained, the page must ask
     page.slider(key="evidence_seeds").set_value(2).run()
     train = [b for b in page.button if b.label.startswith("Train and compare 2 seeds")]
-    if train:  # nothing trained for 2 seeds yet in this process
-        train[0].click().run()
+    assert len(train) == 1, [b.label for b in page.button]
+    train[0].click().run()
     assert not page.exception, [e.value for e in page.exception]
 
     assert "Verdict" in [h.value for h in page.header]

@@ -64,11 +64,10 @@ def placement():
 
 
 def test_hypothesis_renders_at_once_without_waiting_for_training(hypothesis):
-    at, seconds, started_trained = hypothesis
+    at, _, _ = hypothesis
     assert not at.exception, at.exception
-    if not started_trained:  # the page came back while the models were (most likely) still training
-        assert seconds < 4.0
-        assert elements(at, "progress") or at.success  # live status, or done already
+    # that it returns while its models train is checked without a clock in tests/test_promises.py (training held)
+    assert elements(at, "progress") or at.success  # live status, or done already
     assert not elements(at, "status")  # never the blocking "Training …" box of training.trained()
 
 

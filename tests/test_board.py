@@ -107,6 +107,7 @@ def test_schedules_whose_old_40_bit_keys_collide_get_their_own_cached_numbers(mo
     patched so that their first 10 digits agree (as a crafted collision's would) while the rest differ: each
     still gets its own validation losses, evaluation and file name."""
     from excolor.app import caches, downloads
+    from excolor.evaluate import validation_losses
     from excolor.train import train
 
     def colliding_digest(schedule):
@@ -118,7 +119,10 @@ def test_schedules_whose_old_40_bit_keys_collide_get_their_own_cached_numbers(mo
     run_fast, run_slow = (train(Recipe("post", 0, s))[0] for s in (fast, slow))
     assert run_fast.recipe.key[:22] == run_slow.recipe.key[:22]  # the old 10-digit keys: equal
     assert caches.validation(run_fast) != caches.validation(run_slow)
-    assert caches.validation(run_slow) == caches.validation(run_slow)  # and still cached for each
+    expected = [validation_losses(run.model) for run in (run_fast, run_slow)]  # computed afresh, uncached
+    monkeypatch.setattr(caches, "validation_losses", lambda model: pytest.fail("computed again: not cached"))
+    for run, numbers in zip((run_fast, run_slow), expected):  # each still cached, each number its run's own
+        assert caches.validation(run) == numbers
     assert caches.evaluation(run_fast).max_error < 0.5 < caches.evaluation(run_slow).max_error  # barely trained
     assert downloads.file_stem(run_fast) == downloads.file_stem(run_slow) == "excolor-post-s0-b64-0123456789"
 

@@ -19,6 +19,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HEADER = "STEP,lr,separate,anchor,unit,planar\n"
 SHORT = HEADER + "0,0.01,0.01,0.01,0.01,0.01\n200,0.05,0,0,0,0\n"
 DIVERGING = "STEP,lr,separate\n0,1,1e300\n200,1,1e300\n"  # weight × term overflows float32 at once
+NOTHING = "(its total term became NaN or infinite): nothing to draw."  # a figure page's note for a diverged run
 
 
 def _placement():
@@ -145,6 +146,11 @@ def test_other_pages_survive_a_diverged_run(placement, page):
     at = _apply_table(placement, DIVERGING)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
+    assert _schedule(at).steps == 201  # the page shows the visitor's diverged schedule, not Ex 2.4
+    said = "training diverged at step 0: the total term became NaN or infinite. Try a gentler schedule or another seed."
+    assert _errors(at) == [f"{name}: {said}" for name in ("pre-norm (Ex 2.3)", "post-norm (Ex 2.4)")]  # once each
+    notes = [i.value for i in at.info if "nothing to draw" in i.value]
+    assert notes == ([] if page == "app.py" else [f"post-norm (Ex 2.4) diverged at step 0 {NOTHING}"])
 
 
 def test_the_evidence_page_survives_a_diverged_run(placement):

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from untrained import forget
 
+from excolor import lab
 from excolor.app import training
 from excolor.schedule import parse_dopesheet
 from excolor.train import Divergence
@@ -179,9 +181,9 @@ def test_the_cli_caption_has_no_schedule_option_for_ex24():
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     at.switch_page("pages/evidence.py").run()
+    forget(lab.comparison_recipes("pre", "post", 2))  # whatever earlier tests trained, the page must ask
     at.slider(key="evidence_seeds").set_value(2).run()
-    if any(b.key == "lab_compare_started_button" for b in at.button):  # absent when earlier tests trained these
-        at.button(key="lab_compare_started_button").click().run()
+    at.button(key="lab_compare_started_button").click().run()  # AppTest raises if the button is not there
     _ok(at)
     commands = [c for c in _texts(at.caption) if "python -m excolor" in c]
     assert commands == ["The same as `python -m excolor compare --a pre --b post --seeds 2 --json` prints."], commands

@@ -39,6 +39,9 @@ def test_weights_round_trip_gives_identical_outputs(run):
 def test_load_accepts_a_file_object(run):
     model, _ = excolor.load(io.BytesIO(weights_bytes(run)))
     assert sum(p.numel() for p in model.parameters()) == 263  # one model (K = 1)
+    loaded = model.weights(0)
+    assert sorted(loaded) == sorted(run.weights)
+    assert all(torch.equal(loaded[name], value) for name, value in run.weights.items())  # the run's own values
 
 
 @pytest.mark.parametrize("payload", [b"", b"not a torch file", b"\x80\x04K\x01."])

@@ -463,6 +463,8 @@ class InfFrom:
     bookkeeping is under test: which step and term are reported, when training stops, that neighbours are
     untouched, that a term with weight 0 does not count."""
 
+    value = math.inf
+
     def __init__(self, monkeypatch, term: str, step: int, models: list[int]):
         self.row, self.step, self.models, self.calls = ROW.index(term), step, models, 0
         self.thread = threading.current_thread()
@@ -471,7 +473,7 @@ class InfFrom:
         def total(step_self):
             if threading.current_thread() is self.thread:  # an app test's background trainer is not ours
                 if self.calls >= self.step:
-                    step_self.row[self.row, self.models] = math.inf
+                    step_self.row[self.row, self.models] = self.value
                 self.calls += 1
             original(step_self)
 
