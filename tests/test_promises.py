@@ -19,7 +19,9 @@ from test_custom_schedule import SHORT, _apply_table, _placement  # noqa: E402
 
 from excolor import export  # noqa: E402
 from excolor.app import training  # noqa: E402
-from excolor.classmode import votes  # noqa: E402
+from excolor.classmode import sqlite  # noqa: E402
+from excolor.classmode.sqlite import FILE_NAME, SqliteBackend  # noqa: E402
+from excolor.classmode.store import Store, StoreError, Who  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -137,13 +139,14 @@ def as_a_user_who_cannot_write(action) -> str:
 def store_answers(path: Path) -> str:
     """One line per operation: 'cast: <error>' / 'tally: <error>', or what it returned."""
     lines = []
+    s = Store(SqliteBackend(path))
     for what, op in (
-        ("cast", lambda: votes.cast("abc", "placement", "u", "pre", path=path)),
-        ("tally", lambda: votes.tally("abc", path=path)),
+        ("cast", lambda: s.vote("abc", "placement", Who("u"), "pre")),
+        ("tally", lambda: s.tally("abc")),
     ):
         try:
             lines.append(f"{what}: returned {op()!r}")
-        except votes.VoteStoreError as err:
+        except StoreError as err:
             lines.append(f"{what}: {err}")
     return "\n".join(lines)
 
@@ -152,7 +155,9 @@ def store_answers(path: Path) -> str:
 def read_only_dirs():
     """A folder with a store in it and an empty one, both 0o555, in a 0o555 parent (others may traverse it)."""
     root = Path(tempfile.mkdtemp(prefix="excolor-ro-"))
-    votes.cast("abc", "placement", "t", "post", path=root / "with-store" / votes.FILE_NAME)
+    path = root / "with-store" / FILE_NAME
+    Store(SqliteBackend(path)).vote("abc", "placement", Who("t"), "post")
+    sqlite._keepers.pop(path).close()  # the process's last connection: its log is folded into the file
     (root / "empty").mkdir()
     for d in (root / "with-store", root / "empty", root):
         d.chmod(0o555)
@@ -165,18 +170,18 @@ def read_only_dirs():
 
 
 def test_a_read_only_folder_with_a_store_gives_one_line_errors_and_changes_nothing(read_only_dirs):
-    path = read_only_dirs / "with-store" / votes.FILE_NAME
+    path = read_only_dirs / "with-store" / FILE_NAME
     before = path.read_bytes()
     answers = as_a_user_who_cannot_write(lambda: store_answers(path)).split("\n")
     assert answers == [
         f"cast: vote store {path}: attempt to write a readonly database",
         f"tally: vote store {path}: attempt to write a readonly database",
     ]
-    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == [votes.FILE_NAME]
+    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == [FILE_NAME]
 
 
 def test_a_read_only_empty_folder_gives_one_line_errors_and_creates_nothing(read_only_dirs):
-    path = read_only_dirs / "empty" / votes.FILE_NAME
+    path = read_only_dirs / "empty" / FILE_NAME
     answers = as_a_user_who_cannot_write(lambda: store_answers(path)).split("\n")
     assert answers == [
         f"cast: vote store {path}: unable to open database file",

@@ -6,13 +6,12 @@ Speed: the queue is counted without training (a fake train function, the worker 
 does); the vote store is filled in bulk with one SQL transaction, then the boundary votes go through cast()."""
 
 import sqlite3
-from pathlib import Path
 
-import pytest
 from test_queue import make_queue, pair, seeds  # noqa: E402  (the stubbed queue of the queue tests)
 
 from excolor.app.trainer import INTERACTIVE_RESERVE, MAX_WAITING_MODELS
-from excolor.classmode import votes
+from excolor.classmode import store
+from excolor.classmode.store import Who
 
 # ------------------------------------------------------------------------------------------------ the queue
 
@@ -56,51 +55,19 @@ def test_students_still_get_64_pairs_past_a_full_queue_and_the_65th_is_refused()
     assert fake.calls == []
 
 
-# ------------------------------------------------------------------------------------------- the vote store
+# ------------------------------------------------------------------------------------------- the class store
+# (1,000 classes at the shipped MAX_CLASSES: tests/test_class_store.py, a live class against 1,000 new ones)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "data" / votes.FILE_NAME
-    votes.prepare(path, now=1000.0)
-    return path
-
-
-def bulk(db: Path, classes: list[tuple], ballots: list[tuple] = ()) -> None:
-    """Rows straight into the store, in one transaction: (code, created, last_vote, votes) and
-    (class, question, visitor, answer, at)."""
-    with sqlite3.connect(db) as conn:
-        conn.executemany("INSERT INTO classes (code, created, last_vote, votes) VALUES (?, ?, ?, ?)", classes)
-        conn.executemany("INSERT INTO votes (class, question, visitor, answer, at) VALUES (?, ?, ?, ?, ?)", ballots)
-
-
-def test_a_class_takes_its_10000th_vote_and_refuses_the_10001st(db):
-    n = votes.MAX_VOTES_PER_CLASS - 1
+def test_a_class_takes_its_10000th_vote_and_refuses_the_10001st(db, sq):
+    n = store.MAX_VOTES_PER_CLASS - 1
     assert n + 1 == 10_000
-    bulk(
-        db, [("big-class", 1000.0, 1000.0, n)], [("big-class", "placement", f"v{i}", "post", 1000.0) for i in range(n)]
-    )
-    assert votes.cast("big-class", "placement", "last", "pre", path=db, now=2000.0).status == "counted"
-    assert votes.cast("big-class", "placement", "late", "pre", path=db, now=2001.0).status == "full"
-    assert votes.cast("big-class", "placement", "v0", "same", path=db, now=2002.0).status == "moved"  # changes still do
-    assert votes.tally("big-class", path=db)["placement"] == {"post": 9_998, "pre": 1, "same": 1}
-
-
-def test_the_store_keeps_1000_classes_and_the_1001st_drops_the_one_unused_longest(db):
-    n = votes.MAX_CLASSES - 1
-    assert n + 1 == 1_000
-    codes = [f"class-{i:04d}" for i in range(n)]
-    bulk(
-        db,
-        [(c, 1000.0 + i, 1000.0 + i, 1) for i, c in enumerate(codes)],
-        [(c, "placement", "t", "post", 1000.0) for c in codes],
-    )
-    votes.cast("class-0000", "placement", "u", "pre", path=db, now=5000.0)  # the oldest is used again
-    votes.cast("the-1000th", "placement", "t", "post", path=db, now=5001.0)
-    assert votes.class_count(path=db) == 1_000  # fits: nothing dropped
-    assert sum(votes.tally("class-0001", path=db)["placement"].values()) == 1
-    votes.cast("the-1001st", "placement", "t", "post", path=db, now=5002.0)
-    assert votes.class_count(path=db) == 1_000
-    assert sum(votes.tally("class-0001", path=db)["placement"].values()) == 0  # unused longest: dropped
-    assert sum(votes.tally("class-0000", path=db)["placement"].values()) == 2  # used again: kept
-    assert sum(votes.tally("the-1001st", path=db)["placement"].values()) == 1
+    sq.prepare()
+    with sqlite3.connect(db) as conn:  # 9,999 votes straight into the file, in one transaction
+        conn.execute("INSERT INTO classes (code, created, active, votes) VALUES ('big-class', 1000, 1000, ?)", (n,))
+        rows = [("big-class", "placement", f"v{i}", "post", 1000.0) for i in range(n)]
+        conn.executemany("INSERT INTO votes (class, question, visitor, answer, at) VALUES (?, ?, ?, ?, ?)", rows)
+    assert sq.vote("big-class", "placement", Who("last"), "pre").status == "counted"
+    assert sq.vote("big-class", "placement", Who("late"), "pre").status == "full"
+    assert sq.vote("big-class", "placement", Who("v0"), "same").status == "moved"  # changes still do
+    assert sq.tally("big-class")["placement"] == {"post": 9_998, "pre": 1, "same": 1}

@@ -107,6 +107,7 @@ class BigJob:
     entries: tuple[Entry, ...]
     refused: str | None = None
     note: str | None = None
+    address: str | None = None  # the client's, when known: one address holds at most ADDRESS_SHARE of the queue
 
     @property
     def recipes(self) -> tuple[Recipe, ...]:

@@ -44,6 +44,7 @@ if not log.handlers:  # one line per training on the server's stderr: the load t
 CHUNK_MODEL_STEPS = 16 * EX24.steps  # at most this many model-steps per train() call: 16 default models, ~2.3 s
 MAX_WAITING_MODELS = 256  # big jobs are refused beyond this many waiting models (of the default length)
 INTERACTIVE_RESERVE = 128  # interactive requests are refused only beyond the cap plus this many models
+ADDRESS_SHARE = 0.5  # of the queue's cap: what the big jobs from one client address may hold (issue 27)
 INTERACTIVE_KEPT = 8  # recipes per visitor that stay wanted: their last few pairs (older ones, if queued, are dropped)
 GRACE_S = 30.0  # a visitor not seen for this long (and whose session is gone) no longer holds queued work
 MAX_KEPT_MB = 80.0  # finished runs kept per process: ~0.45 MB each at 3,001 steps (~180 runs), ~3 MB at 20,000
@@ -126,10 +127,13 @@ class TrainingQueue:
             self.wakeup.notify_all()
             return entries
 
-    def request_big(self, visitor: str | None, recipes: Sequence[Recipe], label: str) -> BigJob:
+    def request_big(
+        self, visitor: str | None, recipes: Sequence[Recipe], label: str, address: str | None = None
+    ) -> BigJob:
         """This visitor's big job for these recipes: the one already queued if it is the same, else a new one
         that replaces it (`note` says so), or a refused one (`refused` holds the busy message) if the queue is
-        full. Recipes trained or queued already are reused; the rest train in chunks, in turns with others."""
+        full or the client `address` already holds its share. Recipes trained or queued already are reused; the
+        rest train in chunks, in turns with others."""
         recipes = tuple(dict.fromkeys(recipes))
         with self.lock:
             self._touch(visitor)
@@ -138,10 +142,13 @@ class TrainingQueue:
                 return old
             if refused := self._big_refusal(recipes, old):
                 return BigJob(visitor, label, (), refused=refused)
+            new_steps = sum(r.schedule.steps for r in recipes if r not in self.entries)
+            if crowded := self._address_over_share(address, visitor, new_steps):
+                return BigJob(visitor, label, (), refused=crowded, address=address)
             note = None
             if old is not None and old.recipes != recipes:  # (the same recipes again: a retry after a failure)
                 note = f"your earlier {old.label} was replaced by this one (what it had trained already is kept)"
-            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), note=note)
+            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), note=note, address=address)
             self.big.pop(visitor, None)
             if not job.done:
                 self.big[visitor] = job  # joins the rotation at the back; it leaves when its last chunk is done
@@ -165,6 +172,25 @@ class TrainingQueue:
         if new_steps and self._waiting_steps() - freed + new_steps > self.max_waiting_steps:
             return self._busy_message(new_steps, self.max_waiting_steps, freed)
         return None
+
+    def _address_over_share(self, address: str | None, visitor: str | None, new_steps: int) -> str | None:
+        """The refusal when the other big jobs from `address` plus this one would hold more than ADDRESS_SHARE of
+        the queue: many sessions (or browsers) of one client cannot keep everyone else's work out."""
+        if address is None or not new_steps:
+            return None
+        held = sum(
+            e.recipe.schedule.steps
+            for v, job in self.big.items()
+            if job.address == address and v != visitor
+            for e in job.pending()
+        )
+        share = int(self.max_waiting_steps * ADDRESS_SHARE)
+        if held + new_steps <= share:
+            return None
+        return (
+            f"other visitors at your network address have {models(held // EX24.steps)} waiting and one address may "
+            f"queue at most {models(share // EX24.steps)}: try again when theirs are trained"
+        )
 
     def lookup(self, recipes: Sequence[Recipe], visitor: str | None = None) -> list[Entry | None]:
         """The entries of these recipes (from this visitor's big job first), None for any not in the queue.

@@ -22,7 +22,6 @@ recipe first or how the queue cut the work.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,13 +63,11 @@ def queue() -> TrainingQueue:
 
 
 def visitor_id() -> str:
-    """This browser session's id: whose big job is whose, and who still waits for queued work."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    """This browser's identity (app.identity), not its session: whose big job is whose (one per browser, however
+    many sessions it opens), and who still waits for queued work."""
+    from . import identity
 
-    ctx = get_script_run_ctx()
-    if ctx is not None and ctx.session_id:
-        return ctx.session_id
-    return st.session_state.setdefault("visitor_id", uuid.uuid4().hex)
+    return identity.token()
 
 
 def start(recipes: Sequence[Recipe]) -> None:
@@ -80,7 +77,9 @@ def start(recipes: Sequence[Recipe]) -> None:
 
 def request_big(visitor: str, recipes: Sequence[Recipe], label: str) -> BigJob:
     """Queue `recipes` as this visitor's big job without waiting (see the module docstring)."""
-    return queue().request_big(visitor, recipes, label)
+    from . import identity
+
+    return queue().request_big(visitor, recipes, label, identity.address())
 
 
 def status_for(visitor: str, recipes: Sequence[Recipe]) -> Status:
@@ -110,7 +109,7 @@ def trained(recipes: Sequence[Recipe], label: str = "Training", big: bool = Fals
     big=False: interactive, ahead of big jobs. big=True: this visitor's big job, `label` naming it for others."""
     q, visitor = queue(), visitor_id()
     if big:
-        job = q.request_big(visitor, recipes, label)
+        job = request_big(visitor, recipes, label)
         if job.refused:
             st.warning(f"Not started: {job.refused}.", icon="⏳")
             return None
