@@ -84,11 +84,12 @@ def page(title: str) -> Frame:
 
     import torch
 
-    from . import board, classroom, urlstate, visitor
+    from . import board, classroom, follow, urlstate, visitor
 
     torch.set_num_threads(1)  # a 263-parameter model: extra threads cost more than they give
     with seed_slot:
         urlstate.seed_from_sidebar()
+        follow.set_page(next((script for script, label, _ in PAGES if label == title), None))
         classroom.sidebar()  # the class code from the link, if any, kept in every link from here on
     recipes = visitor.current_recipes()
     board.start_training(recipes)  # both placements, batched; pages wait for it only when they need it
