@@ -11,9 +11,10 @@ from excolor.app import shell
 
 frame = shell.page("Projector")  # first: the menu and sidebar (the teacher link's key is checked there)
 
+from excolor.classmode.store import StoreError, open_store  # noqa: E402
+
 from excolor.app import classroom, teacher  # noqa: E402
 from excolor.classmode import questions  # noqa: E402
-from excolor.classmode.store import StoreError, open_store  # noqa: E402
 
 LIVE_EVERY_S = 3  # the connected count and the tallies on the projector: a teacher watches them come in
 
@@ -37,7 +38,7 @@ def connected_now(code: str) -> None:
     except StoreError as err:
         st.warning(f"The class store is unavailable ({err}).", icon="⚠️")
         return
-    st.metric("Students connected now", n, help=f"Students who had a page of the class open in the last 30 s.")
+    st.metric("Students connected now", n, help="Students who had a page of the class open in the last 30 s.")
 
 
 def the_questions(code: str) -> None:

@@ -1,17 +1,18 @@
 """Follow me: the teacher's page and open tab, published to the class; students who follow are moved there.
 
-A position is the page's script and its open tabs as a query (`pages/placement.py`, `space=3d`). The teacher's session publishes it on every page run and, from a small fragment, whenever a tab changes (a tab
-switch reruns only its fragment, not the page). Every student's session runs a fragment every FOLLOW_EVERY_S
-seconds: it tells the store the student is here (the projector's "connected now") and, while "Follow my teacher"
-is on (the default in a class), reads the position and, when the teacher has moved since (the position's version
-grew), switches page with the tab set through the URL. A student may look around between the teacher's moves; one who turned following off is
-never moved. A position is read only from the store (written only with the teacher's key) and checked against the
-menu's pages and the tabs' parameters before it moves anyone.
+A position is the page's script and its open tabs as a query (`pages/placement.py`, `space=3d`). The teacher's
+session publishes it on every page run and, from a small fragment, whenever a tab changes (a tab switch reruns
+only its fragment, not the page). Every student's session runs a fragment every FOLLOW_EVERY_S seconds: it tells
+the store the student is here (the projector's "connected now") and, while "Follow my teacher" is on (the
+default in a class), reads the position and, when the teacher has moved since (the position's version grew),
+switches page with the tab set through the URL. A student may look around between the teacher's moves; one who
+turned following off is never moved. A position is read only from the store (written only with the teacher's
+key) and checked against the menu's pages and the tabs' parameters before it moves anyone.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 import streamlit as st
 

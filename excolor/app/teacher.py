@@ -117,7 +117,8 @@ def _set_reveal(code: str, question: str) -> None:
     if key is None:  # the session lost its key: nothing to do
         return
     try:
-        open_store().set_reveal(code, key, question, bool(st.session_state.get(f"_reveal_{question}")), identity.visitor())
+        shown = bool(st.session_state.get(f"_reveal_{question}"))
+        open_store().set_reveal(code, key, question, shown, identity.visitor())
     except (StoreError, Refused) as err:
         st.session_state[_REFUSED] = f"Reveal not changed: {err}"
 
