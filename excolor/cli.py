@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_sched.add_argument("--csv", metavar="FILE", help="a CSV dopesheet (default: Ex 2.4's)")
     p_bench = sub.add_parser("bench", help="time training and evaluation on this machine")
     p_bench.add_argument("--lab", action="store_true", help="time the lab instead: compare 2 x 8 and screen 8 x 4")
-    p_tally = sub.add_parser("tally", help="a class's votes per question and answer (EXCOLOR_DATA_DIR)")
+    p_tally = sub.add_parser(
+        "tally", help="a class's votes per question and answer (EXCOLOR_DATABASE_URL, else EXCOLOR_DATA_DIR)"
+    )
     p_tally.add_argument("--class", dest="code", type=_class_code, required=True, metavar="CODE")
     p_tally.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
@@ -294,7 +296,7 @@ def cmd_bench(args) -> int:
 
 
 def _class_code(text: str) -> str:
-    from .classmode.votes import parse_class_code
+    from .classmode.codes import parse_class_code
 
     try:
         return parse_class_code(text)
@@ -305,18 +307,19 @@ def _class_code(text: str) -> str:
 def cmd_tally(args) -> int:
     """The class's counts from the same store the app writes; a store that cannot be read is one line, exit 1."""
     from .classmode.questions import QUESTIONS
-    from .classmode.votes import VoteStoreError, database_path, tally
+    from .classmode.store import StoreError, open_store
 
     try:
-        counts = tally(args.code)
-    except VoteStoreError as err:
+        store = open_store()
+        counts = store.tally(args.code)
+    except StoreError as err:
         print(f"excolor: error: {err}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({"class": args.code, "questions": counts}))
         return 0
     votes = sum(sum(answers.values()) for answers in counts.values())
-    print(f"class {args.code}: {votes} votes ({database_path()})")
+    print(f"class {args.code}: {votes} votes ({store.where})")
     for question, answers in counts.items():
         total = sum(answers.values())
         print(f"\n{question} ({total} votes): {QUESTIONS[question].prompt}")

@@ -5,16 +5,17 @@ Only the class's teacher (a session that opened the teacher link) sees it; anyon
 here shows the teacher's key: the screen is meant to be projected.
 """
 
+import html
+
 import streamlit as st
 
 from excolor.app import shell
 
 frame = shell.page("Projector")  # first: the menu and sidebar (the teacher link's key is checked there)
 
-from excolor.classmode.store import StoreError, open_store  # noqa: E402
-
 from excolor.app import classroom, teacher  # noqa: E402
 from excolor.classmode import questions  # noqa: E402
+from excolor.classmode.store import StoreError, open_store  # noqa: E402
 
 LIVE_EVERY_S = 3  # the connected count and the tallies on the projector: a teacher watches them come in
 
@@ -25,8 +26,10 @@ def the_student_link(code: str) -> None:
     with words:
         st.title(f"Class {code}")
         st.markdown("Join on your phone or laptop: scan the code, or type")
-        st.markdown(f'<p style="font-size: 2.6rem; font-weight: 700; word-break: break-all">{link}</p>',
-                    unsafe_allow_html=True)
+        st.markdown(
+            f'<p style="font-size: 2.6rem; font-weight: 700; word-break: break-all">{html.escape(link)}</p>',
+            unsafe_allow_html=True,
+        )
     with picture:
         st.image(teacher.qr_png(link), width=360, alt=f"QR code of the student link {link}")
 

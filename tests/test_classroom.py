@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_app_pages_intro import elements  # noqa: E402  (every element of a kind, e.g. vega_lite_chart)
 
 from excolor.app import board, caches, urlstate  # noqa: E402
-from excolor.classmode import questions, votes  # noqa: E402
+from excolor.classmode import questions, sqlite  # noqa: E402
+from excolor.classmode.store import open_store  # noqa: E402
 from excolor.figures import (  # noqa: E402
     class_charts,
     comparison,
@@ -33,7 +34,7 @@ INTERVENTIONS = "pages/interventions.py"
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "votes-data"
-    monkeypatch.setenv(votes.DATA_DIR_ENV, str(folder))
+    monkeypatch.setenv(sqlite.DATA_DIR_ENV, str(folder))
     return folder
 
 
@@ -134,7 +135,7 @@ def test_one_vote_per_visitor_changing_moves_it_and_the_reveal_shows_the_split(d
     second.radio(key="prediction").set_value("pre").run()
     third = open_app(**{"class": "room-12"})
     third.radio(key="prediction").set_value("post").run()
-    assert votes.tally("room-12")["placement"] == {"post": 1, "pre": 2, "same": 0}
+    assert open_store().tally("room-12")["placement"] == {"post": 1, "pre": 2, "same": 0}
 
     viewer = go(open_app(**{"class": "room-12"}), PLACEMENT)  # a fourth visitor, who did not vote
     measured = placement_measured()
@@ -153,7 +154,7 @@ def test_one_vote_per_visitor_changing_moves_it_and_the_reveal_shows_the_split(d
 def test_the_interventions_question_is_judged_and_tallied(data_dir):
     at = go(open_app(**{"class": "room-12"}), INTERVENTIONS)
     at.radio(key="prediction_interventions").set_value("split").run()
-    assert votes.tally("room-12")["interventions"] == {"suppression": 0, "repulsion": 0, "split": 1}
+    assert open_store().tally("room-12")["interventions"] == {"suppression": 0, "repulsion": 0, "split": 1}
     verdicts = [m.value for m in (*at.success, *at.warning, *at.info) if "notebook's settings" in m.value]
     assert len(verdicts) == 1 and "selectivity r suppression" in verdicts[0]
     (caption,) = tally_captions(at)
@@ -167,12 +168,12 @@ def broken_store(kind: str, tmp_path: Path, monkeypatch) -> None:
     if kind == "unwritable":  # a folder that cannot be made: its parent is a file (root or not)
         blocker = tmp_path / "a-file"
         blocker.write_text("in the way")
-        monkeypatch.setenv(votes.DATA_DIR_ENV, str(blocker / "data"))
+        monkeypatch.setenv(sqlite.DATA_DIR_ENV, str(blocker / "data"))
     else:
         folder = tmp_path / "corrupt"
         folder.mkdir()
-        (folder / votes.FILE_NAME).write_bytes(b"no database here " * 300)
-        monkeypatch.setenv(votes.DATA_DIR_ENV, str(folder))
+        (folder / sqlite.FILE_NAME).write_bytes(b"no database here " * 300)
+        monkeypatch.setenv(sqlite.DATA_DIR_ENV, str(folder))
 
 
 @pytest.mark.parametrize("kind", ["unwritable", "corrupt"])

@@ -1,6 +1,6 @@
-"""The vote store (excolor.classmode.votes) and the questions' measured answers (excolor.classmode.questions):
+"""The class store (excolor.classmode.store) and the questions' measured answers (excolor.classmode.questions):
 exact counts under concurrency, one vote per visitor per question, the bounds, the purge, and failures that stay
-one-line errors."""
+one-line errors. The store tests run on SQLite and, where a PostgreSQL server can be started, on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,28 +10,51 @@ from pathlib import Path
 
 import pytest
 
-from excolor.classmode import questions, votes
+from excolor.classmode import codes, questions, sqlite, store
+from excolor.classmode.sqlite import SqliteBackend
+from excolor.classmode.store import Cast, Store, StoreError, Who
 
 DAY = 86_400.0
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / votes.FILE_NAME
+    return tmp_path / "data" / sqlite.FILE_NAME
 
 
-def class_count(path: Path) -> int:
+class Clock:
+    """A settable clock for the store: `clock.t = ...` moves time."""
+
+    def __init__(self, t: float = 1e9):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def s(db: Path, clock: Clock) -> Store:
+    return Store(SqliteBackend(db), clock=clock)
+
+
+def class_count(s: Store) -> int:
     """How many classes the store holds (the app never needs the number; the bounds tests do)."""
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM classes").fetchone()[0]
-    finally:
-        conn.close()
+    with s.backend.transaction(write=False) as tx:
+        return tx.execute("SELECT COUNT(*) FROM classes").fetchone()[0]
 
 
-def test_the_store_is_created_on_first_use_in_wal_mode_with_only_the_promised_columns(db):
+def vote(s: Store, code: str, question: str, visitor: str, answer: str) -> Cast:
+    return s.vote(code, question, Who(visitor), answer)
+
+
+def test_the_store_is_created_on_first_use_in_wal_mode_with_only_the_promised_columns(db, s):
     assert not db.parent.exists()
-    assert votes.cast("class-1", "placement", "tok-a", "post", path=db).status == "counted"
+    assert vote(s, "class-1", "placement", "tok-a", "post").status == "counted"
     assert db.exists()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -41,30 +64,30 @@ def test_the_store_is_created_on_first_use_in_wal_mode_with_only_the_promised_co
 
 
 def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(votes.DATA_DIR_ENV, str(tmp_path / "elsewhere"))
-    assert votes.database_path() == tmp_path / "elsewhere" / votes.FILE_NAME
-    monkeypatch.delenv(votes.DATA_DIR_ENV)
-    assert votes.database_path() == votes.DEFAULT_DATA_DIR / votes.FILE_NAME
-    assert "excolor" not in votes.DEFAULT_DATA_DIR.relative_to(Path(votes.__file__).parents[2]).parts
+    monkeypatch.setenv(sqlite.DATA_DIR_ENV, str(tmp_path / "elsewhere"))
+    assert sqlite.database_path() == tmp_path / "elsewhere" / sqlite.FILE_NAME
+    monkeypatch.delenv(sqlite.DATA_DIR_ENV)
+    assert sqlite.database_path() == sqlite.DEFAULT_DATA_DIR / sqlite.FILE_NAME
+    assert "excolor" not in sqlite.DEFAULT_DATA_DIR.relative_to(Path(sqlite.__file__).parents[2]).parts
 
 
-def test_changing_an_answer_moves_the_vote_and_never_adds_one(db):
-    assert votes.cast("abc", "placement", "t1", "post", path=db) == votes.Cast("counted")
-    assert votes.cast("abc", "placement", "t1", "pre", path=db) == votes.Cast("moved", "post")
-    assert votes.cast("abc", "placement", "t1", "same", path=db) == votes.Cast("moved", "pre")
-    assert votes.cast("abc", "placement", "t1", "same", path=db) == votes.Cast("same", "same")
-    votes.cast("abc", "placement", "t2", "post", path=db)
-    votes.cast("abc", "lab", "t1", "most", path=db)  # another question: its own vote
-    votes.cast("other", "placement", "t1", "pre", path=db)  # another class: its own tally
-    tally = votes.tally("abc", path=db)
+def test_changing_an_answer_moves_the_vote_and_never_adds_one(s):
+    assert vote(s, "abc", "placement", "t1", "post") == Cast("counted")
+    assert vote(s, "abc", "placement", "t1", "pre") == Cast("moved", "post")
+    assert vote(s, "abc", "placement", "t1", "same") == Cast("moved", "pre")
+    assert vote(s, "abc", "placement", "t1", "same") == Cast("same", "same")
+    vote(s, "abc", "placement", "t2", "post")
+    vote(s, "abc", "lab", "t1", "most")  # another question: its own vote
+    vote(s, "other", "placement", "t1", "pre")  # another class: its own tally
+    tally = s.tally("abc")
     assert tally["placement"] == {"post": 1, "pre": 0, "same": 1}
     assert tally["lab"] == {"all": 0, "most": 1, "half": 0, "few": 0}
     assert tally["interventions"] == {"suppression": 0, "repulsion": 0, "split": 0}
-    assert votes.tally("other", path=db)["placement"] == {"post": 0, "pre": 1, "same": 0}
-    assert votes.tally("nobody-here", path=db)["placement"] == {"post": 0, "pre": 0, "same": 0}
+    assert s.tally("other")["placement"] == {"post": 0, "pre": 1, "same": 0}
+    assert s.tally("nobody-here")["placement"] == {"post": 0, "pre": 0, "same": 0}
 
 
-def test_thirty_threads_voting_at_once_lose_nothing(db):
+def test_thirty_threads_voting_at_once_lose_nothing(s):
     """30 visitors each vote, then change their vote, all released at the same instant: exactly 30 votes, and
     each one's last answer counted once."""
     n = 30
@@ -74,9 +97,9 @@ def test_thirty_threads_voting_at_once_lose_nothing(db):
     def visitor(i: int) -> None:
         try:
             barrier.wait(timeout=10)
-            votes.cast("busy-class", "placement", f"visitor-{i}", "post", path=db)
-            votes.cast("busy-class", "placement", f"visitor-{i}", ("pre", "same", "post")[i % 3], path=db)
-            votes.cast("busy-class", "lab", f"visitor-{i}", "all", path=db)
+            vote(s, "busy-class", "placement", f"visitor-{i}", "post")
+            vote(s, "busy-class", "placement", f"visitor-{i}", ("pre", "same", "post")[i % 3])
+            vote(s, "busy-class", "lab", f"visitor-{i}", "all")
         except BaseException as err:  # noqa: BLE001 - reported below
             errors.append(err)
 
@@ -86,83 +109,93 @@ def test_thirty_threads_voting_at_once_lose_nothing(db):
     for t in threads:
         t.join(timeout=60)
     assert not errors, errors
-    tally = votes.tally("busy-class", path=db)
+    tally = s.tally("busy-class")
     assert tally["placement"] == {"pre": 10, "same": 10, "post": 10}
     assert sum(tally["lab"].values()) == 30
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT votes FROM classes WHERE code = 'busy-class'").fetchone()[0] == 60
-    conn.close()
+    with s.backend.transaction(write=False) as tx:
+        assert tx.execute("SELECT votes FROM classes WHERE code = 'busy-class'").fetchone()[0] == 60
 
 
-def test_a_class_holds_at_most_max_votes_and_changes_still_move(db, monkeypatch):
-    monkeypatch.setattr(votes, "MAX_VOTES_PER_CLASS", 3)
+def test_a_class_holds_at_most_max_votes_and_changes_still_move(s, monkeypatch):
+    monkeypatch.setattr(store, "MAX_VOTES_PER_CLASS", 3)
     for i in range(3):
-        assert votes.cast("full-class", "placement", f"t{i}", "post", path=db).status == "counted"
-    assert votes.cast("full-class", "placement", "t9", "pre", path=db).status == "full"
-    assert votes.cast("full-class", "lab", "t0", "few", path=db).status == "full"  # a new vote, even from t0
-    assert votes.cast("full-class", "placement", "t0", "pre", path=db).status == "moved"  # a change is not new
-    assert votes.tally("full-class", path=db)["placement"] == {"post": 2, "pre": 1, "same": 0}
+        assert vote(s, "full-class", "placement", f"t{i}", "post").status == "counted"
+    assert vote(s, "full-class", "placement", "t9", "pre").status == "full"
+    assert vote(s, "full-class", "lab", "t0", "few").status == "full"  # a new vote, even from t0
+    assert vote(s, "full-class", "placement", "t0", "pre").status == "moved"  # a change is not new
+    assert s.tally("full-class")["placement"] == {"post": 2, "pre": 1, "same": 0}
 
 
-def test_at_most_max_classes_the_one_unused_longest_goes_first(db, monkeypatch):
-    monkeypatch.setattr(votes, "MAX_CLASSES", 3)
+def test_at_most_max_classes_the_one_idle_longest_goes_first(s, clock, monkeypatch):
+    """A full store makes room by dropping the class idle longest, once it has been idle KEEP_ACTIVE_S."""
+    monkeypatch.setattr(store, "MAX_CLASSES", 3)
+    start = clock.t
     for i, code in enumerate(("aaa", "bbb", "ccc")):
-        votes.cast(code, "placement", "t", "post", path=db, now=1000.0 + i)
-    votes.cast("aaa", "placement", "u", "pre", path=db, now=1010.0)  # aaa is used again: bbb is now the oldest
-    votes.cast("ddd", "placement", "t", "post", path=db, now=1020.0)
-    assert class_count(db) == 3
-    assert sum(votes.tally("bbb", path=db)["placement"].values()) == 0
-    assert votes.tally("aaa", path=db)["placement"] == {"post": 1, "pre": 1, "same": 0}
-    assert sum(votes.tally("ddd", path=db)["placement"].values()) == 1
+        clock.t = start + i
+        vote(s, code, "placement", "t", "post")
+    clock.t = start + 10
+    vote(s, "aaa", "placement", "u", "pre")  # aaa is used again: bbb is now the oldest
+    clock.t = start + 10 + store.KEEP_ACTIVE_S
+    vote(s, "ddd", "placement", "t", "post")
+    assert class_count(s) == 3
+    assert sum(s.tally("bbb")["placement"].values()) == 0
+    assert s.tally("aaa")["placement"] == {"post": 1, "pre": 1, "same": 0}
+    assert sum(s.tally("ddd")["placement"].values()) == 1
 
 
-def test_classes_unused_for_thirty_days_are_purged_on_start(db):
-    now = 100 * DAY
-    votes.cast("old-class", "placement", "t", "post", path=db, now=now - 31 * DAY)
-    votes.cast("recent", "placement", "t", "post", path=db, now=now - 29 * DAY)
-    assert votes.prepare(db, now=now) == 1  # what a fresh process does first
-    assert sum(votes.tally("old-class", path=db)["placement"].values()) == 0
-    assert sum(votes.tally("recent", path=db)["placement"].values()) == 1
-    assert class_count(db) == 1
+def test_classes_unused_for_thirty_days_are_purged_on_start(s, clock):
+    now = clock.t
+    clock.t = now - 31 * DAY
+    vote(s, "old-class", "placement", "t", "post")
+    clock.t = now - 29 * DAY
+    vote(s, "recent", "placement", "t", "post")
+    clock.t = now
+    assert s.purge() == 1  # what a fresh process does first
+    assert sum(s.tally("old-class")["placement"].values()) == 0
+    assert sum(s.tally("recent")["placement"].values()) == 1
+    assert class_count(s) == 1
 
 
-def test_bad_codes_questions_and_answers_are_refused_before_touching_the_store(db):
+def test_bad_codes_questions_and_answers_are_refused_before_touching_the_store(db, s):
     for code in ("ab", "x" * 25, "Class", "a b", "a_b", "ünï", ""):
-        assert not votes.is_class_code(code)
+        assert not codes.is_class_code(code)
         with pytest.raises(ValueError, match="3 to 24 characters"):
-            votes.cast(code, "placement", "t", "post", path=db)
+            vote(s, code, "placement", "t", "post")
     for code in ("abc", "x" * 24, "year-9-b", "2024"):
-        assert votes.parse_class_code(code) == code
+        assert codes.parse_class_code(code) == code
     with pytest.raises(ValueError, match="not an answer"):
-        votes.cast("abc", "placement", "t", "repulsion", path=db)
+        vote(s, "abc", "placement", "t", "repulsion")
     with pytest.raises(ValueError, match="not an answer"):
-        votes.cast("abc", "nonsense", "t", "post", path=db)
+        vote(s, "abc", "nonsense", "t", "post")
     assert not db.exists()
 
 
 def test_an_unwritable_folder_is_a_one_line_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(votes.VoteStoreError) as caught:
-        votes.cast("abc", "placement", "t", "post", path=blocker / "data" / votes.FILE_NAME)
+    s = Store(SqliteBackend(blocker / "data" / sqlite.FILE_NAME))
+    with pytest.raises(StoreError) as caught:
+        vote(s, "abc", "placement", "t", "post")
     assert "\n" not in str(caught.value) and "vote store" in str(caught.value)
-    with pytest.raises(votes.VoteStoreError):
-        votes.tally("abc", path=blocker / "data" / votes.FILE_NAME)
+    with pytest.raises(StoreError):
+        s.tally("abc")
 
 
 def test_a_corrupt_file_is_a_one_line_error(tmp_path):
-    path = tmp_path / votes.FILE_NAME
+    path = tmp_path / sqlite.FILE_NAME
     path.write_bytes(b"this is not a database, just text " * 100)
-    with pytest.raises(votes.VoteStoreError, match="not a database") as caught:
-        votes.cast("abc", "placement", "t", "post", path=path)
+    s = Store(SqliteBackend(path))
+    with pytest.raises(StoreError, match="not a database") as caught:
+        vote(s, "abc", "placement", "t", "post")
     assert "\n" not in str(caught.value)
-    with pytest.raises(votes.VoteStoreError):
-        votes.tally("abc", path=path)
+    with pytest.raises(StoreError):
+        s.tally("abc")
 
 
 def test_tokens_are_random_and_url_safe():
-    tokens = {votes.new_token() for _ in range(100)}
+    tokens = {codes.new_token() for _ in range(100)}
     assert len(tokens) == 100 and all(len(t) == 22 and t.replace("-", "").replace("_", "").isalnum() for t in tokens)
+    assert all(codes.is_token(t) for t in tokens)
 
 
 # ----------------------------------------------------------------------------------------- measured answers
@@ -210,10 +243,11 @@ def test_cli_tally_prints_the_class_counts_as_json_and_as_a_table(tmp_path, monk
 
     from excolor import cli
 
-    monkeypatch.setenv(votes.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(sqlite.DATA_DIR_ENV, str(tmp_path))
+    s = store.open_store()
     for visitor, answer in (("a", "post"), ("b", "pre"), ("c", "post")):
-        votes.cast("year-9", "placement", visitor, answer)
-    votes.cast("year-9", "interventions", "a", "split")
+        vote(s, "year-9", "placement", visitor, answer)
+    vote(s, "year-9", "interventions", "a", "split")
     assert cli.main(["tally", "--class", "year-9", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == {
@@ -236,8 +270,8 @@ def test_cli_tally_refuses_a_bad_code_and_reports_a_broken_store_in_one_line(tmp
     assert cli.main(["tally", "--class", "No Way"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "3 to 24 characters" in err
-    (tmp_path / votes.FILE_NAME).write_bytes(b"garbage " * 200)
-    monkeypatch.setenv(votes.DATA_DIR_ENV, str(tmp_path))
+    (tmp_path / sqlite.FILE_NAME).write_bytes(b"garbage " * 200)
+    monkeypatch.setenv(sqlite.DATA_DIR_ENV, str(tmp_path))
     assert cli.main(["tally", "--class", "year-9"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a database" in err

@@ -1,11 +1,11 @@
 """Class mode: a class code in the URL, one anonymous vote per visitor per question, and the class's live split.
 
 A teacher shares `/?class=<code>`; every page's sidebar then shows the code and a link carrying it, and each of the
-three predict-before-reveal questions (classmode.questions) becomes a vote: the visitor's random token (made once per
-session, never shown) plus the code, the question and the answer, kept by classmode.votes. After the reveal a page
-draws the class's split in a fragment that re-reads the counts every TALLY_EVERY_S seconds, so votes coming in
-from other devices appear without rerunning the page. Without a class the questions work exactly as before: the
-answer stays in the session and the reveal says whether it was right.
+three predict-before-reveal questions (classmode.questions) becomes a vote: the visitor's browser identity
+(app.identity, never shown) plus the code, the question and the answer, kept by the class store (classmode.store).
+After the reveal a page draws the class's split in a fragment that re-reads the counts every TALLY_EVERY_S
+seconds, so votes coming in from other devices appear without rerunning the page. Without a class the questions
+work exactly as before: the answer stays in the session and the reveal says whether it was right.
 
 The vote store can fail (read-only disk, corrupt file): then the question still works, and the tally says so in
 one line.
@@ -17,16 +17,16 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from excolor.classmode import questions, votes
+from excolor.classmode import codes, questions
+from excolor.classmode.store import MAX_VOTES_PER_CLASS, Refused, StoreError, open_store
 from excolor.figures.class_charts import tally_chart
 
-from . import caches, follow, teacher, urlstate
+from . import caches, follow, identity, teacher, urlstate
 
-CLASS = urlstate.UrlParam("class", None, votes.parse_class_code, key="class_code")
+CLASS = urlstate.UrlParam("class", None, codes.parse_class_code, key="class_code")
 TALLY_EVERY_S = 15  # a few times a minute: ~2 light queries a second for a class of 30
 REVEAL_EVERY_S = 3  # while students wait for their teacher's reveal: it shows within this
 KEYS = {"placement": "prediction", "interventions": "prediction_interventions", "lab": "prediction_lab"}
-_TOKEN = "_visitor_token"
 _STORE_PROBLEM = "_vote_store_problem"
 
 
@@ -52,6 +52,7 @@ def class_link(code: str) -> str:
 def sidebar() -> str | None:
     """Bind the URL's `class` (an invalid one gets the link notice and is dropped), keep it in the URL, and show
     it with a link that carries it. Returns the code, or None outside a class."""
+    identity.remember()
     code = urlstate.bind(CLASS)
     teacher.check_link(code)  # a teacher link's key: checked, kept in the session, out of the URL
     if problem := teacher.refusal():
@@ -77,11 +78,6 @@ def join(code: str) -> None:
     urlstate.publish(CLASS, code)
 
 
-def visitor_token() -> str:
-    """This session's random token: a vote's only link to its voter, so a changed answer moves the vote."""
-    return st.session_state.setdefault(_TOKEN, votes.new_token())
-
-
 # --------------------------------------------------------------------------------------------------
 # Asking
 
@@ -92,9 +88,12 @@ def _vote(question: str) -> None:
     if code is None or answer is None:
         return
     try:
-        result = votes.cast(code, question, visitor_token(), answer)
-    except votes.VoteStoreError as err:
-        st.session_state[_STORE_PROBLEM] = str(err)
+        result = open_store().vote(code, question, identity.visitor(), answer)
+    except StoreError as err:
+        st.session_state[_STORE_PROBLEM] = f"Not counted in the class tally (the vote store is unavailable): {err}"
+        return
+    except Refused as err:
+        st.session_state[_STORE_PROBLEM] = f"Not counted in the class tally: {err}."
         return
     st.session_state.pop(_STORE_PROBLEM, None)
     st.session_state[f"_vote_status_{question}"] = result.status
@@ -126,9 +125,9 @@ def _vote_note(question: str) -> None:
     problem = st.session_state.get(_STORE_PROBLEM)
     status = st.session_state.get(f"_vote_status_{question}")
     if problem:
-        st.caption(f"⚠️ Not counted in the class tally (the vote store is unavailable): {problem}")
+        st.caption(f"⚠️ {problem}")
     elif status == "full":
-        st.caption(f"⚠️ Class {class_code()}'s tally is full ({votes.MAX_VOTES_PER_CLASS:,} votes): not counted.")
+        st.caption(f"⚠️ Class {class_code()}'s tally is full ({MAX_VOTES_PER_CLASS:,} votes): not counted.")
     elif status:
         st.caption(f"🗳️ Counted in class {class_code()}'s tally. Changing your answer moves your vote.")
 
@@ -190,8 +189,8 @@ def _waiting(question: str) -> None:
 def _live_tally(question: str, measured: str | None, labels: tuple[tuple[str, str], ...]) -> None:
     code = class_code()
     try:
-        counts = votes.tally(code)[question]
-    except votes.VoteStoreError as err:
+        counts = open_store().tally(code)[question]
+    except StoreError as err:
         st.caption(f"⚠️ The class tally is unavailable ({err}); the questions still work.")
         return
     show_split(question, counts, measured, dict(labels), code, TALLY_EVERY_S)
