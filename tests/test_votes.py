@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from pg import postgres_server, postgres_url  # noqa: F401  (fixtures: a throwaway PostgreSQL server)
 
 from excolor.classmode import codes, questions, sqlite, store
 from excolor.classmode.sqlite import SqliteBackend
@@ -38,8 +39,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def s(db: Path, clock: Clock) -> Store:
+def sq(db: Path, clock: Clock) -> Store:
+    """A store on SQLite, for what only SQLite has (a file, WAL)."""
     return Store(SqliteBackend(db), clock=clock)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def s(request, db: Path, clock: Clock) -> Store:
+    """The same store on each backend: every bound must hold on both."""
+    if request.param == "sqlite":
+        return Store(SqliteBackend(db), clock=clock)
+    from excolor.classmode.postgres import PostgresBackend
+
+    return Store(PostgresBackend(request.getfixturevalue("postgres_url")), clock=clock)
 
 
 def class_count(s: Store) -> int:
@@ -52,9 +64,9 @@ def vote(s: Store, code: str, question: str, visitor: str, answer: str) -> Cast:
     return s.vote(code, question, Who(visitor), answer)
 
 
-def test_the_store_is_created_on_first_use_in_wal_mode_with_only_the_promised_columns(db, s):
+def test_the_store_is_created_on_first_use_in_wal_mode_with_only_the_promised_columns(db, sq):
     assert not db.parent.exists()
-    assert vote(s, "class-1", "placement", "tok-a", "post").status == "counted"
+    assert vote(sq, "class-1", "placement", "tok-a", "post").status == "counted"
     assert db.exists()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -156,7 +168,8 @@ def test_classes_unused_for_thirty_days_are_purged_on_start(s, clock):
     assert class_count(s) == 1
 
 
-def test_bad_codes_questions_and_answers_are_refused_before_touching_the_store(db, s):
+def test_bad_codes_questions_and_answers_are_refused_before_touching_the_store(db, sq):
+    s = sq
     for code in ("ab", "x" * 25, "Class", "a b", "a_b", "ünï", ""):
         assert not codes.is_class_code(code)
         with pytest.raises(ValueError, match="3 to 24 characters"):
