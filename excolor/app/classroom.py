@@ -5,7 +5,9 @@ three predict-before-reveal questions (classmode.questions) becomes a vote: the 
 (app.identity, never shown) plus the code, the question and the answer, kept by the class store (classmode.store).
 After the reveal a page draws the class's split in a fragment that re-reads the counts every TALLY_EVERY_S
 seconds, so votes coming in from other devices appear without rerunning the page. Without a class the questions
-work exactly as before: the answer stays in the session and the reveal says whether it was right.
+work exactly as before: the answer stays in the session and the reveal says whether it was right. In a class
+started by a teacher (app.teacher), a student's split waits for the teacher's reveal ("waiting for your teacher",
+re-checked every REVEAL_EVERY_S seconds); the teacher sees it live with the reveal switch beside it.
 
 The vote store can fail (read-only disk, corrupt file): then the question still works, and the tally says so in
 one line.

@@ -69,7 +69,7 @@ def sidebar(code: str | None) -> None:
         led = open_store().has_teacher(code)
     except StoreError:
         return
-    if led:
+    if led and here() is not None:  # not on the projector: a student there only reads why it is closed
         st.toggle(
             "Follow my teacher",
             value=True,

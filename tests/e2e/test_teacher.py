@@ -107,12 +107,13 @@ def wait_for_path(tab: AppPage, path: str, timeout: float) -> float | None:
 def join(tab: AppPage, code: str, follow: bool = True) -> None:
     tab.goto(f"/?class={code}")
     tab.wait_idle(timeout=120)
-    toggle = tab.page.get_by_label("Follow my teacher")
+    toggle = tab.page.get_by_role("switch", name="Follow my teacher")
     assert toggle.is_checked(), "following is on by default in a class with a teacher"
     if not follow:
-        toggle.uncheck()
+        tab.page.locator('[data-testid="stSidebar"]').get_by_text("Follow my teacher", exact=True).click()
         tab.page.wait_for_timeout(300)
         tab.wait_idle(timeout=60)
+        assert not toggle.is_checked()
 
 
 def test_the_projector_and_follow_me(person):
@@ -152,31 +153,34 @@ def test_a_reveal_reaches_the_students_and_a_student_link_cannot_act(person):
     key = parse_qs(urlsplit(teacher_link).query)["teach"][0]
     other_code, other_link = start_class(person())  # another class's teacher: its key must not open this class
     other_key = parse_qs(urlsplit(other_link).query)["teach"][0]
-    open_projector(teacher, teacher_link)
+    open_projector(teacher, teacher_link)  # the teacher's last page was the landing page: followers stay there
 
-    student = person()
-    join(student, code)
-    student.goto(f"/placement?class={code}")
-    student.wait_trained(f"/placement?class={code}")
-    student.page.get_by_text("Waiting for your teacher").wait_for(timeout=30_000)
+    follower, student = person(), person()
+    join(follower, code)
+    join(student, code, follow=False)
+    student.page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').get_by_text(
+        "Regularizer placement"
+    ).click()  # in the app, not a new page load: a reload would be a new session, following again
+    student.page.get_by_text("Waiting for your teacher").wait_for(timeout=300_000)  # after training
 
     for forged in ("", "x" * 22, other_key):  # no key, a guessed one, another class's
         intruder = person()
         intruder.goto(f"/projector?class={code}" + (f"&teach={forged}" if forged else ""))
-        intruder.wait_idle(timeout=120)
-        text = body_text(intruder)
-        assert "This page is for a class's teacher" in text
-        assert ("Teacher link refused" in text) == bool(forged), text[:400]
-        assert not intruder.page.get_by_label("Show the class's result to the students").count()
+        intruder.page.get_by_text("This page is for a class's teacher").wait_for(timeout=120_000)
+        refused = intruder.page.get_by_text(f"Teacher link refused: not the teacher key of class {code}.")
+        assert refused.count() == (1 if forged else 0)
+        assert not intruder.page.get_by_role("switch", name="Show the class's result to the students").count()
     assert other_code != code
     student.page.wait_for_timeout(4_000)  # longer than the students' reveal poll: still held, still on placement
     assert student.page.get_by_text("Waiting for your teacher").count() and path_of(student) == "/placement"
+    assert path_of(follower) == "/", "nothing a student sent moved the follower"
 
-    reveal = teacher.page.get_by_label("Show the class's result to the students").first
-    reveal.check()
+    reveal = teacher.page.get_by_role("switch", name="Show the class's result to the students").first
+    teacher.page.get_by_text("Show the class's result to the students", exact=True).first.click()
     started = time.perf_counter()
     student.page.locator('[data-testid="stCaptionContainer"]', has_text=f"Class {code},").wait_for(timeout=30_000)
     record_metric("reveal_reaches_student_s", round(time.perf_counter() - started, 2))
+    assert reveal.is_checked()
     assert not student.page.get_by_text("Waiting for your teacher").count()
     assert not re.search(re.escape(key), body_text(student))
 
