@@ -178,7 +178,7 @@ def test_a_reveal_reaches_the_students_and_a_student_link_cannot_act(person):
     reveal = teacher.page.get_by_role("switch", name="Show the class's result to the students").first
     teacher.page.get_by_text("Show the class's result to the students", exact=True).first.click()
     started = time.perf_counter()
-    student.page.locator('[data-testid="stCaptionContainer"]', has_text=f"Class {code},").wait_for(timeout=30_000)
+    student.page.locator('[data-testid="stCaptionContainer"]', has_text=f"Class {code}").wait_for(timeout=30_000)
     record_metric("reveal_reaches_student_s", round(time.perf_counter() - started, 2))
     assert reveal.is_checked()
     assert not student.page.get_by_text("Waiting for your teacher").count()
