@@ -11,6 +11,8 @@ import torch
 
 torch.set_num_threads(1)
 
+from stores import clock, db, postgres_server, postgres_url, s, sq  # noqa: E402, F401  (the class store's fixtures)
+
 from excolor import evaluate as ev  # noqa: E402  (import after fixing the thread count)
 from excolor.schedule import Schedule, parse_dopesheet  # noqa: E402
 from excolor.train import Recipe, TrainedRun, train  # noqa: E402

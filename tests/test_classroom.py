@@ -215,3 +215,63 @@ def test_the_placement_replay_scrubs_in_the_browser_with_no_server_side_step_con
     captions = [c.value for c in at.caption if "snapshots" in c.value]
     assert len(captions) == 1
     assert f"through the {n} snapshots" in captions[0] and captions[0].count("step 3,001.") == 2
+
+
+# --------------------------------------------------------------------------------------------- issue 27: who votes
+
+
+def test_twenty_sessions_of_one_browser_identity_add_one_vote(data_dir, monkeypatch):
+    """Before: every new session was a new voter (20 scripted sessions, 20 votes). Now the vote belongs to the
+    browser's identity cookie: 20 sessions sending the same cookie move one vote."""
+    from excolor.app import identity
+
+    monkeypatch.setattr(identity, "_sent_token", lambda: "A" * 22)  # the cookie every session of it sends
+    for i in range(20):
+        at = open_app(**{"class": "room-12"})
+        at.radio(key="prediction").set_value(("pre", "post")[i % 2]).run()
+        assert not at.exception
+    assert open_store().tally("room-12")["placement"] == {"post": 1, "pre": 0, "same": 0}
+    assert not any(h.proto.body for h in at.sidebar.get("html"))  # the browser sent its cookie: nothing to set
+
+
+def test_a_browser_without_the_cookie_gets_it_set_once_per_run(data_dir):
+    at = open_app()
+    bodies = [h.proto.body for h in at.sidebar.get("html")]
+    assert len(bodies) == 1 and f"document.cookie='{identity_cookie()}=" in bodies[0]
+    token = at.session_state["_visitor_token"]
+    assert token in bodies[0] and "Max-Age=31536000" in bodies[0] and "SameSite=Lax" in bodies[0]
+
+
+def identity_cookie() -> str:
+    from excolor.app import identity
+
+    return identity.COOKIE
+
+
+def test_the_client_address_honours_a_proxy_header_only_when_trusted(monkeypatch):
+    from excolor.app import identity
+
+    class Headers(dict):
+        def get_all(self, name):
+            return [self[name]] if name in self else []
+
+    class Context:
+        ip_address = "10.0.0.5"  # the proxy's own address, as the server sees the connection
+        headers = Headers({"X-Forwarded-For": "6.6.6.6, 203.0.113.9"})  # the client wrote 6.6.6.6
+        cookies: dict = {}
+
+    monkeypatch.setattr(identity.st, "context", Context())
+    monkeypatch.delenv(identity.TRUSTED_PROXY_ENV, raising=False)
+    assert identity.address() == "10.0.0.5"
+    monkeypatch.setenv(identity.TRUSTED_PROXY_ENV, "1")
+    assert identity.address() == "203.0.113.9"  # what the trusted proxy saw, not what the client wrote
+    monkeypatch.setenv(identity.TRUSTED_PROXY_ENV, "2")
+    assert identity.address() == "6.6.6.6"
+
+
+def test_only_known_query_parameters_are_echoed_in_the_link_to_this_view(data_dir):
+    """Before: a 100 KB unknown parameter was repeated in every run's "Link to this view" caption."""
+    at = open_app(**{"class": "year-9b", "junk": "x" * 100_000, "teach": "k" * 22, "seed": "0"})
+    (link,) = [c.value for c in at.sidebar.caption if "Link to this view" in c.value]
+    assert "seed=0" in link and "class=year-9b" in link
+    assert "junk" not in link and "teach" not in link and len(link) < 300

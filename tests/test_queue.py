@@ -449,3 +449,23 @@ def test_chunked_training_gives_the_numbers_of_training_alone():
     assert chunked.recipe == solo.recipe
     assert all(torch.equal(chunked.weights[k], solo.weights[k]) for k in solo.weights)
     assert np.array_equal(chunked.history["recon"], solo.history["recon"])
+
+
+def test_eight_sessions_of_one_client_cannot_keep_another_visitors_comparison_out():
+    """Issue 27, before: 8 sessions of one client retrying every 2 s kept an honest 32-seed comparison refused for
+    ~115 s. Now the big jobs of one address hold at most ADDRESS_SHARE of the queue: of 8 cookieless sessions
+    (8 identities) from one address asking for 32 seeds each, 2 get in, and another visitor's comparison is
+    accepted at once."""
+    board, _ = make_board(chunk=4, max_waiting_models=256)
+    results = [
+        board.request_big(f"session-{i}", seeds(32, start=100 * (i + 1)), "comparison of 32 seeds", "203.0.113.9")
+        for i in range(8)
+    ]
+    accepted = [job for job in results if job.refused is None]
+    assert len(accepted) == int(256 * trainer.ADDRESS_SHARE) // 64
+    refusal = results[-1].refused
+    assert refusal.startswith("other visitors at your network address have 128 models waiting") and "\n" not in refusal
+    honest = board.request_big("honest", seeds(32), "comparison of 32 seeds", "192.0.2.1")
+    assert honest.refused is None
+    same_browser = board.request_big("session-0", seeds(32, start=100), "comparison of 32 seeds", "203.0.113.9")
+    assert same_browser is results[0]  # one big job per identity: asking again is the same job

@@ -9,49 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from pg import postgres_server, postgres_url  # noqa: F401  (fixtures: a throwaway PostgreSQL server)
 
 from excolor.classmode import codes, questions, sqlite, store
 from excolor.classmode.sqlite import SqliteBackend
 from excolor.classmode.store import Cast, Store, StoreError, Who
 
 DAY = 86_400.0
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "data" / sqlite.FILE_NAME
-
-
-class Clock:
-    """A settable clock for the store: `clock.t = ...` moves time."""
-
-    def __init__(self, t: float = 1e9):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sq(db: Path, clock: Clock) -> Store:
-    """A store on SQLite, for what only SQLite has (a file, WAL)."""
-    return Store(SqliteBackend(db), clock=clock)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def s(request, db: Path, clock: Clock) -> Store:
-    """The same store on each backend: every bound must hold on both."""
-    if request.param == "sqlite":
-        return Store(SqliteBackend(db), clock=clock)
-    from excolor.classmode.postgres import PostgresBackend
-
-    return Store(PostgresBackend(request.getfixturevalue("postgres_url")), clock=clock)
 
 
 def class_count(s: Store) -> int:

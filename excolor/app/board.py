@@ -24,7 +24,6 @@ recipe first or how the queue cut the work.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,13 +65,11 @@ def board() -> Board:
 
 
 def visitor_id() -> str:
-    """This browser session's id: whose big job is whose, and who still waits for queued work."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    """This browser's identity (app.identity), not its session: whose big job is whose (one per browser, however
+    many sessions it opens), and who still waits for queued work."""
+    from . import identity
 
-    ctx = get_script_run_ctx()
-    if ctx is not None and ctx.session_id:
-        return ctx.session_id
-    return st.session_state.setdefault("visitor_id", uuid.uuid4().hex)
+    return identity.token()
 
 
 def start_training(recipes: Sequence[Recipe]) -> None:
@@ -82,7 +79,9 @@ def start_training(recipes: Sequence[Recipe]) -> None:
 
 def request_big(visitor: str, recipes: Sequence[Recipe], label: str) -> BigJob:
     """Queue `recipes` as this visitor's big job without waiting (see the module docstring)."""
-    return board().request_big(visitor, recipes, label)
+    from . import identity
+
+    return board().request_big(visitor, recipes, label, identity.address())
 
 
 def status_for(visitor: str, recipes: Sequence[Recipe]) -> Status:
@@ -112,7 +111,7 @@ def trained(recipes: Sequence[Recipe], label: str = "Training", big: bool = Fals
     big=False: interactive, ahead of big jobs. big=True: this visitor's big job, `label` naming it for others."""
     b, visitor = board(), visitor_id()
     if big:
-        job = b.request_big(visitor, recipes, label)
+        job = request_big(visitor, recipes, label)
         if job.refused:
             st.warning(f"Not started: {job.refused}.", icon="⏳")
             return None

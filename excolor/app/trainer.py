@@ -61,6 +61,7 @@ MAX_WAITING_MODELS = 256
 # asking for a new seed at the same moment), so a queue full of big jobs never turns a student away.
 INTERACTIVE_RESERVE = 128
 INTERACTIVE_KEPT = 8  # recipes per visitor that stay wanted: their last few pairs (older ones, if queued, are dropped)
+ADDRESS_SHARE = 0.5  # of the queue's cap: what the big jobs from one client address may hold (issue 27)
 GRACE_S = 30.0  # a visitor not seen for this long (and whose session is gone) no longer holds queued work
 MAX_KEPT_MB = 80.0  # finished runs kept per process: ~0.45 MB each at 3,001 steps (~180 runs), ~3 MB at 20,000
 
@@ -156,6 +157,7 @@ class BigJob:
     created: float
     refused: str | None = None
     note: str | None = None
+    address: str | None = None  # the client's, when known: one address holds at most ADDRESS_SHARE of the queue
 
     @property
     def recipes(self) -> tuple[Recipe, ...]:
@@ -266,10 +268,13 @@ class Board:
             self.wakeup.notify_all()
             return entries
 
-    def request_big(self, visitor: str | None, recipes: Sequence[Recipe], label: str) -> BigJob:
+    def request_big(
+        self, visitor: str | None, recipes: Sequence[Recipe], label: str, address: str | None = None
+    ) -> BigJob:
         """This visitor's big job for these recipes: the one already queued if it is the same, else a new one
         that replaces it (`note` says so), or a refused one (`refused` holds the busy message) if the queue is
-        full. Recipes trained or queued already are reused; the rest train in chunks, in turns with others."""
+        full or the client `address` already holds its share. Recipes trained or queued already are reused; the
+        rest train in chunks, in turns with others."""
         recipes = tuple(dict.fromkeys(recipes))
         with self.lock:
             self._touch(visitor)
@@ -290,10 +295,15 @@ class Board:
             if new_steps and waiting + new_steps > self.max_waiting_steps:
                 busy = self._busy_message(new_steps, self.max_waiting_steps, freed)
                 return BigJob(visitor, label, (), self.clock(), refused=busy)
+            crowded = self._address_over_share(address, visitor, new_steps)
+            if crowded:
+                return BigJob(visitor, label, (), self.clock(), refused=crowded, address=address)
             note = None
             if old is not None and old.recipes != recipes:  # (the same recipes again: a retry after a failure)
                 note = f"your earlier {old.label} was replaced by this one (what it had trained already is kept)"
-            job = BigJob(visitor, label, tuple(self._entry(r) for r in recipes), self.clock(), note=note)
+            job = BigJob(
+                visitor, label, tuple(self._entry(r) for r in recipes), self.clock(), note=note, address=address
+            )
             self.big.pop(visitor, None)
             if not job.done:
                 self.big[visitor] = job  # joins the rotation at the back; it leaves when its last chunk is done
@@ -333,6 +343,25 @@ class Board:
 
     def _waiting_steps(self) -> int:
         return sum(e.recipe.schedule.steps for e in self.entries.values() if e.queued)
+
+    def _address_over_share(self, address: str | None, visitor: str | None, new_steps: int) -> str | None:
+        """The refusal when the other big jobs from `address` plus this one would hold more than ADDRESS_SHARE of
+        the queue: many sessions (or browsers) of one client cannot keep everyone else's work out."""
+        if address is None or not new_steps:
+            return None
+        held = sum(
+            e.recipe.schedule.steps
+            for v, job in self.big.items()
+            if job.address == address and v != visitor
+            for e in job.pending()
+        )
+        share = int(self.max_waiting_steps * ADDRESS_SHARE)
+        if held + new_steps <= share:
+            return None
+        return (
+            f"other visitors at your network address have {_models(held // EX24.steps)} waiting and one address may "
+            f"queue at most {_models(share // EX24.steps)}: try again when theirs are trained"
+        )
 
     def _busy_message(self, new_steps: int, limit: int, freed: int = 0) -> str:
         waiting = [e for e in self.entries.values() if e.queued]

@@ -33,6 +33,10 @@ def _fmt_value(value) -> str:
     return str(value)
 
 
+KNOWN_PARAMS: set[str] = set()  # every UrlParam's name: the only ones a "link to this view" repeats
+SECRET_PARAMS = {"teach"}  # the teacher key: in the teacher's address bar only, never in a caption or on a projector
+
+
 @dataclass(frozen=True)
 class UrlParam:
     """A control mirrored in the URL: `name` in the query string, `key` in session state (the widget's key).
@@ -45,6 +49,9 @@ class UrlParam:
     parse: Callable[[str], object]
     key: str | None = None
     fmt: Callable[[object], str] = _fmt_value
+
+    def __post_init__(self) -> None:
+        KNOWN_PARAMS.add(self.name)
 
     @property
     def state_key(self) -> str:
@@ -223,8 +230,13 @@ def view_control(param: UrlParam, help: str) -> int:
 
 
 def link_to_view() -> str:
-    """The query string of this view, e.g. '?seed=3&placement=pre', for a "link to this view" caption."""
-    params = st.query_params.to_dict()
+    """The query string of this view, e.g. '?seed=3&placement=pre', for a "link to this view" caption: only the
+    app's own parameters, at their allowed length (a link's unknown or oversized ones are not repeated)."""
+    params = {
+        name: value
+        for name, value in st.query_params.to_dict().items()
+        if name in KNOWN_PARAMS and name not in SECRET_PARAMS and len(value) <= MAX_PARAM_CHARS
+    }
     return "?" + urlencode(params) if params else ""
 
 

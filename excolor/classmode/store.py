@@ -168,8 +168,12 @@ class Store:
         """A new class whose teacher holds `teacher_key` (only its salted hash is stored)."""
         _check_code(code)
         _check_token(teacher_key, "teacher key")
-        salt, digest = hash_key(teacher_key)
         now = self.clock()
+        with self._tx(write=False) as tx:  # refused before hashing: a refused request costs no key derivation
+            reason = limits.over(tx, limits.NEW_CLASSES, who, now)
+        if reason is not None:
+            raise self._refuse(reason)
+        salt, digest = hash_key(teacher_key)
         with self._tx(write=True) as tx:
             if tx.execute("SELECT 1 FROM classes WHERE code = ?", (code,)).fetchone():
                 raise self._refuse(f"class code {code} is taken; start another class")

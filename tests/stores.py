@@ -1,10 +1,11 @@
-"""A throwaway PostgreSQL server for the tests: Debian's `postgresql` binaries, a cluster made by initdb in a
-temporary folder, trust authentication on 127.0.0.1 at a free port, stopped and removed at the end of the session.
-When it cannot start (no binaries, no way to run as a non-root user) the tests that need it are skipped with the
-reason. `.ci/run` installs the package when it is missing.
+"""The class store on each backend for the tests: `s` (parametrized: SQLite and PostgreSQL), `sq` (SQLite only),
+`clock` (the store's settable clock), and the throwaway PostgreSQL server behind them: Debian's `postgresql`
+binaries, a cluster made by initdb in a temporary folder, trust authentication on 127.0.0.1 at a free port,
+stopped and removed at the end of the session. When it cannot start (no binaries, no way to run as a non-root
+user) the tests that need it are skipped with the reason. `.ci/run` installs the package when it is missing.
 
-Use: `from pg import postgres_url  # noqa: F401` in a test module, then ask for `postgres_url` (the session's
-server; each test gets the tables emptied) or `postgres_server` (the server only).
+tests/conftest.py imports the fixtures; `postgres_url` is the session's server with the tables emptied for each
+test, `postgres_server` the server only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from excolor.classmode import sqlite
+from excolor.classmode.sqlite import SqliteBackend
+from excolor.classmode.store import Store
 
 DATABASE = "excolor_test"
 TABLES = ("votes", "reveals", "present", "events", "classes")
@@ -94,3 +99,39 @@ def postgres_url(postgres_server: str) -> str:
         if exists:
             conn.execute(f"TRUNCATE {', '.join(TABLES)}")
     return postgres_server
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "data" / sqlite.FILE_NAME
+
+
+class Clock:
+    """A settable clock for the store: `clock.t = ...` moves time."""
+
+    def __init__(self, t: float = 1e9):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sq(db: Path, clock: Clock) -> Store:
+    """A store on SQLite, for what only SQLite has (a file, WAL)."""
+    return Store(SqliteBackend(db), clock=clock)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def s(request, db: Path, clock: Clock) -> Store:
+    """The same store on each backend: every bound must hold on both."""
+    if request.param == "sqlite":
+        return Store(SqliteBackend(db), clock=clock)
+    from excolor.classmode.postgres import PostgresBackend
+
+    return Store(PostgresBackend(request.getfixturevalue("postgres_url")), clock=clock)
