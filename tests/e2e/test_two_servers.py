@@ -15,7 +15,6 @@ import time
 
 import pytest
 from e2e_harness import REPO, VIEWPORT, AppPage, Server, record_metric
-from pg import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from test_teacher import FOLLOW_LIMIT_S, join, open_projector, start_class, wait_for_path
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +24,7 @@ ANSWERS = {"pre": "Pre-norm (Ex 2.3) will reconstruct better", "post": "Post-nor
 
 
 @pytest.fixture
-def two_servers(postgres_url, monkeypatch):  # noqa: F811
+def two_servers(postgres_url, monkeypatch):
     monkeypatch.setenv(DATABASE_URL_ENV, postgres_url)  # both servers inherit it
     servers = [Server("light"), Server("light")]
     try:
@@ -48,7 +47,7 @@ def vote(tab: AppPage, code: str, answer: str) -> None:
     tab.page.get_by_text(f"Counted in class {code}'s tally").wait_for(timeout=60_000)
 
 
-def test_one_class_over_two_servers(browser, two_servers, postgres_url):  # noqa: F811
+def test_one_class_over_two_servers(browser, two_servers, postgres_url):
     a, b = two_servers
     contexts = []
     try:
