@@ -65,8 +65,9 @@ def sidebar() -> str | None:
         return None
     urlstate.publish(CLASS, code)
     if teacher.is_teacher(code):
-        st.markdown(f"🎓 You teach class **{code}**: students who follow you go where you go.")
-        st.page_link(teacher.PROJECTOR, label="Projector: link, QR code, tallies, reveals", icon="📽️")
+        st.markdown(
+            f"🎓 You teach class **{code}** (*Projector* in the menu): students who follow you go where you go."
+        )
     else:
         st.markdown(f"🏫 Class **{code}**: predictions here count, anonymously, in the class's tally.")
     st.code(class_link(code), language=None, wrap_lines=True)

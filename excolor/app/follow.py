@@ -31,12 +31,17 @@ def set_page(script: str) -> None:
     st.session_state[_PAGE] = script
 
 
+def followed_pages() -> set[str]:
+    """The menu's pages a student can be moved to: all but the teacher's own."""
+    from .shell import PAGES, TEACHER_PAGES
+
+    return {script for script, _, _ in PAGES} - TEACHER_PAGES
+
+
 def here() -> tuple[str, str] | None:
     """This session's position: its page and the open tabs the URL holds; None on a page nobody follows to."""
-    from .shell import PAGES
-
     script = st.session_state.get(_PAGE)
-    if script not in {s for s, _, _ in PAGES}:
+    if script not in followed_pages():
         return None
     tabs = {name: value for name, value in st.query_params.to_dict().items() if name in urlstate.TAB_PARAMS}
     return script, urlencode(sorted(tabs.items()))
@@ -44,10 +49,8 @@ def here() -> tuple[str, str] | None:
 
 def parse_position(page: str, section: str) -> dict[str, str] | None:
     """The tabs of a published position if it names a menu page and only tab parameters; else None."""
-    from .shell import PAGES
-
     tabs = dict(parse_qsl(section))
-    if page not in {s for s, _, _ in PAGES} or not set(tabs) <= set(urlstate.TAB_PARAMS):
+    if page not in followed_pages() or not set(tabs) <= set(urlstate.TAB_PARAMS):
         return None
     return tabs
 

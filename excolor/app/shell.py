@@ -51,7 +51,10 @@ PAGES = (
     ("pages/reconstruction.py", "Reconstruction error", "🎨"),
     ("pages/interventions.py", "Suppression vs repulsion", "🧲"),
     ("pages/evidence.py", "Experiment lab", "📊"),
+    ("pages/projector.py", "Projector", "📽️"),
 )
+TEACHER_PAGES = {"pages/projector.py"}  # in the menu only for a class's teacher; never a place students follow to
+TEACHER_STATE = "_teacher"  # session state: (class code, teacher key) once a teacher link was accepted (app.teacher)
 
 
 @dataclass
@@ -75,7 +78,8 @@ def page(title: str) -> Frame:
     with st.sidebar:
         st.markdown("**Experiment 2.4** · where should the regularizers act: before or after normalization?")
         for script, label, icon in PAGES:
-            st.page_link(script, label=label, icon=icon)
+            if script not in TEACHER_PAGES or TEACHER_STATE in st.session_state:
+                st.page_link(script, label=label, icon=icon)
         seed_slot = st.container()
         status_slot = st.empty()
         link_slot = st.empty()

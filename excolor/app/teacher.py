@@ -18,9 +18,9 @@ from excolor.classmode import codes
 from excolor.classmode.store import Refused, StoreError, open_store
 
 from . import identity
+from .shell import TEACHER_STATE
 
 TEACH = "teach"  # the link parameter holding the key
-_TEACHER = "_teacher"  # session state: (class code, key) once the key was accepted
 _REFUSED = "_teacher_refused"  # session state: the one line saying why a teacher link was refused
 PROJECTOR = "pages/projector.py"
 
@@ -45,7 +45,7 @@ def check_link(code: str | None) -> None:
         st.session_state[_REFUSED] = f"Teacher link refused: {err}"
         return
     if accepted:
-        st.session_state[_TEACHER] = (code, key)
+        st.session_state[TEACHER_STATE] = (code, key)
         st.session_state.pop(_REFUSED, None)
     else:
         st.session_state[_REFUSED] = f"Teacher link refused: not the teacher key of class {code}."
@@ -53,7 +53,7 @@ def check_link(code: str | None) -> None:
 
 def teacher_key(code: str | None) -> str | None:
     """This session's teacher key for class `code`, or None: a student, or the teacher of another class."""
-    held = st.session_state.get(_TEACHER)
+    held = st.session_state.get(TEACHER_STATE)
     return held[1] if held and code is not None and held[0] == code else None
 
 
@@ -85,7 +85,7 @@ def start_class(name: str) -> tuple[str, str] | None:
     except (StoreError, Refused) as err:
         st.error(f"No class started: {err}", icon="⚠️")
         return None
-    st.session_state[_TEACHER] = (code, key)
+    st.session_state[TEACHER_STATE] = (code, key)
     return code, key
 
 
