@@ -134,6 +134,7 @@ def test_the_projector_and_follow_me(person):
     teacher.page.get_by_text("Students connected now").wait_for()
     latencies = []
     for label, path in (("Reconstruction error", "/reconstruction"), ("Hypothesis", "/")):
+        follower.wait_idle(timeout=120)  # a page still running cannot be left: its fragments wait for its end
         teacher.page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').get_by_text(label).click()
         assert wait_for_path(teacher, path, timeout=30) is not None
         latency = wait_for_path(follower, path, timeout=10)
