@@ -18,7 +18,7 @@ from excolor.app import shell, warmup
 if __name__ == "__main__":  # a visit, not the server's start (see above): the menu first, then the heavy imports
     frame = shell.page("Hypothesis")
 
-    from excolor.app import caches, classroom, divergence, training, visitor
+    from excolor.app import caches, classroom, divergence, teacher, training, visitor
     from excolor.figures import diagrams, notebook, regularizers
     from excolor.text import fmt
 
@@ -171,6 +171,31 @@ def make_your_prediction() -> None:
         st.caption("Pick one: the next page, Regularizer placement, measures it and tells you.")
 
 
+def teach_a_class() -> None:
+    """Start a class: a code for the students and a key for the teacher, then the projector. (Not offered to a
+    student who came with a class's link.)"""
+    code = classroom.class_code()
+    if code is not None and not teacher.is_teacher(code):
+        return
+    st.header("Teach a class")
+    st.markdown(
+        "Lead a class through these pages: students join with a link or a QR code, vote before each reveal, see "
+        "the class's split when you show it, and follow you from page to page."
+    )
+    with st.form("teach_a_class", border=False):
+        name = st.text_input("Name of the class", placeholder="year-9b", max_chars=19)
+        started = st.form_submit_button("Start a class", icon="🏫")
+    if started and (made := teacher.start_class(name)):
+        st.session_state["_started_class"] = made
+        classroom.join(made[0])
+        st.rerun()  # the sidebar shows the new class and the projector's link
+    if made := st.session_state.get("_started_class"):
+        code, key = made
+        st.success(f"Class **{code}** started. Your teacher link (keep it private: it holds your key):", icon="🎓")
+        st.code(teacher.teacher_link(code, key), language=None, wrap_lines=True)
+        st.page_link(teacher.PROJECTOR, label="Open the projector", icon="📽️", query_params={"class": code})
+
+
 def main() -> None:
     introduction()
     training_notice()
@@ -178,6 +203,7 @@ def main() -> None:
     four_regularizers()
     the_claim()
     make_your_prediction()
+    teach_a_class()
     frame.finish()
 
 

@@ -5,7 +5,9 @@ three predict-before-reveal questions (classmode.questions) becomes a vote: the 
 (app.identity, never shown) plus the code, the question and the answer, kept by the class store (classmode.store).
 After the reveal a page draws the class's split in a fragment that re-reads the counts every TALLY_EVERY_S
 seconds, so votes coming in from other devices appear without rerunning the page. Without a class the questions
-work exactly as before: the answer stays in the session and the reveal says whether it was right.
+work exactly as before: the answer stays in the session and the reveal says whether it was right. In a class
+started by a teacher (app.teacher), a student's split waits for the teacher's reveal ("waiting for your teacher",
+re-checked every REVEAL_EVERY_S seconds); the teacher sees it live with the reveal switch beside it.
 
 The vote store can fail (read-only disk, corrupt file): then the question still works, and the tally says so in
 one line.
@@ -21,10 +23,11 @@ from excolor.classmode import codes, questions
 from excolor.classmode.store import MAX_VOTES_PER_CLASS, Refused, StoreError, open_store
 from excolor.figures.class_charts import tally_chart
 
-from . import caches, identity, urlstate
+from . import caches, follow, identity, teacher, urlstate
 
 CLASS = urlstate.UrlParam("class", None, codes.parse_class_code, key="class_code")
 TALLY_EVERY_S = 15  # a few times a minute: ~2 light queries a second for a class of 30
+REVEAL_EVERY_S = 3  # while students wait for their teacher's reveal: it shows within this
 KEYS = {"placement": "prediction", "interventions": "prediction_interventions", "lab": "prediction_lab"}
 _STORE_PROBLEM = "_vote_store_problem"
 
@@ -37,11 +40,15 @@ def class_code() -> str | None:
     return st.session_state.get(CLASS.state_key)
 
 
-def class_link(code: str) -> str:
-    """The landing page's address with the class code: what the teacher shares."""
+def origin() -> str:
+    """This server's scheme and host as the browser sees them ('' when unknown, e.g. under AppTest)."""
     url = urlsplit(st.context.url or "")
-    origin = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
-    return f"{origin}/?{urlencode({'class': code})}"
+    return f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
+
+
+def class_link(code: str) -> str:
+    """The landing page's address with the class code: what the teacher shares (never the teacher's key)."""
+    return f"{origin()}/?{urlencode({'class': code})}"
 
 
 def sidebar() -> str | None:
@@ -49,14 +56,29 @@ def sidebar() -> str | None:
     it with a link that carries it. Returns the code, or None outside a class."""
     identity.remember()
     code = urlstate.bind(CLASS)
+    teacher.check_link(code)  # a teacher link's key: checked, kept in the session, out of the URL
+    if problem := teacher.refusal():
+        st.error(problem, icon="🔒")
     if code is None:
         if "class" in st.query_params:
             del st.query_params["class"]
         return None
     urlstate.publish(CLASS, code)
-    st.markdown(f"🏫 Class **{code}**: predictions here count, anonymously, in the class's tally.")
+    if teacher.is_teacher(code):
+        st.markdown(
+            f"🎓 You teach class **{code}** (*Projector* in the menu): students who follow you go where you go."
+        )
+    else:
+        st.markdown(f"🏫 Class **{code}**: predictions here count, anonymously, in the class's tally.")
     st.code(class_link(code), language=None, wrap_lines=True)
+    follow.sidebar(code)
     return code
+
+
+def join(code: str) -> None:
+    """Make `code` this session's class from now on (a teacher who just started it), as a link would."""
+    st.session_state[CLASS.state_key] = code
+    urlstate.publish(CLASS, code)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -135,9 +157,35 @@ def tally(question: str, measured: str | None, labels: dict[str, str] | None = N
     ones). Outside a class: nothing."""
     if class_code() is None:
         return
+    code = class_code()
     labels = labels or questions.QUESTIONS[question].short
-    st.markdown(f"**How class {class_code()} predicted**")
-    _live_tally(question, measured, tuple(labels.items()))
+    st.markdown(f"**How class {code} predicted**")
+    teacher.reveal_control(code, question)  # the teacher's switch; nothing for a student
+    if held(code, question):
+        _waiting(question)
+    else:
+        _live_tally(question, measured, tuple(labels.items()))
+
+
+def held(code: str, question: str) -> bool:
+    """Whether this session must wait for the teacher's reveal: a student of a class that has a teacher, before
+    the teacher showed `question`'s result. (A class without a teacher shows its split at once, as before.)"""
+    if teacher.is_teacher(code):
+        return False
+    store = open_store()
+    try:
+        return store.has_teacher(code) and question not in store.revealed(code)
+    except StoreError:
+        return False  # the tally below says the store is unavailable
+
+
+@st.fragment(run_every=REVEAL_EVERY_S)
+def _waiting(question: str) -> None:
+    """Until the reveal: one line, re-checked every few seconds; the reveal reruns the page to draw the split."""
+    code = class_code()
+    if not held(code, question):
+        st.rerun()
+    st.info(f"Waiting for your teacher to show class {code}'s result. You can still change your answer.", icon="⏳")
 
 
 @st.fragment(run_every=TALLY_EVERY_S)
@@ -148,9 +196,14 @@ def _live_tally(question: str, measured: str | None, labels: tuple[tuple[str, st
     except StoreError as err:
         st.caption(f"⚠️ The class tally is unavailable ({err}); the questions still work.")
         return
-    chart, caption = _chart(question, tuple(counts.items()), measured, labels, code)
+    show_split(question, counts, measured, dict(labels), code, TALLY_EVERY_S)
+
+
+def show_split(question: str, counts: dict, measured: str | None, labels: dict, code: str, every: float) -> None:
+    """The class's split as a chart and its caption (the projector draws it too, with no answer marked)."""
+    chart, caption = _chart(question, tuple(counts.items()), measured, tuple(labels.items()), code)
     caches.show_chart(chart, width="stretch", alt=caption)
-    st.caption(f"{caption} Updates every {TALLY_EVERY_S} s.")
+    st.caption(f"{caption} Updates every {every:g} s.")
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -38,7 +38,10 @@ PAGES = (
     ("pages/reconstruction.py", "Reconstruction error", "🎨"),
     ("pages/interventions.py", "Suppression vs repulsion", "🧲"),
     ("pages/evidence.py", "Experiment lab", "📊"),
+    ("pages/projector.py", "Projector", "📽️"),
 )
+TEACHER_PAGES = {"pages/projector.py"}  # in the menu only for a class's teacher; never a place students follow to
+TEACHER_STATE = "_teacher"  # session state: (class code, teacher key) once a teacher link was accepted (app.teacher)
 
 
 @dataclass
@@ -63,17 +66,19 @@ def page(title: str) -> Frame:
     with st.sidebar:
         st.markdown("**Experiment 2.4** · where should the regularizers act: before or after normalization?")
         for script, label, icon in PAGES:
-            st.page_link(script, label=label, icon=icon)
+            if script not in TEACHER_PAGES or TEACHER_STATE in st.session_state:
+                st.page_link(script, label=label, icon=icon)
         seed_slot = st.container()
         status_slot = st.empty()
         link_slot = st.empty()
     if "excolor.app.training" not in sys.modules:  # the first visitor after a (re)start: PyTorch takes ~1 s to load
         status_slot.progress(0.0, text="Starting: loading PyTorch, then training both placements …")
 
-    from . import classroom, training, urlstate, visitor
+    from . import classroom, follow, training, urlstate, visitor
 
     with seed_slot:
         urlstate.seed_from_sidebar()
+        follow.set_page(next((script for script, label, _ in PAGES if label == title), None))
         classroom.sidebar()  # the class code from the link, if any, kept in every link from here on
     recipes = visitor.current_recipes()
     training.start(recipes)  # both placements, batched; pages wait for it only when they need it

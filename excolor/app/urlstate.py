@@ -22,6 +22,7 @@ from .training import DEFAULT_SEED
 
 MAX_PARAM_CHARS = 64  # longer than any valid value (the longest design text has 48): a 5,000-character value is refused
 _UNSET = object()
+TAB_PARAMS: dict[str, UrlParam] = {}  # every tabs_param by URL name: what a teacher's position names (app.follow)
 
 
 def _fmt_value(value) -> str:
@@ -149,6 +150,12 @@ def bind(param: UrlParam, default=_UNSET, valid: Callable[[object], bool] | None
     return ss[key]
 
 
+def forget(param: UrlParam) -> None:
+    """Have this session read the control from the URL again the next time it is bound (a teacher's move)."""
+    st.session_state.get("_url_seen", set()).discard(param.state_key)
+    st.session_state.get("_url_shadow", {}).pop(param.state_key, None)
+
+
 def publish(param: UrlParam, value) -> None:
     """Write the widget's value to the URL (and to the shadow copy that survives page switches)."""
     st.session_state.setdefault("_url_shadow", {})[param.state_key] = value
@@ -171,7 +178,9 @@ def tabs_param(name: str, labels: Mapping[str, str], key: str) -> UrlParam:
     """The URL's `name`: which of the tabs `labels` (URL text -> tab label) is open; the first by default."""
     tokens = {label: token for token, label in labels.items()}
     options = tuple(labels.values())
-    return UrlParam(name, options[0], parse_choice(options, tokens.get), key=key, fmt=tokens.get)
+    param = UrlParam(name, options[0], parse_choice(options, tokens.get), key=key, fmt=tokens.get)
+    TAB_PARAMS[name] = param
+    return param
 
 
 def tabs_control(param: UrlParam, labels: Mapping[str, str]) -> dict[str, object]:
