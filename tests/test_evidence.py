@@ -351,6 +351,9 @@ def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
         assert measured["metrics"][name] == {"max": m["max"], "median": m["median"]}
         if name != "baseline":
             assert measured["selectivity"][name] == m["selectivity"]
+            assert measured["collateral"][name] == {"ratio": m["collateral"], "damaged": m["damaged share"]}
+    assert measures.value(measured, "suppression_collateral") == expected["suppression"]["collateral"]
+    assert measures.value(measured, "repulsion_collateral") == expected["repulsion"]["collateral"]
     assert measured["validation"] == validation_losses(run.model)
     cube = probe.dense.error.numpy().reshape(240, 48, 48)
     assert measured["hue_peaks"]["heights"] == [float(cube[i, -1, -1]) for i in (0, 40, 80, 120, 160, 200)]
