@@ -1,7 +1,8 @@
 """Measures: the numbers a comparison compares, and how one trained run is measured for them.
 
 `measure_run(run)` takes the few numbers a comparison needs from one run (dense-grid errors with and without the
-default interventions, their selectivity and collateral damage, the six hue peaks, the regularizers on a fixed validation set);
+default interventions, their selectivity and collateral damage, the six hue peaks, the regularizers on a fixed
+validation set);
 `run_record` puts them under the run's identity; `value(record, measure)` reads one back. Only this module
 touches a model: the statistics (excolor.evidence) and the words (excolor.verdicts) work on the records.
 """
@@ -213,8 +214,8 @@ def peak_unevenness(heights: Sequence[float]) -> float:
 
 def run_record(run, measured: dict | None = None) -> dict:
     """One run as a record: the keys `python -m excolor train --json` gives, the run's canonical `design` text,
-    plus `selectivity` and `collateral` (suppression, repulsion), `hue_peaks` and `validation` (recon, unit, anchor, planar on
-    the fixed validation set)."""
+    plus `selectivity` and `collateral` (suppression, repulsion), `hue_peaks` and `validation` (recon, unit, anchor,
+    planar on the fixed validation set)."""
     measured = measure_run(run) if measured is None else measured
     return {**run.describe(), "design": parse_design(run.recipe.design).text, **measured}
 

@@ -36,9 +36,10 @@ def note(run: TrainedRun) -> str:
 
 
 def evaluation(run: TrainedRun) -> Evaluation:
-    """The run's (cached) evaluation as pages report it: a diverged run's max and median error, selectivity and collateral damage are
-    NaN (shown n/a, never put to a verdict or a vote), even when training stopped before its first update and left
-    the weights untrained (every model of the batch diverged at once), which would score as a model."""
+    """The run's (cached) evaluation as pages report it: a diverged run's max and median error, selectivity and
+    collateral damage are NaN (shown n/a, never put to a verdict or a vote), even when training stopped before its
+    first update and left the weights untrained (every model of the batch diverged at once), which would score as
+    a model."""
     ev = caches.evaluation(run)
     if run.diverged is None:
         return ev
