@@ -105,7 +105,8 @@ def multiplicity_note(summary: dict) -> str:
     k = len(keys)
     bar = SIGNIFICANCE / k
     text = (
-        f"How sure: {k} measures were compared, so one of them can look like a difference by luck alone. A sign "
+        f"How sure: the verdict weighs {k} of the {len(ms)} measures in the table ({join([ms[x]['label'] for x in keys])}"
+        "), so one of them can look like a difference by luck alone. A sign "
         f"test p below {fmt(SIGNIFICANCE)} ÷ {k} = {bar:.2g} allows for that (Bonferroni); "
         f"{_strongest_possible(summary['n_pairs'])}."
     )
@@ -157,13 +158,13 @@ def _opening(summary: dict) -> str:
         lead = "the evidence supports the hypothesis: " if published else ""
         opening = (
             f"Across {seeds}, {lead}{names['b']} did better on {join(for_b)}, and {names['a']} did not do "
-            f"better on any of the {len(hyp)} measures compared."
+            f"better on any of the {len(hyp)} measures the verdict weighs."
         )
     elif for_a and not for_b:
         lead = "the evidence goes against the hypothesis: " if published else ""
         opening = (
             f"Across {seeds}, {lead}{names['a']} did better on {join(for_a)}, and {names['b']} did not do "
-            f"better on any of the {len(hyp)} measures compared."
+            f"better on any of the {len(hyp)} measures the verdict weighs."
         )
     elif for_a and for_b:
         opening = (
@@ -178,7 +179,7 @@ def _opening(summary: dict) -> str:
     else:
         what = "the hypothesis" if published else f"which of {names['a']} and {names['b']} is better"
         opening = (
-            f"Across {seeds}, the evidence does not settle {what}: on each of the {len(hyp)} measures compared "
+            f"Across {seeds}, the evidence does not settle {what}: on each of the {len(hyp)} measures it weighs "
             "(reconstruction error, hue-peak evenness, anchor and planarity losses) the interval includes zero."
         )
     if not published:

@@ -67,6 +67,8 @@ def synthetic_eval() -> ev.Evaluation:
         rgb_out=rgb,
         rgb_error=np.zeros(len(rgb)),
         selectivity=0.9,
+        collateral=1.5,
+        damaged_share=0.02,
         named_error=named,
     )
 
@@ -458,6 +460,15 @@ def test_error_summary(synthetic_eval):
     text = intervention_notes.error_summary(synthetic_eval, "suppression")
     assert text.startswith("suppression: max error 0.16, median ")
     assert "selectivity r = 0.90" in text
+    # issue 24: how much the other colors suffer, beside how much the damage is shaped like red
+    assert text.endswith("far-from-red median error 1.50× the baseline's, 2.0% of those colors visibly damaged.")
+
+
+def test_selectivity_and_collateral_damage_are_defined_apart():
+    assert "how much the damage is shaped like red" in intervention_notes.SELECTIVITY_DEFINITION
+    definition = intervention_notes.collateral_definition()
+    assert f"the {ev.far_from_red().mean():.0%} of the 552,960-color dense grid" in definition
+    assert "at most 0.1" in definition and "error above 0.001" in definition
 
 
 # --------------------------------------------------------------------------------------------------
@@ -516,6 +527,8 @@ def diverged_eval(synthetic_eval) -> ev.Evaluation:
         swatch_out=np.full_like(synthetic_eval.swatch_out, nan),
         swatch_error=np.full_like(synthetic_eval.swatch_error, nan),
         selectivity=nan,
+        collateral=nan,
+        damaged_share=nan,
         named_error={n: nan for n in colors.NAMED_HUES},
     )
 

@@ -152,12 +152,25 @@ def test_one_vote_per_visitor_changing_moves_it_and_the_reveal_shows_the_split(d
 
 def test_the_interventions_question_is_judged_and_tallied(data_dir):
     at = go(open_app(**{"class": "room-12"}), INTERVENTIONS)
-    at.radio(key="prediction_interventions").set_value("split").run()
+    at.radio(key="prediction_interventions_post").set_value("split").run()
     assert votes.tally("room-12")["interventions"] == {"suppression": 0, "repulsion": 0, "split": 1}
     verdicts = [m.value for m in (*at.success, *at.warning, *at.info) if "notebook's settings" in m.value]
-    assert len(verdicts) == 1 and "selectivity r suppression" in verdicts[0]
+    assert len(verdicts) == 1 and "judged on collateral damage" in verdicts[0]  # issue 24: not on selectivity
     (caption,) = tally_captions(at)
     assert "Class room-12, 1 vote. Suppression: 0 (0%); Repulsion: 0 (0%); One measure each: 1 (100%)." in caption
+
+
+def test_the_interventions_question_is_asked_anew_for_the_other_placement(data_dir):
+    """Issue 24 item 2: the answer depends on the placement, so a prediction holds only for the model it named."""
+    at = go(open_app(), INTERVENTIONS)
+    assert "post-norm (Ex 2.4) model" in at.radio(key="prediction_interventions_post").label
+    at.radio(key="prediction_interventions_post").set_value("suppression").run()
+    at.segmented_control(key="interventions_placement").set_value("pre").run()
+    assert not at.exception, [e.value for e in at.exception]
+    asked = at.radio(key="prediction_interventions_pre")
+    assert asked.value is None and "pre-norm (Ex 2.3) model" in asked.label
+    verdicts = [m.value for m in (*at.success, *at.warning, *at.info) if "notebook's settings" in m.value]
+    assert len(verdicts) == 1 and "pre-norm model" in verdicts[0] and "Make your prediction" in verdicts[0]
 
 
 # --------------------------------------------------------------------------------------------- a store that fails
