@@ -104,10 +104,11 @@ def multiplicity_note(summary: dict) -> str:
     called = [ms[k] for k in keys if ms[k]["favours"]]
     k = len(keys)
     bar = SIGNIFICANCE / k
+    weighed = join([ms[x]["label"] for x in keys])
     text = (
-        f"How sure: the verdict weighs {k} of the {len(ms)} measures in the table ({join([ms[x]['label'] for x in keys])}"
-        "), so one of them can look like a difference by luck alone. A sign "
-        f"test p below {fmt(SIGNIFICANCE)} ÷ {k} = {bar:.2g} allows for that (Bonferroni); "
+        f"How sure: the verdict weighs {k} of the {len(ms)} measures in the table ({weighed}), so one of them can "
+        f"look like a difference by luck alone. A sign test p below {fmt(SIGNIFICANCE)} ÷ {k} = {bar:.2g} allows for "
+        "that (Bonferroni); "
         f"{_strongest_possible(summary['n_pairs'])}."
     )
     if not called:
