@@ -111,7 +111,8 @@ def separate() -> None:
     )
     st.markdown(
         "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
-        "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
+        "cosines between latents (it divides each by its length itself), so it gives the same value on either tap. "
+        + diagrams.SEPARATE_ROUNDING_NOTE
     )
     chart, caption = caches.frozen_chart("hypothesis.kernel", regularizers.separate_kernel_chart)
     caches.show_chart(chart, alt=caption)

@@ -418,6 +418,10 @@ def test_prediction_verdict():
     right, text = comparison.prediction_verdict(None, 1e-3, 5e-4)
     assert right is None and "post-norm (Ex 2.4) reconstructs better" in text and "50% lower" in text
     assert comparison.prediction_verdict("nonsense", 1e-3, 5e-4)[0] is None
+    # issue 24 item 6: one framing per fact, post-norm against pre-norm as the seed note and the metric delta say
+    right, text = comparison.prediction_verdict("post", 1e-3, 1.62e-3)
+    assert right is False and "post-norm's max error is 62% higher than pre-norm's" in text and "38%" not in text
+    assert "62% higher than pre-norm's" in comparison.seed_context(0, 1e-3, 1.62e-3)
     right, text = comparison.prediction_verdict("post", float("nan"), 5e-4)  # a diverged run: no verdict, no crash
     assert right is None and "diverged" in text
 
