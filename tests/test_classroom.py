@@ -22,6 +22,7 @@ from excolor.classmode import questions, votes  # noqa: E402
 from excolor.figures import (  # noqa: E402
     class_charts,
     comparison,
+    replay,
 )
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -218,12 +219,12 @@ def test_the_placement_replay_scrubs_in_the_browser_with_no_server_side_step_con
     assert len(bound) == 1
     spec, param = bound[0]
     runs = board.trained(board.default_recipes())
-    n = len(runs[0].replay.steps)
-    assert (param["bind"]["min"], param["bind"]["max"], param["bind"]["step"], param["value"]) == (0, n - 1, 1, n - 1)
+    n = len(runs[0].replay.steps) - 1  # issue 24 item 11: in training steps, 0 to 3,000 by 50 (3,001 is off-grid)
+    assert (param["bind"]["min"], param["bind"]["max"], param["bind"]["step"], param["value"]) == (0, 3000, 50, 3000)
     assert spec["width"] == "container"
     text = json.dumps(spec)
     # both panels' points and both titles follow it: the points pick their snapshot's columns, the titles its step
-    assert text.count(f"' + {param['name']}]") == 4 and text.count(f"(datum.snap === {param['name']})") == 2
+    assert text.count(f"' + {replay.REPLAY_PARAM}]") == 4 and text.count(f"(datum.snap === {replay.REPLAY_PARAM})") == 4
     captions = [c.value for c in at.caption if "snapshots" in c.value]
     assert len(captions) == 1
-    assert f"through the {n} snapshots" in captions[0] and captions[0].count("step 3,001.") == 2
+    assert f"through the {n} snapshots" in captions[0] and captions[0].count("step 3,000.") == 2

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import colors
 from ..evaluate import FAR_FROM_RED, VISIBLE_ERROR, Evaluation, far_from_red
-from ..text import fmt, pct
+from ..text import degrees, fmt, pct
 from .mappings import angle_from_red
 from .named_colors import named_errors
 from .style import hue_name
@@ -96,7 +96,7 @@ def repulsion_red_note(baseline, repelled) -> str:
     after = float(angle_from_red(repelled.latents[i])[0])
     text = (
         f"{head} Repulsion turns each latent away from red within the plane of c and the latent's own off-red lean, "
-        f"so red ends up on whichever side this model tilted it. Here pure red sits {angle_from_red(z)[0]:.1f}° "
+        f"so red ends up on whichever side this model tilted it. Here pure red sits {degrees(angle_from_red(z)[0])} "
         f"from c"
     )
     if toward is not None:
