@@ -279,8 +279,9 @@ def summary_rows(summary: dict) -> list[dict]:
     rows = []
     for m in summary["measures"].values():
         rows.append(
-            {
+            {  # the outcome second: on a narrow screen the table scrolls, and the words must not be off its edge
                 "measure": m["label"],
+                "outcome": outcome(m, names),
                 "better": m["better"] or "neither",
                 f"{names['a']} median": fmt(m["a"]["median"]),
                 f"{names['b']} median": fmt(m["b"]["median"]),
@@ -288,7 +289,6 @@ def summary_rows(summary: dict) -> list[dict]:
                 "95% CI": fmt_ci(m["ci"]),
                 f"{names['b']} was": f"{lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']}",
                 "sign test p": fmt_p(m["sign_p"]).removeprefix("p = ").removeprefix("p "),
-                "outcome": outcome(m, names),
             }
         )
     return rows

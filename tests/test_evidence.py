@@ -277,6 +277,7 @@ def test_captions_are_written_from_the_numbers():
     rows = verdicts.summary_rows(summary)
     assert len(rows) == len(measures.MEASURES)
     assert rows[0]["sign test p"] == "0.0078" and rows[0]["outcome"] == "post-norm better (strong)"
+    assert list(rows[0])[:2] == ["measure", "outcome"]  # issue 24 item 10: not off the edge of a scrolled table
 
 
 def test_fmt_is_compact():
