@@ -211,7 +211,7 @@ def interventions_reveal(run, placement: str) -> None:
         + join(f"{pct(100 * evs[n].damaged_share)} under {n}" for n in names)
         + ". (Selectivity r, how much the damage is shaped like red, not how much the rest suffers: "
         + join(f"{n} {evs[n].selectivity:.2f}" for n in names)
-        + ")"
+        + ".)"
     )
     if measured is None:
         found += " No verdict: a number is missing (the model may have diverged)."

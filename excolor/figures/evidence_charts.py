@@ -269,4 +269,5 @@ def effects_chart(screen: dict, key: str) -> alt.Chart:
     points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
     title = alt.TitleParams(m["label"], anchor="start", frame="group", fontSize=13)
-    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 105, title=title)
+    # the height is the whole chart's (Streamlit fits it): room for the title, the axis title and the legend too
+    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 190, title=title)

@@ -62,7 +62,8 @@ def _train_the_smallest_screen(tab: AppPage) -> None:
     for _ in range(4):
         tab.page.keyboard.press("ArrowLeft")
     tab.wait_idle()
-    assert thumb.get_attribute("aria-valuenow") == "2", thumb.get_attribute("aria-valuenow")
+    shown = slider.locator('[data-testid="stSliderThumbValue"]').inner_text().strip()
+    assert shown == "2", f"the screen's seed slider shows {shown}"
     start = tab.page.get_by_role("button", name=re.compile(r"^Train the screen"))
     if start.count():
         start.click()
