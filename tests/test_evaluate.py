@@ -99,6 +99,8 @@ def test_evaluation_shapes_and_contents(baseline):
         "max": baseline.max_error,
         "median": baseline.median_error,
         "selectivity": baseline.selectivity,
+        "collateral": baseline.collateral,  # issue 24: collateral damage beside selectivity, in every export
+        "damaged share": baseline.damaged_share,
     }
 
 
