@@ -241,14 +241,15 @@ def how_targeted(run, runs, interventions: dict) -> None:
     )
     evs = {name: caches.evaluation(run, iv) for name, iv in compared.items()}
     for col, (name, e) in zip(st.columns(4), evs.items(), strict=True):
-        col.metric(
-            f"{name.capitalize()} · collateral damage",
+        col.metric(  # a label short enough for a quarter of a projector's width
+            f"{name.capitalize()} · collateral",
             intervention_notes.times(e.collateral),
             delta=f"{pct(100 * e.damaged_share)} visibly damaged",
             delta_color="off",
+            delta_arrow="off",  # a share, not a change: no arrow
             border=True,
-            help="Median error of the colors far from red ÷ the baseline's median on them, and the share of them "
-            "with an error above 0.001.",
+            help="Collateral damage: the median error of the colors far from red ÷ the baseline's median on them, "
+            "and the share of them with an error above 0.001.",
         )
         col.metric(f"{name.capitalize()} · selectivity r", f"{e.selectivity:.2f}", border=True)
     st.caption(
