@@ -111,7 +111,8 @@ def separate() -> None:
     )
     st.markdown(
         "Pushes latents that point almost the same way apart, so colors spread over the sphere. It only uses the "
-        "cosines between latents (it divides each by its length itself), so it gives the same value on either tap."
+        "cosines between latents (it divides each by its length itself), so it gives the same value on either tap. "
+        + diagrams.SEPARATE_ROUNDING_NOTE
     )
     chart, caption = caches.frozen_chart("hypothesis.kernel", regularizers.separate_kernel_chart)
     caches.show_chart(chart, alt=caption)
@@ -187,7 +188,7 @@ def teach_a_class() -> None:
         started = st.form_submit_button("Start a class", icon="🏫")
     if started and (made := teacher.start_class(name)):
         st.session_state["_started_class"] = made
-        classroom.join(made[0])
+        classroom.join_class(made[0])
         st.rerun()  # the sidebar shows the new class and the projector's link
     if made := st.session_state.get("_started_class"):
         code, key = made

@@ -127,12 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_record(run) -> dict:
     """One trained run as the JSON record shared by `train` and `sweep`."""
-    from .evaluate import standard_metrics
+    from .evaluate import far_from_red, standard_metrics
 
     metrics = standard_metrics(run)
+    changed = [name for name in metrics if name != "baseline"]
     return {
         **run.describe(),
         "metrics": {name: {"max": m["max"], "median": m["median"]} for name, m in metrics.items()},
+        "selectivity": {name: metrics[name]["selectivity"] for name in changed},  # is the damage shaped like red
+        "collateral": {  # how much the colors far from red suffer (SPEC §7)
+            name: {"ratio": metrics[name]["collateral"], "damaged": metrics[name]["damaged share"]} for name in changed
+        },
+        "far_from_red_share": float(far_from_red().mean()),
     }
 
 

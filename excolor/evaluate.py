@@ -97,6 +97,42 @@ def _encode(model: ColorAutoencoder, grid: colors.Grid, x: Tensor, keep_output: 
     return Encoded(grid, x, unit, output, error)
 
 
+# SPEC §7, collateral damage: "the other colors" are the dense grid's colors with similarity to red at most
+# FAR_FROM_RED, and a color is visibly damaged when its error exceeds VISIBLE_ERROR (RMS 0.032 per channel, about
+# 8 of 255 levels: a visible difference; the charts draw the same line).
+FAR_FROM_RED = 0.1
+VISIBLE_ERROR = 1e-3
+
+
+@cache
+def far_from_red() -> np.ndarray:
+    """Which dense-grid colors are far from red (sim <= FAR_FROM_RED): the same for every model, built once."""
+    mask = colors.similarity_to_red(colors.dense_grid().flat_hsv) <= FAR_FROM_RED
+    mask.flags.writeable = False
+    return mask
+
+
+@dataclass(frozen=True)
+class Collateral:
+    """How much an intervention harms the colors far from red (SPEC §7)."""
+
+    ratio: float  # median error on the far colors ÷ the baseline's median on the same colors (1.0 = untouched)
+    damaged: float  # share of the far colors with an error above VISIBLE_ERROR
+    far_share: float  # share of the dense grid that is far from red
+
+
+def collateral_damage(error: np.ndarray, baseline_error: np.ndarray, far: np.ndarray) -> Collateral:
+    """Collateral damage from per-color errors (with and without the intervention) on the colors `far`.
+
+    Selectivity asks whether the damage has red's shape; this asks how much the rest suffers, so a narrow cone
+    that harms almost nothing scores near 1 however its damage is shaped."""
+    error, base = np.asarray(error)[far], np.asarray(baseline_error)[far]
+    share = float(np.mean(far))
+    if not (error.size and np.isfinite(error).all() and np.isfinite(base).all()):  # e.g. a diverged run
+        return Collateral(float("nan"), float("nan"), share)
+    return Collateral(float(np.median(error) / np.median(base)), float((error > VISIBLE_ERROR).mean()), share)
+
+
 @dataclass
 class Probe:
     """A trained model with its evaluation grids already encoded."""
@@ -226,10 +262,18 @@ class Evaluation:
     rgb_out: np.ndarray
     rgb_error: np.ndarray
     selectivity: float  # Pearson r of RGB-grid error with similarity-to-red squared
+    collateral: float  # median error of the colors far from red ÷ the baseline's (Collateral.ratio)
+    damaged_share: float  # share of the colors far from red visibly damaged (Collateral.damaged)
     named_error: dict[str, float]
 
     def metrics(self) -> dict[str, float]:
-        return {"max": self.max_error, "median": self.median_error, "selectivity": self.selectivity}
+        return {
+            "max": self.max_error,
+            "median": self.median_error,
+            "selectivity": self.selectivity,
+            "collateral": self.collateral,
+            "damaged share": self.damaged_share,
+        }
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -250,6 +294,7 @@ def evaluate(target, intervention: Intervention | None = None) -> Evaluation:
     latents, rgb_out, rgb_err = _apply(model, probe.rgb, intervention)
     _, _, named_err = _apply(model, probe.named, intervention)
     shape = probe.swatch.grid.shape
+    collateral = collateral_damage(dense_np, probe.dense.error.numpy(), far_from_red())
     return Evaluation(
         max_error=float(dense_np.max()),
         median_error=float(np.median(dense_np)),
@@ -262,6 +307,8 @@ def evaluate(target, intervention: Intervention | None = None) -> Evaluation:
         rgb_out=rgb_out.numpy(),
         rgb_error=rgb_err.numpy(),
         selectivity=pearson(rgb_err.numpy(), probe.red_similarity_sq),
+        collateral=collateral.ratio,
+        damaged_share=collateral.damaged,
         named_error=dict(zip(colors.NAMED_HUES, named_err.numpy().astype(float).tolist())),
     )
 
@@ -301,12 +348,13 @@ STANDARD = ("baseline", "suppression", "repulsion")
 
 
 def standard_metrics(target, names: tuple[str, ...] = STANDARD) -> dict[str, dict[str, float]]:
-    """Max / median dense-grid error (and selectivity) for the baseline and the notebook's interventions."""
+    """Max / median dense-grid error, selectivity and collateral damage for the baseline and the notebook's
+    interventions."""
     from .interventions import default_interventions
 
     interventions = {"baseline": None, **default_interventions()}
     out = {}
     for name in names:
         ev = evaluate(target, interventions[name])
-        out[name] = {"max": ev.max_error, "median": ev.median_error, "selectivity": ev.selectivity}
+        out[name] = ev.metrics()
     return out

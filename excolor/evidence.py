@@ -24,7 +24,7 @@ LEVEL = 0.95
 RESAMPLES = 10_000
 MIN_SEEDS_TO_CALL = 5  # with fewer pairs a bootstrap interval is little more than their range: never "clear"
 SIGNIFICANCE = 0.05
-STRENGTHS = ((0.01, "strong"), (0.05, "moderate"))  # sign-test p below the bound -> the word; else "weak"
+STRONG_P = 0.01  # "strong" at most this sign-test p, and below the Bonferroni bar of the verdict it appears in
 
 
 def canonical(design) -> str:
@@ -103,13 +103,22 @@ def sign_test_p(wins: int, losses: int) -> float:
     return min(1.0, 2.0 * tail)
 
 
-def strength(p: float | None, clear: bool) -> str:
-    """How strong the evidence for a direction is, in one word: 'strong' (sign test p < 0.01), 'moderate'
-    (p < 0.05), 'weak' (the interval excludes zero but the win count alone could be a coin's luck) or 'none'
-    (the interval includes zero, or too few seeds to call anything)."""
+def strong_bar(n_compared: int) -> float:
+    """The p below which evidence is called 'strong' when `n_compared` results are weighed together: the Bonferroni
+    bar SIGNIFICANCE ÷ n_compared the verdict states, never looser than STRONG_P. So a box never calls a p strong
+    that its own corrected threshold rejects."""
+    return min(STRONG_P, SIGNIFICANCE / max(1, n_compared))
+
+
+def strength(p: float | None, clear: bool, strong_below: float = STRONG_P) -> str:
+    """How strong the evidence for a direction is, in one word: 'strong' (sign test p < strong_below, see
+    strong_bar), 'moderate' (p < 0.05), 'weak' (the interval excludes zero but the win count alone could be a
+    coin's luck) or 'none' (the interval includes zero, or too few seeds to call anything)."""
     if not clear or p is None:
         return "none"
-    return next((word for bound, word in STRENGTHS if p < bound), "weak")
+    if p < strong_below:
+        return "strong"
+    return "moderate" if p < SIGNIFICANCE else "weak"
 
 
 def paired_stats(
@@ -120,10 +129,12 @@ def paired_stats(
     n_resamples: int = RESAMPLES,
     seed: int = 0,
     level: float = LEVEL,
+    strong_below: float = STRONG_P,
 ) -> dict:
     """The statistics of one set of paired differences (B − A), as the comparison and the screen report them:
     median and mean, a bootstrap interval of the median, which side of zero it lies on, the win count with its
-    sign-test p, the strength of the evidence, and (given `scale`) the median and interval as % of |scale|."""
+    sign-test p, the strength of the evidence (strong below `strong_below`), and (given `scale`) the median and
+    interval as % of |scale|."""
     lo, hi = bootstrap_ci(diffs, np.median, n_resamples, seed, level)
     direction = _direction(lo, hi) if diffs.size else "unknown"
     clear = direction in ("b lower", "b higher") and diffs.size >= MIN_SEEDS_TO_CALL
@@ -145,7 +156,7 @@ def paired_stats(
         "direction": direction,  # which side of zero the interval lies on ("unclear": it includes zero)
         "clear": clear,  # the interval excludes zero and there are enough seeds to take that seriously
         "favours": favours,
-        "strength": strength(p, clear),
+        "strength": strength(p, clear, strong_below),
     }
 
 
@@ -191,6 +202,9 @@ def design_names(a: str, b: str) -> dict[str, str]:
     return names
 
 
+COMPARISON_STRONG = strong_bar(len(HYPOTHESIS_KEYS))  # the bar the comparison's verdict states (verdicts.py)
+
+
 def _measure_summary(
     records: Sequence[dict], m: Measure, a: str, b: str, n_resamples: int, seed: int, level: float
 ) -> dict:
@@ -206,7 +220,7 @@ def _measure_summary(
         "better": m.better,
         "a": per_side["a"],
         "b": per_side["b"],
-        **paired_stats(seeds, diffs, m.better, per_side["a"]["median"], n_resamples, seed, level),
+        **paired_stats(seeds, diffs, m.better, per_side["a"]["median"], n_resamples, seed, level, COMPARISON_STRONG),
     }
 
 

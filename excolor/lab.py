@@ -26,6 +26,8 @@ from .tuning import release_memory
 
 BATCH_MODELS = 32  # models per training batch: a batch's training data grows with it (32 models: ~370 MB)
 SCREEN_KEYS = ("baseline_max", "recon", "planar")  # the headline measures of the screen
+# "strong" evidence in the screen clears the Bonferroni bar its verdict states: 0.05 ÷ (3 terms × 3 measures)
+SCREEN_STRONG = ev.strong_bar(len(PLACED_TERMS) * len(SCREEN_KEYS))
 INTERACTIONS = tuple((PLACED_TERMS[i], PLACED_TERMS[j]) for i in range(3) for j in range(i + 1, 3))
 
 
@@ -177,7 +179,7 @@ def summarize_screen(records: Sequence[dict], n_resamples: int = ev.RESAMPLES, s
 
         def stats(name: str, m=m, seeds=seeds, per_seed=per_seed, scale=scale) -> dict:
             diffs = per_seed.get(name, np.array([]))
-            return ev.paired_stats(seeds, diffs, m.better, scale, n_resamples, seed)
+            return ev.paired_stats(seeds, diffs, m.better, scale, n_resamples, seed, strong_below=SCREEN_STRONG)
 
         entry = {
             "label": m.label,

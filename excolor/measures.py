@@ -1,7 +1,8 @@
 """Measures: the numbers a comparison compares, and how one trained run is measured for them.
 
 `measure_run(run)` takes the few numbers a comparison needs from one run (dense-grid errors with and without the
-default interventions, their selectivity, the six hue peaks, the regularizers on a fixed validation set);
+default interventions, their selectivity and collateral damage, the six hue peaks, the regularizers on a fixed
+validation set);
 `run_record` puts them under the run's identity; `value(record, measure)` reads one back. Only this module
 touches a model: the statistics (excolor.evidence) and the words (excolor.verdicts) work on the records.
 """
@@ -103,7 +104,8 @@ MEASURES = (
         ("selectivity", "suppression"),
         "higher",
         "interventions",
-        "correlation of suppression's damage with similarity to red: near 1 means it hits red and spares the rest",
+        "correlation of suppression's damage with similarity to red: how much the damage is shaped like red "
+        "(not how much the other colors suffer: that is collateral damage)",
     ),
     Measure(
         "repulsion_r",
@@ -111,7 +113,26 @@ MEASURES = (
         ("selectivity", "repulsion"),
         "higher",
         "interventions",
-        "correlation of repulsion's damage with similarity to red: near 1 means it hits red and spares the rest",
+        "correlation of repulsion's damage with similarity to red: how much the damage is shaped like red "
+        "(not how much the other colors suffer: that is collateral damage)",
+    ),
+    Measure(
+        "suppression_collateral",
+        "suppression collateral damage",
+        ("collateral", "suppression", "ratio"),
+        "lower",
+        "interventions",
+        "median error of the colors far from red under suppression ÷ the baseline's median on them: 1 means the "
+        "other colors are untouched",
+    ),
+    Measure(
+        "repulsion_collateral",
+        "repulsion collateral damage",
+        ("collateral", "repulsion", "ratio"),
+        "lower",
+        "interventions",
+        "median error of the colors far from red under repulsion ÷ the baseline's median on them: 1 means the "
+        "other colors are untouched",
     ),
 )
 MEASURE_BY_KEY = {m.key: m for m in MEASURES}
@@ -132,17 +153,21 @@ def measure_run(run) -> dict:
     the call: a 64-run comparison must not keep 64 encoded dense grids alive (docs/science.md). The evaluation
     modules (and PyTorch) are imported here, not above, so that reading records never loads them.
     """
-    from .evaluate import STANDARD, pearson, validation_losses
+    from .evaluate import STANDARD, collateral_damage, far_from_red, pearson, validation_losses
 
     model = run.model
     dense = _errors_under_interventions(model, "dense")
     rgb = _errors_under_interventions(model, "rgb")
     metrics = {name: {"max": float(e.max()), "median": float(np.median(e))} for name, e in dense.items()}
     selectivity = {name: pearson(rgb[name], _red_similarity_sq()) for name in STANDARD[1:]}
+    far = far_from_red()
+    collateral = {name: collateral_damage(dense[name], dense["baseline"], far) for name in STANDARD[1:]}
     heights = peak_heights(dense["baseline"].reshape(colors.dense_grid().shape))
     return {
         "metrics": metrics,
         "selectivity": selectivity,
+        "collateral": {name: {"ratio": c.ratio, "damaged": c.damaged} for name, c in collateral.items()},
+        "far_from_red_share": float(far.mean()),
         "hue_peaks": {
             "hues": list(colors.PEAK_HUES_DEG),
             "heights": heights.tolist(),
@@ -189,8 +214,8 @@ def peak_unevenness(heights: Sequence[float]) -> float:
 
 def run_record(run, measured: dict | None = None) -> dict:
     """One run as a record: the keys `python -m excolor train --json` gives, the run's canonical `design` text,
-    plus `selectivity` (suppression, repulsion), `hue_peaks` and `validation` (recon, unit, anchor, planar on
-    the fixed validation set)."""
+    plus `selectivity` and `collateral` (suppression, repulsion), `hue_peaks` and `validation` (recon, unit, anchor,
+    planar on the fixed validation set)."""
     measured = measure_run(run) if measured is None else measured
     return {**run.describe(), "design": parse_design(run.recipe.design).text, **measured}
 

@@ -42,6 +42,11 @@ def pct(x: float | None) -> str:
     return f"{abs(x):.0f}%" if abs(x) >= 10 else f"{abs(x):.1f}%"
 
 
+def degrees(x: float) -> str:
+    """An angle to a tenth of a degree, '13.5°': one rounding of an angle on every page."""
+    return f"{x:.1f}°" if math.isfinite(x) else "n/a"
+
+
 def join(items: Sequence[str]) -> str:
     """'a', 'a and b', 'a, b and c'; '' for no items."""
     items = [str(i) for i in items]

@@ -104,9 +104,11 @@ def multiplicity_note(summary: dict) -> str:
     called = [ms[k] for k in keys if ms[k]["favours"]]
     k = len(keys)
     bar = SIGNIFICANCE / k
+    weighed = join([ms[x]["label"] for x in keys])
     text = (
-        f"How sure: {k} measures were compared, so one of them can look like a difference by luck alone. A sign "
-        f"test p below {fmt(SIGNIFICANCE)} ÷ {k} = {bar:.2g} allows for that (Bonferroni); "
+        f"How sure: the verdict weighs {k} of the {len(ms)} measures in the table ({weighed}), so one of them can "
+        f"look like a difference by luck alone. A sign test p below {fmt(SIGNIFICANCE)} ÷ {k} = {bar:.2g} allows for "
+        "that (Bonferroni); "
         f"{_strongest_possible(summary['n_pairs'])}."
     )
     if not called:
@@ -157,13 +159,13 @@ def _opening(summary: dict) -> str:
         lead = "the evidence supports the hypothesis: " if published else ""
         opening = (
             f"Across {seeds}, {lead}{names['b']} did better on {join(for_b)}, and {names['a']} did not do "
-            f"better on any of the {len(hyp)} measures compared."
+            f"better on any of the {len(hyp)} measures the verdict weighs."
         )
     elif for_a and not for_b:
         lead = "the evidence goes against the hypothesis: " if published else ""
         opening = (
             f"Across {seeds}, {lead}{names['a']} did better on {join(for_a)}, and {names['b']} did not do "
-            f"better on any of the {len(hyp)} measures compared."
+            f"better on any of the {len(hyp)} measures the verdict weighs."
         )
     elif for_a and for_b:
         opening = (
@@ -178,7 +180,7 @@ def _opening(summary: dict) -> str:
     else:
         what = "the hypothesis" if published else f"which of {names['a']} and {names['b']} is better"
         opening = (
-            f"Across {seeds}, the evidence does not settle {what}: on each of the {len(hyp)} measures compared "
+            f"Across {seeds}, the evidence does not settle {what}: on each of the {len(hyp)} measures it weighs "
             "(reconstruction error, hue-peak evenness, anchor and planarity losses) the interval includes zero."
         )
     if not published:
@@ -277,8 +279,9 @@ def summary_rows(summary: dict) -> list[dict]:
     rows = []
     for m in summary["measures"].values():
         rows.append(
-            {
+            {  # the outcome second: on a narrow screen the table scrolls, and the words must not be off its edge
                 "measure": m["label"],
+                "outcome": outcome(m, names),
                 "better": m["better"] or "neither",
                 f"{names['a']} median": fmt(m["a"]["median"]),
                 f"{names['b']} median": fmt(m["b"]["median"]),
@@ -286,7 +289,6 @@ def summary_rows(summary: dict) -> list[dict]:
                 "95% CI": fmt_ci(m["ci"]),
                 f"{names['b']} was": f"{lower_higher(m, 'b')} on {m['wins']['b']} of {m['n_pairs']}",
                 "sign test p": fmt_p(m["sign_p"]).removeprefix("p = ").removeprefix("p "),
-                "outcome": outcome(m, names),
             }
         )
     return rows

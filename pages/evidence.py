@@ -170,12 +170,12 @@ def predict_first(slot, n_seeds: int, a: Design, b: Design, summary: dict | None
             "a": "A will have the lower max error",
             "same": "No clear difference",
         }
-        choice = st.radio(
-            "Across the seeds, which design will reconstruct colors better (lower baseline max error)?",
+        choice = st.radio(  # one answer per exact question: the two designs and the number of seeds
+            f"Across {n_seeds} seeds, which design will reconstruct colors better (lower baseline max error)?",
             options=list(answers),
             format_func=answers.get,
             index=None,
-            key=f"lab_predict|{a.text}|{b.text}",
+            key=f"lab_predict|{a.text}|{b.text}|{n_seeds}",
             help="Kept for this session; the comparison below checks it.",
         )
         if summary is None:
@@ -364,21 +364,23 @@ def how_to_read(summary: dict) -> None:
   the value half the seeds are above and half below, and one odd seed barely moves it.
 - **The win count and its sign test** ("lower on 6 of 8 seeds, p = 0.29"): if the design made no difference,
   each seed would be a coin toss; p is the chance of a split at least that lopsided from fair coins. 8 of 8 gives
-  p = 0.0078, 7 of 8 p = 0.07, 6 of 8 p = 0.29. The verdict calls evidence *strong* below 0.01 and *moderate*
-  below 0.05, otherwise *weak*.
+  p = 0.0078, 7 of 8 p = 0.07, 6 of 8 p = 0.29. The verdict calls evidence *strong* when p clears the corrected
+  bar below ({ev.COMPARISON_STRONG:.2g}), *moderate* below 0.05, otherwise *weak*.
 - **The 95% bootstrap interval.** We cannot train infinitely many seeds, so we ask how much the median would
   wobble had we drawn a different set of seeds: draw {summary["n_pairs"]} seeds *from our own seeds*, with
   replacement, {summary["resamples"]:,} times, take each draw's median difference, and keep the middle 95%. If
   that range **includes zero**, "no difference" is still a fair reading; if it **excludes zero**, the sign of
   the difference is unlikely to be luck, although the difference may still be too small to matter. With fewer
   than {ev.MIN_SEEDS_TO_CALL} seeds nothing is called.
-- **Many measures at once.** With {len(summary["hypothesis_measures"])} measures compared, one of them can look
-  like a difference by chance alone; the verdict says which differences still clear the bar once that is allowed
-  for (p below 0.05 divided by the number of measures). A result that matters should hold up when you add seeds.
+- **Many measures at once.** The verdict weighs {len(summary["hypothesis_measures"])} of the
+  {len(summary["measures"])} measures in the table (the ones the hypothesis makes a claim about), so one of them
+  can look like a difference by chance alone; the verdict says which differences still clear the bar once that
+  is allowed for (p below 0.05 divided by that number). A result that matters should hold up when you add seeds.
 - **What "better" means.** Lower reconstruction error, more even hue peaks and lower anchor and planarity
-  losses are what the notebook's hypothesis predicted for post-norm. A higher *selectivity r* means an
-  intervention hits red and spares other colors. The max error under an intervention only says how strongly
-  red is changed, so neither side is "better" there.
+  losses are what the notebook's hypothesis predicted for post-norm. A lower *collateral damage* means an
+  intervention leaves the colors far from red more intact; a higher *selectivity r* means its damage is more
+  shaped like red (which is not the same: a narrow cone can harm almost nothing yet score a lower r). The max
+  error under an intervention only says how strongly red is changed, so neither side is "better" there.
 - The anchor and planarity losses are measured after normalization for every design, on a fixed validation
   set (the whole training grid, weighted as training samples it), not on the last noisy training batch.
 """

@@ -17,6 +17,7 @@ from excolor.figures import intervention_notes, mappings, named_colors, notebook
 from excolor.figures.error_curves import error_curve_panels
 from excolor.figures.latents3d import VIEWS
 from excolor.interventions import Ablation, BezierMapper, BoundedFalloff, Repulsion, Suppression
+from excolor.text import pct
 
 DEFAULTS = {"sup_a": 0.0, "sup_b": 1.0, "sup_p": 2.0, "rep_a": 0.0, "rep_b": 0.5}  # the notebook's (SPEC §6)
 ALIGNMENTS = [round(i / 20, 2) for i in range(21)]  # d = cos θ in steps of 0.05; a < 1, so a stops at 0.95
@@ -56,7 +57,6 @@ def introduction() -> None:
         "$c$; **repulsion** rotates them out of a hole around $c$, so they stay on the sphere but no longer point at "
         "red. A good intervention breaks red and leaves every other color alone."
     )
-    classroom.ask("interventions")  # predict before the numbers below; revealed at the end of the page
 
 
 def cone_start(key: str, help: str) -> float:
@@ -161,7 +161,9 @@ def error_numbers(run, placement: str, interventions: dict) -> None:
     for i, (name, iv) in enumerate(interventions.items()):
         for j, stat in enumerate(("max", "median")):  # SPEC §8, beside ours, when the settings are the notebook's
             cols[2 * i + j].caption(notebook.notebook_reference(placement, name, stat, iv))
-    st.caption(" ".join(intervention_notes.error_summary(e, n) for n, e in {"baseline": baseline, **evs}.items()))
+    summaries = [intervention_notes.error_summary(baseline, "baseline", intervened=False)]
+    summaries += [intervention_notes.error_summary(e, n) for n, e in evs.items()]
+    st.caption(" ".join(summaries))
 
 
 def true_vs_reconstructed(run, interventions: dict) -> None:
@@ -226,21 +228,37 @@ def latent_space_with_cones(run, interventions: dict) -> None:
 
 
 def how_targeted(run, runs, interventions: dict) -> None:
-    """Selectivity of the baseline, both interventions and ablation, the 12 named hues, and the metrics file."""
+    """Collateral damage and selectivity of the baseline, both interventions and ablation, the 12 named hues, and the
+    metrics file."""
     st.subheader("How targeted is it?")
     compared = {"baseline": None, **interventions, "ablation": Ablation()}
     st.markdown(
-        "**Selectivity** r is the correlation, over 8,000 colors, between a color's error and its squared similarity "
-        "to pure red: near 1 when the damage falls on red and its close neighbours and nowhere else. **Ablation** "
+        "**Collateral damage** answers *how much do the other colors suffer?* "
+        f"{intervention_notes.collateral_definition()} **Selectivity** r is how much the damage is shaped like red: "
+        "the correlation, over 8,000 colors, between a color's error and its squared similarity to pure red. A narrow "
+        "cone that harms almost nothing can score a lower r than a wide one that harms much more. **Ablation** "
         "(beyond the notebook) is the blunt alternative: delete latent dimension 0 from the network altogether."
     )
-    selectivity = {name: caches.evaluation(run, iv).selectivity for name, iv in compared.items()}
-    for col, (name, r) in zip(st.columns(4), selectivity.items(), strict=True):
-        col.metric(f"{name.capitalize()} · selectivity r", f"{r:.2f}", border=True)
+    evs = {name: caches.evaluation(run, iv) for name, iv in compared.items()}
+    for col, (name, e) in zip(st.columns(4), evs.items(), strict=True):
+        col.metric(  # a label short enough for a quarter of a projector's width
+            f"{name.capitalize()} · collateral",
+            intervention_notes.times(e.collateral),
+            delta=f"{pct(100 * e.damaged_share)} visibly damaged",
+            delta_color="off",
+            delta_arrow="off",  # a share, not a change: no arrow
+            border=True,
+            help="Collateral damage: the median error of the colors far from red ÷ the baseline's median on them, "
+            "and the share of them with an error above 0.001.",
+        )
+        col.metric(f"{name.capitalize()} · selectivity r", f"{e.selectivity:.2f}", border=True)
     st.caption(
-        "Selectivity r (Pearson, over the 8,000 colors of a 20 × 20 × 20 RGB grid): "
-        + ", ".join(f"{name} {r:.2f}" for name, r in selectivity.items())
-        + ". The baseline's r is for reference only: its errors are tiny wherever they fall."
+        "Collateral damage: "
+        + "; ".join(f"{name} {intervention_notes.collateral_phrase(e)}" for name, e in evs.items())
+        + ". Selectivity r (Pearson, over the 8,000 colors of a 20 × 20 × 20 RGB grid): "
+        + ", ".join(f"{name} {e.selectivity:.2f}" for name, e in evs.items())
+        + ". The baseline's numbers are for reference only: its collateral damage is 1.00× by definition and its "
+        "errors are tiny wherever they fall."
     )
     title = "Error of the 12 named hues (S = V = 1)"
     chart, caption = caches.figure(named_colors.named_colors_chart, run, compared, title=title)
@@ -259,14 +277,15 @@ def how_targeted(run, runs, interventions: dict) -> None:
         mime="text/csv",
         on_click="ignore",
         key="interventions_metrics_csv",
-        help="Max and median error over 552,960 colors and selectivity r, for pre- and post-norm under the baseline, "
+        help="Max and median error over 552,960 colors, selectivity r and collateral damage (with the share of colors "
+        "far from red visibly damaged), for pre- and post-norm under the baseline, "
         "this page's suppression and repulsion settings, and ablation.",
     )
 
 
-def your_prediction(run) -> None:
+def your_prediction(run, placement: str) -> None:
     st.subheader("Your prediction")
-    classroom.interventions_reveal(run)  # at the notebook's settings; in a class, with the class's live split
+    classroom.interventions_reveal(run, placement)  # at the notebook's settings; in a class, the class's split
 
 
 def main() -> None:
@@ -274,6 +293,7 @@ def main() -> None:
     placement = urlstate.placement_control(
         URL["placement"], "Which of the two models trained for your seed to intervene on."
     )
+    classroom.interventions_question(placement)  # of this placement's model; revealed at the end of the page
     runs = training.trained(visitor.current_recipes(), label="Training both placements")
     if runs is None:
         st.stop()
@@ -286,7 +306,7 @@ def main() -> None:
         error_curves(run, interventions)
         latent_space_with_cones(run, interventions)
         how_targeted(run, runs, interventions)
-        your_prediction(run)
+        your_prediction(run, placement)
     frame.finish()
 
 

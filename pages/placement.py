@@ -147,7 +147,7 @@ def introduction() -> None:
         "except for **which tap anchor and planarity read**. Pre-norm (Ex 2.3) computes anchor, separate and "
         "planarity on the raw latent; post-norm (Ex 2.4) computes them on the unit latent the decoder actually uses. "
         "Separate moves too, but it divides its inputs by their length itself, so it gives the same value on either "
-        "tap."
+        "tap. " + diagrams.SEPARATE_ROUNDING_NOTE
     )
 
 

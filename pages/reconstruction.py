@@ -65,9 +65,9 @@ def error_numbers(placement: str, by: dict) -> None:
         )
         col.caption(notebook.notebook_reference(placement, "baseline", stat))  # SPEC §8, beside ours
     st.caption(
-        intervention_notes.error_summary(ev, PRESET_TITLES[placement])
+        intervention_notes.error_summary(ev, PRESET_TITLES[placement], intervened=False)
         + " "
-        + intervention_notes.error_summary(other, other_name)
+        + intervention_notes.error_summary(other, other_name, intervened=False)
         + " "
         + intervention_notes.SELECTIVITY_DEFINITION
     )

@@ -55,7 +55,9 @@ def test_default_is_the_notebooks_comparison():
         "A = **pre-norm (Ex 2.3)** · as text: pre" in captions
         and "B = **post-norm (Ex 2.4)** · as text: post" in captions
     )
-    assert at.radio[0].label.startswith("On how many of the seeds will post-norm")  # predict first: the class question
+    assert at.radio[0].label.startswith(
+        "On how many of the 8 seeds will post-norm"
+    )  # predict first: the class question
     assert at.query_params["a"] == "pre" and at.query_params["b"] == "post"
 
 
@@ -86,13 +88,33 @@ def test_default_comparison_trains_measures_and_gives_a_verdict():
     assert not at.exception and _verdict(at) == verdict
 
 
+def test_a_prediction_is_judged_only_for_the_seed_count_it_was_made_for():
+    """Issue 24 item 5: an answer given for 8 seeds is not re-mapped onto 2; the new question asks anew."""
+    at = _open()
+    at.radio(key="prediction_lab_8").set_value("half").run()
+    at.slider(key="evidence_seeds").set_value(2).run()
+    button = _train_button(at, "Train and compare 2 seeds")
+    if button is not None:
+        button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="prediction_lab_2").value is None
+    assert at.radio(key="prediction_lab_2").label.startswith("On how many of the 2 seeds")
+    boxes = [m.value for m in (*at.success, *at.warning, *at.info) if "Measured: post-norm had the lower" in m.value]
+    assert len(boxes) == 1 and "Make your prediction above first" in boxes[0], boxes
+    at.radio(key="prediction_lab_2").set_value("all").run()
+    boxes = [m.value for m in (*at.success, *at.warning) if "Measured: post-norm had the lower" in m.value]
+    assert len(boxes) == 1 and ("All 2 of 2" in boxes[0] or "Your prediction was right" in boxes[0]), boxes
+    at.slider(key="evidence_seeds").set_value(8).run()  # back to 8: that question's own answer is still there
+    assert at.radio(key="prediction_lab_8").value == "half"
+
+
 def test_a_custom_pair_from_the_url():
     at = _open({"a": "post,anchor=pre", "b": "POST", "seeds": "2"})
     assert _design(at, "a") == {"anchor": "pre", "separate": "post", "planar": "post", "unit": "on"}
     assert _design(at, "b")["anchor"] == "post"
     assert "A = **post-norm, but anchor on the raw latent** · as text: post,anchor=pre" in [c.value for c in at.caption]
     assert at.query_params["b"] == "post"  # canonical text back in the URL
-    assert at.radio[0].label.startswith("Across the seeds, which design")  # the generic question
+    assert at.radio[0].label.startswith("Across 2 seeds, which design")  # the generic question, for its N
     at.radio[0].set_value("b").run()
     forget(lab.comparison_recipes("post,anchor=pre", "post", 2))
     at.run()

@@ -98,6 +98,13 @@ def test_interventions_page_shows_both_interventions_side_by_side(interventions)
         assert float(metrics[f"{name} · max error"]) > 0.01  # red is visibly broken
         assert float(metrics[f"{name} · median error"]) < 1e-3  # most colors are not
     assert {f"{n} · selectivity r" for n in ("Baseline", "Suppression", "Repulsion", "Ablation")} <= set(metrics)
+    # issue 24 item 1: how much the other colors suffer, beside how much the damage is shaped like red
+    assert metrics["Baseline · collateral"] == "1.00×"
+    assert all(metrics[f"{n} · collateral"].endswith("×") for n in ("Suppression", "Repulsion", "Ablation"))
+    assert any(
+        "how much the damage is shaped like red" in m.value and "Collateral damage" in m.value for m in at.markdown
+    )
+    assert any(c.value.startswith("Collateral damage: baseline far-from-red median error 1.00×") for c in at.caption)
     # two mapping curves, two swatch charts, two times three error-curve panels, two angle strips, the named colors
     assert len(at.get("vega_lite_chart")) == 2 + 2 + 2 * 3 + 2 + 1
     assert len(at.get("deck_gl_json_chart")) == 2  # one view at a time, suppression and repulsion side by side

@@ -67,6 +67,8 @@ def synthetic_eval() -> ev.Evaluation:
         rgb_out=rgb,
         rgb_error=np.zeros(len(rgb)),
         selectivity=0.9,
+        collateral=1.5,
+        damaged_share=0.02,
         named_error=named,
     )
 
@@ -212,6 +214,17 @@ def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
     assert min(r["error"] for r in rows) == 0
     assert min(r["plotted"] for r in rows) == style.LOG_FLOOR
     assert specs[0]["encoding"]["y"]["scale"]["type"] == "log"
+    # issue 24 item 13: ticks at decades only, 1e-7 up to the axis's top (not 2e-4, 3e-5, 1e-5, 2e-6 …)
+    top = specs[0]["encoding"]["y"]["scale"]["domainMax"]
+    for spec in specs:
+        ticks = spec["encoding"]["y"]["axis"]["values"]
+        assert ticks == [10.0**e for e in range(-7, int(math.floor(math.log10(top))) + 1)]
+
+
+def test_log_color_legend_of_the_named_colors_is_ticked_at_decades(synthetic_eval):
+    chart, _ = named_colors.named_colors_chart({"baseline": synthetic_eval, "suppression": synthetic_eval})
+    legends = [lg for lg in _all(chart.to_dict(), "legend") if isinstance(lg, dict) and "values" in lg]
+    assert legends and all(all(math.log10(v) == round(math.log10(v)) for v in lg["values"]) for lg in legends)
 
 
 def test_error_curve_panels_share_one_axis_each_as_wide_as_its_column(synthetic_eval):
@@ -296,7 +309,7 @@ def test_look_for_follows_the_measured_spikes_and_says_whether_the_seed_agrees()
 def test_visible_error_basis_is_eight_levels_of_255():
     text = error_curves.visible_error_basis()
     assert "0.032" in text and "8 of 255 levels" in text and "rule of thumb" in text
-    assert round(math.sqrt(style.VISIBLE_ERROR) * 255) == 8
+    assert round(math.sqrt(ev.VISIBLE_ERROR) * 255) == 8
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,6 +471,15 @@ def test_error_summary(synthetic_eval):
     text = intervention_notes.error_summary(synthetic_eval, "suppression")
     assert text.startswith("suppression: max error 0.16, median ")
     assert "selectivity r = 0.90" in text
+    # issue 24: how much the other colors suffer, beside how much the damage is shaped like red
+    assert text.endswith("far-from-red median error 1.50× the baseline's, 2.0% of those colors visibly damaged.")
+
+
+def test_selectivity_and_collateral_damage_are_defined_apart():
+    assert "how much the damage is shaped like red" in intervention_notes.SELECTIVITY_DEFINITION
+    definition = intervention_notes.collateral_definition()
+    assert f"the {ev.far_from_red().mean():.0%} of the 552,960-color dense grid" in definition
+    assert "at most 0.1" in definition and "error above 0.001" in definition
 
 
 # --------------------------------------------------------------------------------------------------
@@ -516,6 +538,8 @@ def diverged_eval(synthetic_eval) -> ev.Evaluation:
         swatch_out=np.full_like(synthetic_eval.swatch_out, nan),
         swatch_error=np.full_like(synthetic_eval.swatch_error, nan),
         selectivity=nan,
+        collateral=nan,
+        damaged_share=nan,
         named_error={n: nan for n in colors.NAMED_HUES},
     )
 
@@ -556,3 +580,15 @@ def test_named_colors_with_a_diverged_run_beside_a_good_one(synthetic_eval, dive
     assert "suppression: visibly wrong red (0.2), orange (0.002), pink (0.002)" in text
     summary = intervention_notes.error_summary(diverged_eval, "pre")
     assert summary == "pre: max error n/a, median n/a over the dense grid."
+
+
+def _all(node, key: str):
+    """Every value stored under `key` anywhere in a nested spec."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                yield v
+            yield from _all(v, key)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _all(v, key)

@@ -23,6 +23,7 @@ from excolor.classmode.store import open_store  # noqa: E402
 from excolor.figures import (  # noqa: E402
     class_charts,
     comparison,
+    replay,
 )
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -153,12 +154,25 @@ def test_one_vote_per_visitor_changing_moves_it_and_the_reveal_shows_the_split(d
 
 def test_the_interventions_question_is_judged_and_tallied(data_dir):
     at = go(open_app(**{"class": "room-12"}), INTERVENTIONS)
-    at.radio(key="prediction_interventions").set_value("split").run()
+    at.radio(key="prediction_interventions_post").set_value("split").run()
     assert open_store().tally("room-12")["interventions"] == {"suppression": 0, "repulsion": 0, "split": 1}
     verdicts = [m.value for m in (*at.success, *at.warning, *at.info) if "notebook's settings" in m.value]
-    assert len(verdicts) == 1 and "selectivity r suppression" in verdicts[0]
+    assert len(verdicts) == 1 and "judged on collateral damage" in verdicts[0]  # issue 24: not on selectivity
     (caption,) = tally_captions(at)
     assert "Class room-12, 1 vote. Suppression: 0 (0%); Repulsion: 0 (0%); One measure each: 1 (100%)." in caption
+
+
+def test_the_interventions_question_is_asked_anew_for_the_other_placement(data_dir):
+    """Issue 24 item 2: the answer depends on the placement, so a prediction holds only for the model it named."""
+    at = go(open_app(), INTERVENTIONS)
+    assert "post-norm (Ex 2.4) model" in at.radio(key="prediction_interventions_post").label
+    at.radio(key="prediction_interventions_post").set_value("suppression").run()
+    at.segmented_control(key="interventions_placement").set_value("pre").run()
+    assert not at.exception, [e.value for e in at.exception]
+    asked = at.radio(key="prediction_interventions_pre")
+    assert asked.value is None and "pre-norm (Ex 2.3) model" in asked.label
+    verdicts = [m.value for m in (*at.success, *at.warning, *at.info) if "notebook's settings" in m.value]
+    assert len(verdicts) == 1 and "pre-norm model" in verdicts[0] and "Make your prediction" in verdicts[0]
 
 
 # --------------------------------------------------------------------------------------------- a store that fails
@@ -206,15 +220,15 @@ def test_the_placement_replay_scrubs_in_the_browser_with_no_server_side_step_con
     assert len(bound) == 1
     spec, param = bound[0]
     runs = training.trained(training.default_recipes())
-    n = len(runs[0].replay.steps)
-    assert (param["bind"]["min"], param["bind"]["max"], param["bind"]["step"], param["value"]) == (0, n - 1, 1, n - 1)
+    n = len(runs[0].replay.steps) - 1  # issue 24 item 11: in training steps, 0 to 3,000 by 50 (3,001 is off-grid)
+    assert (param["bind"]["min"], param["bind"]["max"], param["bind"]["step"], param["value"]) == (0, 3000, 50, 3000)
     assert spec["width"] == "container"
     text = json.dumps(spec)
     # both panels' points and both titles follow it: the points pick their snapshot's columns, the titles its step
-    assert text.count(f"' + {param['name']}]") == 4 and text.count(f"(datum.snap === {param['name']})") == 2
+    assert text.count(f"' + {replay.REPLAY_PARAM}]") == 4 and text.count(f"(datum.snap === {replay.REPLAY_PARAM})") == 4
     captions = [c.value for c in at.caption if "snapshots" in c.value]
     assert len(captions) == 1
-    assert f"through the {n} snapshots" in captions[0] and captions[0].count("step 3,001.") == 2
+    assert f"through the {n} snapshots" in captions[0] and captions[0].count("step 3,000.") == 2
 
 
 # --------------------------------------------------------------------------------------------- issue 27: who votes

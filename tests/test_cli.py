@@ -42,6 +42,10 @@ def test_train_json_is_exactly_one_object_of_the_documented_shape(tmp_path, caps
         assert all(set(m) == {"max", "median"} for m in run["metrics"].values())
         assert run["train_seconds"] > 0 and run["final_recon"] > 0
         assert run["metrics"]["suppression"]["max"] > run["metrics"]["baseline"]["max"]
+        # selectivity's shape beside collateral damage's size (SPEC §7), and how much of the grid "far" is
+        assert set(run["selectivity"]) == set(run["collateral"]) == {"suppression", "repulsion"}
+        assert all(set(c) == {"ratio", "damaged"} for c in run["collateral"].values())
+        assert run["collateral"]["suppression"]["ratio"] > 0 and 0.3 < run["far_from_red_share"] < 0.95
 
 
 @pytest.mark.parametrize(

@@ -123,8 +123,9 @@ def test_the_placement_page_draws_post_norm_and_says_why_pre_norm_has_no_view(pr
     assert "(first step → the loss stopped being a number at step 1)" in curves
     assert re.search(rf"{re.escape(POST)}: reconstruction [0-9.]+ → [0-9.]+", curves)  # post-norm: its numbers
     replay = next(c for c in captions if "probe" in c)
-    assert f"{PRE}: step 201: training diverged; 232 of 232 probe latents are not numbers" in replay
-    assert f"{POST}: step 201. Unit latents of 232 probe colors" in replay
+    # issue 24 item 11: the replay's slider grid ends at step 200 of this 201-step schedule
+    assert f"{PRE}: step 200: training diverged; 232 of 232 probe latents are not numbers" in replay
+    assert f"{POST}: step 200. Unit latents of 232 probe colors" in replay
     table = next(c for c in captions if c.startswith("Final losses and errors side by side"))
     assert re.search(r"pre-norm diverged, post-norm [0-9.]+: with a run diverged there is no ratio", table), table
     at.session_state["placement_space"] = "After training, in 3-D"  # the latent space's 3-D tab, opened

@@ -98,6 +98,8 @@ def test_evaluation_shapes_and_contents(baseline):
         "max": baseline.max_error,
         "median": baseline.median_error,
         "selectivity": baseline.selectivity,
+        "collateral": baseline.collateral,  # issue 24: collateral damage beside selectivity, in every export
+        "damaged share": baseline.damaged_share,
     }
 
 
@@ -429,3 +431,43 @@ def test_standard_metrics_and_validation_losses_of_a_diverged_run(diverged_pair)
     assert all(np.isnan(v) for v in ev.validation_losses(pre.model).values())
     assert all(np.isfinite(v) for v in ev.validation_losses(post.model).values())
     assert all(np.isfinite(m["max"]) for m in ev.standard_metrics(post).values())
+
+
+# -------------------------------------------------------------------------------------- collateral damage
+
+
+def test_collateral_damage_hand_example():
+    """SPEC §7: median error on the far colors ÷ the baseline's median there, and the share above 0.001."""
+    far = np.array([True, True, True, False])
+    baseline = np.array([1e-5, 2e-5, 3e-5, 0.5])
+    after = np.array([2e-5, 4e-3, 6e-5, 0.9])  # the near color's 0.9 must not count
+    c = ev.collateral_damage(after, baseline, far)
+    assert c.ratio == pytest.approx(6e-5 / 2e-5)
+    assert c.damaged == pytest.approx(1 / 3)
+    assert c.far_share == pytest.approx(0.75)
+    assert ev.collateral_damage(baseline, baseline, far).ratio == 1.0
+
+
+def test_far_set_is_the_dense_grid_colors_dissimilar_to_red():
+    far = ev.far_from_red()
+    sim = colors.similarity_to_red(colors.dense_grid().flat_hsv)
+    assert far.shape == (len(sim),) and far.dtype == bool
+    assert np.array_equal(far, sim <= 0.1)
+    assert 0.3 < far.mean() < 0.95  # most of the grid is far from red; pure red is not
+    red = np.argmin(np.abs(colors.dense_grid().flat_hsv - [0, 1, 1]).sum(1))
+    assert not far[red]
+
+
+def test_collateral_is_on_every_evaluation(default_run, baseline, evaluations):
+    """The baseline's collateral is 1 by definition; the notebook's interventions touch the far colors a little."""
+    assert baseline.collateral == 1.0
+    assert baseline.metrics()["collateral"] == 1.0
+    for name in ("suppression", "repulsion"):
+        e = evaluations[name]
+        assert np.isfinite(e.collateral) and e.collateral >= 0.99, name
+        assert 0.0 <= e.damaged_share <= 1.0
+        assert set(e.metrics()) >= {"max", "median", "selectivity", "collateral", "damaged share"}
+    dense = ev.errors_under(default_run.model, "dense", {n: DEFAULTS.get(n) for n in ("baseline", "suppression")})
+    by_hand = ev.collateral_damage(dense["suppression"], dense["baseline"], ev.far_from_red())
+    assert evaluations["suppression"].collateral == pytest.approx(by_hand.ratio, rel=1e-12)
+    assert evaluations["suppression"].damaged_share == pytest.approx(by_hand.damaged, rel=1e-12)

@@ -277,6 +277,7 @@ def test_captions_are_written_from_the_numbers():
     rows = verdicts.summary_rows(summary)
     assert len(rows) == len(measures.MEASURES)
     assert rows[0]["sign test p"] == "0.0078" and rows[0]["outcome"] == "post-norm better (strong)"
+    assert list(rows[0])[:2] == ["measure", "outcome"]  # issue 24 item 10: not off the edge of a scrolled table
 
 
 def test_fmt_is_compact():
@@ -289,7 +290,12 @@ def test_fmt_is_compact():
 def test_multiplicity_note_says_which_calls_clear_the_corrected_bar():
     strong = ev.summarize(make_records(-0.3))  # 8 of 8 on every measure: p = 0.0078 < 0.05 / 6
     note = verdicts.multiplicity_note(strong)
-    assert "6 measures were compared" in note and "0.05 ÷ 6 = 0.0083" in note
+    # issue 24 item 3: the count is the verdict's, told apart from the table's (which lists every measure)
+    assert f"weighs 6 of the {len(measures.MEASURES)} measures in the table" in note and "0.05 ÷ 6 = 0.0083" in note
+    assert "baseline max error, baseline median error," in note  # which six, by name
+    fewer = {**strong, "hypothesis_measures": ["baseline_max", "recon", "planar"]}  # the opposite fixture
+    assert f"weighs 3 of the {len(measures.MEASURES)} measures" in verdicts.multiplicity_note(fewer)
+    assert "0.05 ÷ 3 = 0.017" in verdicts.multiplicity_note(fewer)
     assert "It is cleared on baseline max error" in note and "not cleared" not in note
     records = make_records(-0.3)
     for r in records:  # seed 0 now goes the other way on max error: 7 of 8, p = 2 x 9/256 = 0.07
@@ -318,7 +324,7 @@ def test_verdict_of_a_custom_pair_names_the_designs_and_reads_b_minus_a():
     assert "median difference (post-norm − A)" in text
     flipped = verdicts.verdict(ev.summarize(records, a="post", b="post,anchor=pre"))  # the same runs, sides swapped
     assert "Across 8 seeds, post-norm did better on baseline max error" in flipped
-    assert "B did not do better on any of the 6 measures compared" in flipped
+    assert "B did not do better on any of the 6 measures the verdict weighs" in flipped
     assert "post-norm had the lower baseline max error on 8 of 8 seeds" in flipped
 
 
@@ -353,6 +359,9 @@ def test_measure_run_gives_exactly_the_evaluation_modules_numbers():
         assert measured["metrics"][name] == {"max": m["max"], "median": m["median"]}
         if name != "baseline":
             assert measured["selectivity"][name] == m["selectivity"]
+            assert measured["collateral"][name] == {"ratio": m["collateral"], "damaged": m["damaged share"]}
+    assert measures.value(measured, "suppression_collateral") == expected["suppression"]["collateral"]
+    assert measures.value(measured, "repulsion_collateral") == expected["repulsion"]["collateral"]
     assert measured["validation"] == pytest.approx(validation_losses_by_hand(run.model), rel=1e-5)
     cube = probe.dense.error.numpy().reshape(240, 48, 48)
     assert measured["hue_peaks"]["heights"] == [float(cube[i, -1, -1]) for i in (0, 40, 80, 120, 160, 200)]
@@ -417,3 +426,12 @@ def test_cli_sweep_rejects_a_bad_number_of_seeds(n, capsys):
 def test_cli_sweep_needs_a_number_of_seeds(capsys):
     assert cli.main(["sweep"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_strong_means_below_the_corrected_bar_the_verdict_states():
+    """Issue 24 item 4: 'strong' is the p that clears the Bonferroni bar the verdict sets (0.05 ÷ 6 here)."""
+    bar = ev.SIGNIFICANCE / len(measures.HYPOTHESIS_KEYS)
+    assert ev.strength(0.009, clear=True, strong_below=bar) == "moderate"
+    assert ev.strength(0.008, clear=True, strong_below=bar) == "strong"
+    assert ev.strong_bar(len(measures.HYPOTHESIS_KEYS)) == pytest.approx(bar)
+    assert ev.strong_bar(9) == pytest.approx(0.05 / 9) and ev.strong_bar(2) == 0.01  # never looser than 0.01

@@ -268,3 +268,19 @@ def test_the_effects_chart_draws_one_row_per_term_and_the_total():
     assert [r["effect"] for r in rows] == ["anchor", "separate", "planar", "post-norm − pre-norm"]
     assert {r["effect"]: r["outcome"] for r in rows}["planar"] == "pre better"  # planar post raises the loss
     assert {r["effect"]: r["outcome"] for r in rows}["separate"] == "no clear effect"
+
+
+def test_strong_evidence_means_clearing_the_bar_the_same_box_sets():
+    """Issue 24 item 4: the screen never calls a p "strong" that its own corrected bar (0.05 / 9) rejects."""
+    eight = lab.summarize_screen(screen_records(anchor_drives, noise=0.01))  # 8 of 8: p = 0.0078, above 0.0056
+    s = eight["measures"]["baseline_max"]["effects"]["anchor"]
+    assert s["sign_p"] == pytest.approx(2 / 256) and s["clear"]
+    assert s["strength"] == "moderate"
+    text = screen_verdicts.screen_verdict(eight)
+    assert (
+        "strong evidence" not in text and "Anchor drives post-norm's difference (lowers it; moderate evidence)" in text
+    )
+    assert "0.05 ÷ 9 = 0.0056" in text
+    twelve = lab.summarize_screen(screen_records(anchor_drives, n_seeds=12, noise=0.01))  # p = 0.00049
+    assert twelve["measures"]["baseline_max"]["effects"]["anchor"]["strength"] == "strong"
+    assert "strong evidence" in screen_verdicts.screen_verdict(twelve)

@@ -25,7 +25,16 @@ from excolor.figures import (  # noqa: E402
     style,
     training_curves,
 )
-from excolor.figures.replay import COORD_SCALE, NO_VALUE, replay_scrub_chart, replay_snapshots, replay_stats  # noqa: E402
+from excolor.figures.replay import (  # noqa: E402
+    COORD_SCALE,
+    NO_VALUE,
+    REPLAY_PARAM,
+    regular_snapshots,
+    replay_description,
+    replay_scrub_chart,
+    replay_snapshots,
+    replay_stats,
+)
 from excolor.schedule import EX24, parse_dopesheet  # noqa: E402
 from excolor.train import Recipe, Replay, train  # noqa: E402
 
@@ -418,6 +427,10 @@ def test_prediction_verdict():
     right, text = comparison.prediction_verdict(None, 1e-3, 5e-4)
     assert right is None and "post-norm (Ex 2.4) reconstructs better" in text and "50% lower" in text
     assert comparison.prediction_verdict("nonsense", 1e-3, 5e-4)[0] is None
+    # issue 24 item 6: one framing per fact, post-norm against pre-norm as the seed note and the metric delta say
+    right, text = comparison.prediction_verdict("post", 1e-3, 1.62e-3)
+    assert right is False and "post-norm's max error is 62% higher than pre-norm's" in text and "38%" not in text
+    assert "62% higher than pre-norm's" in comparison.seed_context(0, 1e-3, 1.62e-3)
     right, text = comparison.prediction_verdict("post", float("nan"), 5e-4)  # a diverged run: no verdict, no crash
     assert right is None and "diverged" in text
 
@@ -479,8 +492,12 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
     chart, caption = replay_scrub_chart({"pre": replay, "post": replay})
     spec = chart.to_dict()
     (slider,) = [p for p in spec["params"] if "bind" in p]
-    assert slider["bind"] == {"input": "range", "min": 0, "max": 1, "step": 1, "name": slider["bind"]["name"]}
-    assert slider["value"] == 1  # starts at the end of training, as the caption describes
+    # issue 24 item 11: the slider is in training steps, the number the panel titles show
+    assert slider["bind"] == {"input": "range", "min": 0, "max": 50, "step": 50, "name": slider["bind"]["name"]}
+    assert slider["value"] == 50  # starts at the end of training, as the caption describes
+    assert slider["bind"]["name"].startswith("Training step")
+    (picks,) = [p for p in spec["params"] if p["name"] == REPLAY_PARAM]
+    assert picks["expr"] == f"round({slider['name']} / 50)"
     marks = list(leaves(spec))
     points = [layer for layer in marks if layer["mark"]["type"] == "circle"]
     assert len(points) == 2
@@ -489,7 +506,7 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
         # the slider's value picks each probe's two columns of that snapshot; a missing value is not drawn
         picked = [t for t in layer["transform"] if t.get("as") in ("px", "py")]
         assert [t["calculate"] for t in picked] in (
-            [f"datum['{p}_{a}' + {slider['name']}]" for a in "xy"] for p in ("pre", "post")
+            [f"datum['{p}_{a}' + {REPLAY_PARAM}]" for a in "xy"] for p in ("pre", "post")
         )
         assert {"filter": f"datum.px != {NO_VALUE} && datum.py != {NO_VALUE}"} in layer["transform"]
     (ring,) = [layer for layer in marks if "order" in layer["encoding"]]
@@ -499,8 +516,9 @@ def test_replay_scrub_chart_has_one_range_slider_both_placements_follow():
     names = {p["name"] for p in spec["params"]}
     assert {"stacked", "ppu"} <= names  # side by side or stacked, whichever draws the panels larger
     assert spec["width"] == "container" and spec["padding"]["bottom"] == spec["padding"]["top"]
-    assert caption.count("step 50.") == 2 and "Pure red points 0° away" in caption and "cover 345°" in caption
+    assert caption.count("step 50.") == 2 and "Pure red points 0.0° away" in caption and "cover 345°" in caption
     assert "through the 2 snapshots (every 50 training steps" in caption
+    assert "each panel's title and the line under it follow it" in caption
 
 
 def test_builders_accept_a_real_training_run(short_pair):
@@ -515,6 +533,32 @@ def test_builders_accept_a_real_training_run(short_pair):
     replay = short_pair["post"].replay
     assert replay.steps[0] == 0 and replay.latents.shape[1] == len(replay.rgb)
     chart, caption = replay_scrub_chart({p: run.replay for p, run in short_pair.items()})
-    assert chart.to_dict() and caption.count(f"step {int(replay.steps[-1]):,}.") == 2
+    last_scrubbed = int(replay.steps[regular_snapshots(replay.steps)[-1]])  # 200 of 201: on the slider's grid
+    assert chart.to_dict() and caption.count(f"step {last_scrubbed:,}.") == 2
     final = training_curves.final_terms(short_pair["post"].history)
     assert final["recon"] == pytest.approx(short_pair["post"].final_recon, rel=1e-6)
+
+
+def test_every_slider_position_is_a_snapshot_whose_title_shows_that_step():
+    """Issue 24 item 11: 0, 50, …, 3,000 on the slider draw the snapshots taken at those steps; the last update
+    (3,001, off the slider's grid) is left out rather than shown under another number."""
+    steps = np.array([0, 50, 100, 150, 151])
+    latents = np.repeat(wheel_replay().latents[1:], len(steps), axis=0)
+    replay = Replay(steps, latents, wheel_replay().rgb)
+    table = replay_snapshots({"pre": replay, "post": replay})["steps"]
+    assert list(table["step"]) == [0, 50, 100, 150]
+    for row in table.itertuples():
+        assert round(row.step / 50) == row.snap  # the slider's round(step / 50) picks the row whose title says step
+    assert list(table["post_red"]) == ["pure red 0.0° from the red direction"] * 4  # the line under each panel
+
+
+def test_the_angle_of_pure_red_is_rounded_alike_in_2d_and_3d():
+    """Issue 24 item 8: pure red 13.46° from c reads 13.5° in the replay caption and in the 3-D view's note."""
+    from excolor.figures import latents3d
+
+    replay = wheel_replay()
+    theta = math.radians(13.46)
+    replay.latents[1, 0] = [math.cos(theta), math.sin(theta), 0.0, 0.0]
+    assert "Pure red points 13.5° away from the red direction" in replay_description(replay, 1)
+    z = replay.latents[1]
+    assert "13.5° from the red direction" in latents3d._pure_red_sentence(z, np.linalg.norm(z, axis=1), 0)

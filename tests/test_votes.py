@@ -202,13 +202,24 @@ def test_lab_answers_are_worded_for_the_number_of_seeds():
     assert questions.share_answer(3, 2) is None and questions.share_answer(0, 0) is None
 
 
-def test_interventions_outcome_needs_both_measures_to_agree():
-    medians = {"suppression": 1e-3, "repulsion": 2e-3}
-    assert questions.interventions_outcome(medians, {"suppression": 0.9, "repulsion": 0.5}) == "suppression"
-    assert questions.interventions_outcome(medians, {"suppression": 0.4, "repulsion": 0.5}) == "split"
-    flipped = {"suppression": 3e-3, "repulsion": 2e-3}
-    assert questions.interventions_outcome(flipped, {"suppression": 0.4, "repulsion": 0.5}) == "repulsion"
-    assert questions.interventions_outcome(medians, {"suppression": float("nan"), "repulsion": 0.5}) is None
+def test_interventions_outcome_is_judged_on_collateral_damage_not_selectivity():
+    """Issue 24: "more intact" is collateral damage (SPEC §7): the median error of the colors far from red as a
+    multiple of the baseline's, and the share of them visibly damaged; both must agree."""
+    c = {"suppression": (1.03, 0.0), "repulsion": (1.12, 0.0)}  # seed 0 post-norm at the notebook's settings
+    assert questions.interventions_outcome(c) == "suppression"
+    assert questions.interventions_outcome({"suppression": (1.0, 0.0), "repulsion": (3.4, 0.14)}) == "suppression"
+    assert questions.interventions_outcome({"suppression": (1.2, 0.0), "repulsion": (1.1, 0.02)}) == "split"
+    assert questions.interventions_outcome({"suppression": (1.2, 0.01), "repulsion": (1.1, 0.0)}) == "repulsion"
+    assert questions.interventions_outcome({"suppression": (1.1, 0.0), "repulsion": (1.1, 0.0)}) == "split"
+    assert questions.interventions_outcome({"suppression": (float("nan"), 0.0), "repulsion": (1.1, 0.0)}) is None
+
+
+def test_the_interventions_question_names_the_placement_it_is_asked_for():
+    """Issue 24 item 2: the answer depends on the placement, so the question says which model it is about."""
+    pre, post = questions.interventions_prompt("pre"), questions.interventions_prompt("post")
+    assert "pre-norm (Ex 2.3)" in pre and "post-norm" not in pre
+    assert "post-norm (Ex 2.4)" in post and "pre-norm" not in post
+    assert "collateral damage" in post and "selectivity" not in post
 
 
 # ----------------------------------------------------------------------------------------- python -m excolor tally

@@ -21,7 +21,10 @@ import streamlit as st
 
 from excolor.classmode import codes, questions
 from excolor.classmode.store import MAX_VOTES_PER_CLASS, Refused, StoreError, open_store
+from excolor.designs import PRESET_NAMES
+from excolor.figures import intervention_notes
 from excolor.figures.class_charts import tally_chart
+from excolor.text import join, pct
 
 from . import caches, follow, identity, teacher, urlstate
 
@@ -75,7 +78,7 @@ def sidebar() -> str | None:
     return code
 
 
-def join(code: str) -> None:
+def join_class(code: str) -> None:
     """Make `code` this session's class from now on (a teacher who just started it), as a link would."""
     st.session_state[CLASS.state_key] = code
     urlstate.publish(CLASS, code)
@@ -85,9 +88,15 @@ def join(code: str) -> None:
 # Asking
 
 
-def _vote(question: str) -> None:
+def answer_key(question: str, asked_for: object = None) -> str:
+    """Where this session keeps its answer to `question` asked for `asked_for` (a placement, a seed count): a
+    prediction holds only for the exact question it was made for, so a changed question asks anew."""
+    return KEYS[question] if asked_for is None else f"{KEYS[question]}_{asked_for}"
+
+
+def _vote(question: str, key: str) -> None:
     """The radio's on_change: cast (or move) this visitor's vote; a store failure is remembered for one line."""
-    code, answer = class_code(), st.session_state.get(KEYS[question])
+    code, answer = class_code(), st.session_state.get(key)
     if code is None or answer is None:
         return
     try:
@@ -102,21 +111,25 @@ def _vote(question: str) -> None:
     st.session_state[f"_vote_status_{question}"] = result.status
 
 
-def ask(question: str, labels: dict[str, str] | None = None) -> str | None:
-    """The question as a radio (no answer preselected), kept for the session; in a class, each change is a vote."""
+def ask(
+    question: str, labels: dict[str, str] | None = None, prompt: str | None = None, asked_for: object = None
+) -> str | None:
+    """The question as a radio (no answer preselected), kept for the session; in a class, each change is a vote.
+    `asked_for` (e.g. the placement or the seed count the `prompt` names) keeps one answer per exact question."""
     q = questions.QUESTIONS[question]
     labels = labels or q.answers
     code = class_code()
     where = f" and counted, anonymously, in class {code}'s tally" if code else ""
+    key = answer_key(question, asked_for)
     answer = st.radio(
-        q.prompt,
+        prompt or q.prompt,
         options=list(labels),
         format_func=labels.get,
         index=None,
-        key=KEYS[question],
+        key=key,
         persist_state="session",
         on_change=_vote,
-        args=(question,),
+        args=(question, key),
         help=f"Your answer is kept for this session{where}; the measurement below or on the next page checks it.",
     )
     if code and answer is not None:
@@ -213,9 +226,13 @@ def _chart(question: str, counts: tuple, measured: str | None, labels: tuple, co
     return caches.FrozenChart(chart), caption
 
 
-def reveal(question: str, measured: str | None, found: str, labels: dict[str, str] | None = None) -> None:
-    """The reveal: this visitor's verdict, then (in a class) the class's live split with the measured answer."""
-    verdict(st.session_state.get(KEYS[question]), measured, found, labels or questions.QUESTIONS[question].answers)
+def reveal(
+    question: str, measured: str | None, found: str, labels: dict[str, str] | None = None, asked_for: object = None
+) -> None:
+    """The reveal: this visitor's verdict on the answer given for `asked_for`, then (in a class) the class's live
+    split with the measured answer."""
+    answer = st.session_state.get(answer_key(question, asked_for))
+    verdict(answer, measured, found, labels or questions.QUESTIONS[question].answers)
     tally(question, measured, labels)
 
 
@@ -223,34 +240,45 @@ def reveal(question: str, measured: str | None, found: str, labels: dict[str, st
 # The questions whose measurement this module works out from the pages' runs and summaries
 
 
-def interventions_reveal(run) -> None:
-    """Suppression vs repulsion at the notebook's settings on `run`: lower median error and higher selectivity."""
+def interventions_question(placement: str) -> None:
+    """Suppression vs repulsion, asked of the `placement` model: its answer differs between the placements."""
+    ask("interventions", prompt=questions.interventions_prompt(placement), asked_for=placement)
+
+
+def interventions_reveal(run, placement: str) -> None:
+    """Suppression vs repulsion at the notebook's settings on `run` (the `placement` model), judged on collateral
+    damage (SPEC §7), with selectivity beside it as what it is: the damage's shape, not its amount."""
     from excolor.interventions import default_interventions
 
     names = ("suppression", "repulsion")
     notebook = default_interventions()
     evs = {n: caches.evaluation(run, notebook[n]) for n in names}
-    medians = {n: evs[n].median_error for n in names}
-    selectivity = {n: evs[n].selectivity for n in names}
-    measured = questions.interventions_outcome(medians, selectivity)
+    collateral = {n: (evs[n].collateral, evs[n].damaged_share) for n in names}
+    measured = questions.interventions_outcome(collateral)
     found = (
-        f"Measured at the notebook's settings on this model: median error suppression {medians['suppression']:.2g}, "
-        f"repulsion {medians['repulsion']:.2g}; selectivity r suppression {selectivity['suppression']:.2f}, "
-        f"repulsion {selectivity['repulsion']:.2f}"
+        f"Measured at the notebook's settings on this {PRESET_NAMES[placement]} model, judged on collateral damage "
+        "(the colors far from red): median error "
+        + join(f"{intervention_notes.times(evs[n].collateral)} the baseline's under {n}" for n in names)
+        + "; visibly damaged "
+        + join(f"{pct(100 * evs[n].damaged_share)} under {n}" for n in names)
+        + ". (Selectivity r, how much the damage is shaped like red, not how much the rest suffers: "
+        + join(f"{n} {evs[n].selectivity:.2f}" for n in names)
+        + ".)"
     )
     if measured is None:
-        found += ": no verdict (a number is missing; the model may have diverged)."
+        found += " No verdict: a number is missing (the model may have diverged)."
     else:
-        found += f", so the answer is: {questions.QUESTIONS['interventions'].answers[measured]}."
-    reveal("interventions", measured, found)
+        found += f" So the answer is: {questions.QUESTIONS['interventions'].answers[measured]}."
+    reveal("interventions", measured, found, asked_for=placement)
 
 
 def lab_question(n_seeds: int, summary: dict | None = None) -> None:
     """The lab's question for `n_seeds` seeds and, once `summary` (excolor.evidence.summarize) compares pre-norm
-    with post-norm, its reveal: on how many seeds post-norm had the lower max error."""
+    with post-norm, its reveal: on how many seeds post-norm had the lower max error. The answer is kept per seed
+    count: a prediction made for 8 seeds is never judged against 32."""
     labels = questions.lab_answer_labels(n_seeds)
     st.subheader("Predict first")
-    ask("lab", labels)
+    ask("lab", labels, prompt=questions.lab_prompt(n_seeds), asked_for=n_seeds)
     if summary is None:
         return
     sides = {summary.get("a"): "a", summary.get("b"): "b"}
@@ -259,6 +287,7 @@ def lab_question(n_seeds: int, summary: dict | None = None) -> None:
         st.caption("This question is about pre-norm against post-norm; the comparison below is between other designs.")
         return
     wins, n = m["wins"][sides["post"]], m["n_pairs"]
-    labels = questions.lab_answer_labels(n)
-    measured = questions.share_answer(wins, n)
-    reveal("lab", measured, f"Measured: post-norm had the lower max error on {wins} of {n} seeds.", labels)
+    found = f"Measured: post-norm had the lower max error on {wins} of {n} seeds."
+    if n != n_seeds:  # some pairs diverged: judge the share the learner predicted on the seeds that count
+        found += f" ({n_seeds - n} of the {n_seeds} seeds gave no usable pair and are left out.)"
+    reveal("lab", questions.share_answer(wins, n), found, labels, asked_for=n_seeds)

@@ -36,13 +36,15 @@ def note(run: TrainedRun) -> str:
 
 
 def evaluation(run: TrainedRun) -> Evaluation:
-    """The run's (cached) evaluation as pages report it: a diverged run's max and median error and selectivity are
-    NaN (shown n/a, never put to a verdict or a vote), even when training stopped before its first update and left
-    the weights untrained (every model of the batch diverged at once), which would score as a model."""
+    """The run's (cached) evaluation as pages report it: a diverged run's max and median error, selectivity and
+    collateral damage are NaN (shown n/a, never put to a verdict or a vote), even when training stopped before its
+    first update and left the weights untrained (every model of the batch diverged at once), which would score as
+    a model."""
     ev = caches.evaluation(run)
     if run.diverged is None:
         return ev
-    return dataclasses.replace(ev, max_error=math.nan, median_error=math.nan, selectivity=math.nan)
+    nan = math.nan
+    return dataclasses.replace(ev, max_error=nan, median_error=nan, selectivity=nan, collateral=nan, damaged_share=nan)
 
 
 def warn(runs: Iterable[TrainedRun]) -> None:

@@ -157,11 +157,16 @@ def forget(param: UrlParam) -> None:
 
 
 def publish(param: UrlParam, value) -> None:
-    """Write the widget's value to the URL (and to the shadow copy that survives page switches)."""
+    """Write the widget's value to the URL (and to the shadow copy that survives page switches). A changed value
+    also redraws the sidebar's link: a control inside a fragment reruns only the fragment, and the link, drawn by
+    the page, would otherwise keep the old value while the address bar has the new one."""
     st.session_state.setdefault("_url_shadow", {})[param.state_key] = value
     text = param.fmt(value)
     if st.query_params.get(param.name) != text:
         st.query_params[param.name] = text
+        slot = st.session_state.get(_LINK_SLOT)
+        if slot is not None:
+            _draw_link(slot)
 
 
 def placement_param(key: str) -> UrlParam:
@@ -240,7 +245,16 @@ def link_to_view() -> str:
     return "?" + urlencode(params) if params else ""
 
 
+_LINK_SLOT = "_url_link_slot"  # the sidebar slot of this session's latest page run, where publish() redraws
+
+
 def show_link(slot) -> None:
+    """The "link to this view" caption in `slot` (the page's sidebar slot), remembered for publish()."""
+    st.session_state[_LINK_SLOT] = slot
+    _draw_link(slot)
+
+
+def _draw_link(slot) -> None:
     query = link_to_view()
     if query:
         slot.caption(f"🔗 Link to this view: the address bar holds every setting above. Relative link: `{query}`")

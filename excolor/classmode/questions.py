@@ -11,6 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from excolor.designs import PRESET_TITLES
+
+# The answer depends on the placement (pre-norm and post-norm models can differ), so the page asks it of one model.
+INTERVENTIONS_PROMPT = (
+    "On {model}, at the notebook's settings, which intervention will leave the other colors more intact? Judged on "
+    "collateral damage: the median error of the colors far from red, as a multiple of the baseline's, and the share "
+    "of them visibly damaged (lower on both wins)."
+)
+
 
 @dataclass(frozen=True)
 class Question:
@@ -35,12 +44,11 @@ QUESTIONS = {
         ),
         Question(
             "interventions",
-            "At the notebook's settings, which intervention will leave the other colors more intact: the lower "
-            "median error over half a million colors and the higher selectivity r?",
+            INTERVENTIONS_PROMPT.format(model="the model shown"),
             {
                 "suppression": "Suppression",
                 "repulsion": "Repulsion",
-                "split": "Neither: each wins on one of the two measures",
+                "split": "Neither: each does better on one of the two measures, or they tie",
             },
             {"suppression": "Suppression", "repulsion": "Repulsion", "split": "One measure each"},
         ),
@@ -63,17 +71,33 @@ def is_answer(question: str, answer: str) -> bool:
     return question in QUESTIONS and answer in QUESTIONS[question].answers
 
 
-def interventions_outcome(medians: dict[str, float], selectivity: dict[str, float]) -> str | None:
-    """'suppression' or 'repulsion' when one has both the lower median error and the higher selectivity r;
-    'split' when each wins one measure (or they tie on one); None when a number is missing (a diverged run)."""
-    names = ("suppression", "repulsion")
-    numbers = [medians.get(n, math.nan) for n in names] + [selectivity.get(n, math.nan) for n in names]
-    if not all(math.isfinite(x) for x in numbers):
+def lab_prompt(n_seeds: int) -> str:
+    """The lab question for exactly `n_seeds` seeds: a new count is a new question."""
+    return (
+        f"On how many of the {n_seeds} seeds will post-norm (Ex 2.4) have the lower maximum error than pre-norm "
+        "(Ex 2.3)?"
+    )
+
+
+def interventions_prompt(placement: str) -> str:
+    """The interventions question about the `placement` model ('pre' or 'post'): its answer differs between them."""
+    return INTERVENTIONS_PROMPT.format(model=f"the {PRESET_TITLES[placement]} model")
+
+
+def interventions_outcome(collateral: dict[str, tuple[float, float]]) -> str | None:
+    """From each intervention's collateral damage (ratio to the baseline, share visibly damaged): 'suppression' or
+    'repulsion' when one is lower on one measure and not higher on the other; 'split' when each is lower on one, or
+    they tie on both; None when a number is missing (a diverged run)."""
+    (sup_ratio, sup_damaged), (rep_ratio, rep_damaged) = collateral["suppression"], collateral["repulsion"]
+    if not all(math.isfinite(x) for x in (sup_ratio, sup_damaged, rep_ratio, rep_damaged)):
         return None
-    by_median = "suppression" if medians["suppression"] < medians["repulsion"] else "repulsion"
-    by_selectivity = "suppression" if selectivity["suppression"] > selectivity["repulsion"] else "repulsion"
-    ties = medians["suppression"] == medians["repulsion"] or selectivity["suppression"] == selectivity["repulsion"]
-    return by_median if by_median == by_selectivity and not ties else "split"
+    if (sup_ratio, sup_damaged) == (rep_ratio, rep_damaged):
+        return "split"
+    if sup_ratio <= rep_ratio and sup_damaged <= rep_damaged:
+        return "suppression"
+    if rep_ratio <= sup_ratio and rep_damaged <= sup_damaged:
+        return "repulsion"
+    return "split"
 
 
 def share_answer(wins: int, n: int) -> str | None:

@@ -177,9 +177,9 @@ def prediction_verdict(
         )
     else:
         better, worse = (post_max, pre_max) if outcome == "post" else (pre_max, post_max)
-        found = (
+        found = (  # one framing of the ratio on every page: post-norm's against pre-norm's (seed_context, deltas)
             f"{PRESET_TITLES[outcome]} reconstructs better on this seed: max error {fmt(better)} against "
-            f"{fmt(worse)}, {gap:.0%} lower"
+            f"{fmt(worse)}; post-norm's max error is {_relative(post_max, pre_max)} than pre-norm's"
         )
     if prediction not in PREDICTIONS:
         return None, f"Measured: {found}."

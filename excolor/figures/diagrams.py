@@ -163,6 +163,12 @@ TERM_X = {"unit": 45.0, "anchor": 135.0, "separate": 260.0, "planar": 395.0}
 # Separate divides its inputs by their length itself (cosines of unit vectors), so on the encoder tap and on the
 # bottleneck tap it has the same value and gradient (SPEC §4): its tap is drawn, dashed, but changes nothing.
 TAP_INDIFFERENT = ("separate",)
+# Said wherever a page first states it: the sameness is exact arithmetic, and a single seed can still break it.
+SEPARATE_ROUNDING_NOTE = (
+    "(That holds in exact arithmetic. With float rounding the two taps differ in the last digits, and 3,000 training "
+    "steps can grow that into a visible difference on a single seed, either way; across seeds it averages out, as "
+    "the Experiment lab's factorial screen measures.)"
+)
 
 
 def _term_node(term: str) -> Node:

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ..colors import PEAK_HUES_DEG
-from ..evaluate import Curves
+from ..evaluate import VISIBLE_ERROR, Curves
 from ..measures import peak_unevenness
 from ..text import fmt, join
-from .style import NEUTRAL_INK, VISIBLE_ERROR, error_axis, error_scale, hue_name, line_color, log_safe
+from .style import NEUTRAL_INK, error_axis, error_scale, hue_name, line_color, log_safe
 
 # Value levels in the error-vs-hue panel, an ordered light-to-dark ramp (V = 1 lightest) with a dash pattern per
 # level, so five lines that often overlap stay apart even where the blues look alike (or for color-blind eyes).
@@ -265,14 +265,15 @@ def error_curve_panels(
         frame["plotted"] = log_safe(frame["error"]) if log else frame["error"]
     plotted = np.concatenate([frame["plotted"].to_numpy(dtype=float) for frame in frames.values()])
     plotted = plotted[np.isfinite(plotted)]  # a diverged model's may be all NaN: each panel then scales itself
-    y_scale = error_scale(log, float(plotted.max()) if plotted.size else None)
+    top = float(plotted.max()) if plotted.size else None
+    y_scale, y_axis = error_scale(log, top), error_axis(log, top)
     size = {"width": width, "height": height}
     panels = [
-        _value_lines(frames["hue"], curves, y_scale, log).properties(**size, title="error vs hue"),
-        _hue_lines(frames["saturation"], curves, "saturation", y_scale, log, legend=True).properties(
+        _value_lines(frames["hue"], curves, (y_scale, y_axis), log).properties(**size, title="error vs hue"),
+        _hue_lines(frames["saturation"], curves, "saturation", (y_scale, y_axis), log, legend=True).properties(
             **size, title="error vs saturation (V = 1)"
         ),
-        _hue_lines(frames["value"], curves, "value", y_scale, log, legend=False).properties(
+        _hue_lines(frames["value"], curves, "value", (y_scale, y_axis), log, legend=False).properties(
             **size, title="error vs value (S = 1)"
         ),
     ]
@@ -282,7 +283,7 @@ def error_curve_panels(
 ERROR_TIP = alt.Tooltip("error:Q", title="error", format=".2e")
 
 
-def _value_lines(frame: pd.DataFrame, curves: Curves, y_scale: alt.Scale, log: bool) -> alt.Chart:
+def _value_lines(frame: pd.DataFrame, curves: Curves, y: tuple[alt.Scale, alt.Axis], log: bool) -> alt.Chart:
     """Error vs hue: one line per value level, each its own blue, dash and width; black's flat line in grey."""
     value_domain = [f"V = {v:.2f}" for v in sorted(curves.values, reverse=True)]
     widths = [*np.linspace(2.4, 1.2, len(value_domain)), 1.5]
@@ -300,7 +301,7 @@ def _value_lines(frame: pd.DataFrame, curves: Curves, y_scale: alt.Scale, log: b
                 scale=alt.Scale(domain=[0, 360], nice=False),
                 axis=alt.Axis(values=list(range(0, 361, 60))),
             ),
-            y=alt.Y("plotted:Q", title=y_title, scale=y_scale, axis=error_axis(log)),
+            y=alt.Y("plotted:Q", title=y_title, scale=y[0], axis=y[1]),
             color=alt.Color(
                 "series:O",
                 title="value (S = 1)",
@@ -321,7 +322,9 @@ def _value_lines(frame: pd.DataFrame, curves: Curves, y_scale: alt.Scale, log: b
     )
 
 
-def _hue_lines(frame: pd.DataFrame, curves: Curves, key: str, y_scale: alt.Scale, log: bool, legend: bool) -> alt.Chart:
+def _hue_lines(
+    frame: pd.DataFrame, curves: Curves, key: str, y: tuple[alt.Scale, alt.Axis], log: bool, legend: bool
+) -> alt.Chart:
     """Error vs saturation or value: one line per hue, drawn in that hue; `legend` on one panel serves both."""
     hue_domain = [_hue_label(h) for h in curves.hues_deg]
     hue_range = [line_color(h) for h in curves.hues_deg]
@@ -330,7 +333,7 @@ def _hue_lines(frame: pd.DataFrame, curves: Curves, key: str, y_scale: alt.Scale
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("x:Q", title=key, scale=alt.Scale(domain=[0, 1], nice=False)),
-            y=alt.Y("plotted:Q", title=None, scale=y_scale, axis=error_axis(log)),
+            y=alt.Y("plotted:Q", title=None, scale=y[0], axis=y[1]),
             color=alt.Color(
                 "series:N",
                 title="hue",

@@ -250,7 +250,7 @@ def effects_chart(screen: dict, key: str) -> alt.Chart:
         "outcome:N",
         title=None,
         scale=alt.Scale(domain=present, range=[EFFECT_COLORS[o] for o in present]),
-        legend=alt.Legend(orient="bottom"),
+        legend=alt.Legend(orient="bottom", columns=1),  # one entry a line: a third of a projector, or a phone
     )
     y = alt.Y("effect:N", sort=list(named), title=None, axis=alt.Axis(labelLimit=200))
     tooltip = [
@@ -262,8 +262,12 @@ def effects_chart(screen: dict, key: str) -> alt.Chart:
         alt.Tooltip("seeds:N", title="seeds"),
     ]
     base = alt.Chart(data)
-    x = alt.X("lo:Q", title=[f"{m['label']}: effect,", "% of pre-norm's median"])  # two lines fit a phone
+    # the measure names the chart above it (from its left edge: it may be wider than the plot), the axis only says
+    # what its numbers are, in lines short enough for a third of a projector or a phone
+    x = alt.X("lo:Q", title=["effect, % of", "pre-norm's median"])
     bars = base.mark_rule(strokeWidth=3).encode(x=x, x2="hi:Q", y=y, color=color, tooltip=tooltip)
     points = base.mark_circle(size=90, opacity=1).encode(x="median:Q", y=y, color=color, tooltip=tooltip)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="x:Q")
-    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 105)
+    title = alt.TitleParams(m["label"], anchor="start", frame="group", fontSize=13)
+    # the height is the whole chart's (Streamlit fits it): room for the title, the axis title and the legend too
+    return alt.layer(zero, bars, points).properties(height=38 * len(named) + 190, title=title)

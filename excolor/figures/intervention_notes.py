@@ -1,5 +1,5 @@
 """Short notes that explain what an intervention did: where pure red went, why ablation hurts cyan too, and the
-headline numbers (max and median error, selectivity) with their definitions."""
+headline numbers (max and median error, selectivity, collateral damage) with their definitions."""
 
 from __future__ import annotations
 
@@ -8,17 +8,44 @@ import math
 import numpy as np
 
 from .. import colors
-from ..evaluate import Evaluation
-from ..text import fmt
+from ..evaluate import FAR_FROM_RED, VISIBLE_ERROR, Evaluation, far_from_red
+from ..text import degrees, fmt, pct
 from .mappings import angle_from_red
 from .named_colors import named_errors
 from .style import hue_name
 
 SELECTIVITY_DEFINITION = (
     "Selectivity r is the correlation, over the 8,000 colors of a 20 × 20 × 20 RGB grid, between a color's error and "
-    "its squared similarity to pure red (in hue, saturation and value): near 1 when the damage falls on red and its "
-    "close neighbours only. Without an intervention it only says where the model's small errors happen to fall."
+    "its squared similarity to pure red (in hue, saturation and value): how much the damage is shaped like red, "
+    "not how much the other colors suffer (collateral damage says that). Without an intervention it only says where "
+    "the model's small errors happen to fall."
 )
+
+
+def collateral_definition() -> str:
+    """What collateral damage measures (SPEC §7), with the share of the dense grid it looks at."""
+    return (
+        f"Collateral damage looks at the colors far from red: the {far_from_red().mean():.0%} of the 552,960-color "
+        f"dense grid whose similarity to pure red is at most {FAR_FROM_RED}. It is their median error under the "
+        "intervention as a multiple of the baseline model's median on the same colors (1.00× = untouched), with the "
+        f"share of them visibly damaged (error above {VISIBLE_ERROR}). It says how much the other colors suffer; "
+        "selectivity says only how much the damage is shaped like red."
+    )
+
+
+def times(x: float) -> str:
+    """A ratio to the baseline, '1.03×': the one rounding of collateral damage on every page."""
+    return f"{x:.2f}×" if math.isfinite(x) else "n/a"
+
+
+def collateral_phrase(ev: Evaluation) -> str:
+    """'far-from-red median error 1.03× the baseline's, 0.0% of those colors visibly damaged'."""
+    return (
+        f"far-from-red median error {times(ev.collateral)} the baseline's, {pct(100 * ev.damaged_share)} of those "
+        "colors visibly damaged"
+    )
+
+
 ANCHOR_LANDMARKS = {"black": (0, 0, 0), "white": (1, 1, 1), "yellow": (1, 1, 0), "green": (0, 1, 0),
                     "cyan": (0, 1, 1), "blue": (0, 0, 1), "magenta": (1, 0, 1)}  # fmt: skip
 
@@ -69,7 +96,7 @@ def repulsion_red_note(baseline, repelled) -> str:
     after = float(angle_from_red(repelled.latents[i])[0])
     text = (
         f"{head} Repulsion turns each latent away from red within the plane of c and the latent's own off-red lean, "
-        f"so red ends up on whichever side this model tilted it. Here pure red sits {angle_from_red(z)[0]:.1f}° "
+        f"so red ends up on whichever side this model tilted it. Here pure red sits {degrees(angle_from_red(z)[0])} "
         f"from c"
     )
     if toward is not None:
@@ -114,10 +141,13 @@ def ablation_note(baseline, ablated) -> str:
     )
 
 
-def error_summary(ev: Evaluation, label: str = "") -> str:
-    """'max error 0.16, median 2.0e-5' over the dense grid, plus selectivity when it is defined."""
+def error_summary(ev: Evaluation, label: str = "", intervened: bool = True) -> str:
+    """'max error 0.16, median 2.0e-5' over the dense grid, plus selectivity and (for an intervention: the
+    baseline's is 1× itself) collateral damage, when defined."""
     prefix = f"{label}: " if label else ""
     text = f"{prefix}max error {fmt(ev.max_error)}, median {fmt(ev.median_error)} over the dense grid"
     if np.isfinite(ev.selectivity):
         text += f", selectivity r = {ev.selectivity:.2f}"
+    if intervened and np.isfinite(ev.collateral):
+        text += f", {collateral_phrase(ev)}"
     return text + "."

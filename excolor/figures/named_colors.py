@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .. import colors
-from ..evaluate import Evaluation
+from ..evaluate import VISIBLE_ERROR, Evaluation
 from ..text import fmt
-from .style import VISIBLE_ERROR, log_safe
+from .style import decades_within, log_safe
 
 
 def named_errors(run: Evaluation | Mapping[str, float]) -> Mapping[str, float]:
@@ -108,7 +108,9 @@ def _error_table(frame: pd.DataFrame, labels: list[str], order: list[str], cell:
             "plotted:Q",
             title="error",
             scale=alt.Scale(type="log", scheme="viridis"),
-            legend=alt.Legend(format=".0e", orient="bottom"),  # below: the table fits a 390 px phone
+            legend=alt.Legend(  # below: the table fits a 390 px phone; ticked at decades, as every log axis is
+                format=".0e", orient="bottom", values=decades_within(long["plotted"].min(), long["plotted"].max())
+            ),
         ),
         tooltip=[
             alt.Tooltip("color:N"),

@@ -14,6 +14,7 @@ from .. import colors
 from ..designs import PRESET_TITLES
 from ..losses import RED_DIRECTION
 from ..model import LATENT_DIMS
+from ..text import degrees
 from ..train import Replay
 from .style import NEUTRAL
 
@@ -66,7 +67,8 @@ REPLAY_RADIUS = 1.2  # data units from a panel's centre to its edge
 REPLAY_TITLE = 0.3  # data units above each panel for its title
 REPLAY_OFFSET = 2 * REPLAY_RADIUS + 0.25  # side by side: from the left panel's centre to the right one's
 REPLAY_DROP = 2 * REPLAY_RADIUS + REPLAY_TITLE + 0.15  # stacked: from the upper panel's centre to the lower one's
-REPLAY_PARAM = "snapshot"
+REPLAY_PARAM = "snapshot"  # the snapshot drawn: the slider's step ÷ the steps between snapshots
+STEP_PARAM = "step"  # the slider, in training steps
 # Coordinates travel as int16 (value × COORD_SCALE, 1e-4 units: far below a pixel), half the bytes of float32;
 # a point with no finite value (a diverged run) is NO_VALUE and is not drawn.
 COORD_SCALE = 10_000
@@ -85,7 +87,8 @@ def replay_snapshots(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 
     steps: the training step of each snapshot.
     """
     first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))  # the one that did not diverge
-    n_snaps = len(first.steps)
+    kept = regular_snapshots(first.steps)
+    n_snaps = len(kept)
     hsv = colors.rgb_to_hsv(first.rgb)
     columns = {
         "probe": np.arange(len(first.rgb), dtype=np.int16),
@@ -95,14 +98,39 @@ def replay_snapshots(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 
         "value": np.round(hsv[:, 2], 2).astype(np.float32),
     }
     for p in REPLAY_PANELS:
-        latents = replays[p].latents[np.minimum(np.arange(n_snaps), len(replays[p].steps) - 1)]  # (S, P, 4)
+        latents = replays[p].latents[np.minimum(kept, len(replays[p].steps) - 1)]  # (S, P, 4)
         for axis, dim in zip("xy", dims):
             values = np.clip(latents[:, :, dim] * COORD_SCALE, NO_VALUE + 1, -NO_VALUE - 1)
             coords = np.where(np.isfinite(values), np.round(values), NO_VALUE).astype(np.int16)  # (S, P)
             columns.update({f"{p}_{axis}{s}": coords[s] for s in range(n_snaps)})
     points = pd.DataFrame(columns)
-    steps = pd.DataFrame({"snap": np.arange(n_snaps, dtype=np.int16), "step": first.steps.astype(np.int32)})
+    steps = pd.DataFrame({"snap": np.arange(n_snaps, dtype=np.int16), "step": first.steps[kept].astype(np.int32)})
+    for p in REPLAY_PANELS:  # what the line under each panel says at each step, rounded as every page rounds it
+        last = len(replays[p].steps) - 1
+        steps[f"{p}_red"] = [_red_line(replays[p], min(int(i), last), dims) for i in kept]
     return {"points": points, "steps": steps}
+
+
+def regular_snapshots(steps: np.ndarray) -> np.ndarray:
+    """Indices of the snapshots on a regular grid of training steps (0, every, 2 every, …), so a slider in training
+    steps lands on each of them exactly: the last update (step 3,001) is off that grid and is not scrubbed to."""
+    steps = np.asarray(steps)
+    if len(steps) < 2:
+        return np.arange(len(steps))
+    every = int(steps[1] - steps[0])
+    return np.flatnonzero(steps % every == 0)
+
+
+def snapshot_every(steps: np.ndarray) -> int:
+    """Training steps between two scrubbed snapshots (1 when there is only one)."""
+    steps = np.asarray(steps)
+    return int(steps[1] - steps[0]) if len(steps) > 1 else 1
+
+
+def _red_line(replay: Replay, index: int, dims: tuple[int, int]) -> str:
+    """'pure red 13.5° from the red direction' at one snapshot ('' for a diverged one)."""
+    angle = replay_stats(replay, index, dims)["red_angle"]
+    return f"pure red {degrees(angle)} from the red direction" if math.isfinite(angle) else ""
 
 
 def _replay_layout() -> tuple[alt.Scale, alt.Scale, list[alt.Parameter]]:
@@ -174,12 +202,14 @@ def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1
 
     Width "container" (the page draws it at width="stretch"); see the comment above REPLAY_HEIGHT."""
     tables = replay_snapshots(replays, dims)
-    n_snaps = len(tables["steps"])
-    snapshot = alt.param(
-        name=REPLAY_PARAM,
-        value=n_snaps - 1,
-        bind=alt.binding_range(min=0, max=n_snaps - 1, step=1, name="Training snapshot (0 = untrained) "),
+    steps = tables["steps"]["step"].to_numpy()
+    every = snapshot_every(steps)
+    step = alt.param(  # the slider reads in training steps, the number each panel's title shows
+        name=STEP_PARAM,
+        value=int(steps[-1]),
+        bind=alt.binding_range(min=0, max=int(steps[-1]), step=every, name="Training step (0 = untrained) "),
     )
+    snapshot = alt.param(name=REPLAY_PARAM, expr=f"round({STEP_PARAM} / {every})")  # which columns to draw
     xs, ys, layout = _replay_layout()
     x = alt.X("x:Q", scale=xs, axis=None)
     y = alt.Y("y:Q", scale=ys, axis=None)
@@ -189,7 +219,7 @@ def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1
             *_snapshot_points(tables["points"], x, y),
             *_panel_titles(tables["steps"], snapshot, x, y),
         )
-        .add_params(snapshot, *layout)
+        .add_params(step, snapshot, *layout)
         .properties(width="container", height=REPLAY_HEIGHT, padding=SQUARE_PADDING)
     )
     return chart, replay_scrub_description(replays, dims)
@@ -221,29 +251,40 @@ def _snapshot_points(points: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart
 
 
 def _panel_titles(steps: pd.DataFrame, snapshot: alt.Parameter, x: alt.X, y: alt.Y) -> list[alt.Chart]:
-    """'post-norm · step 1,500' above each panel, following the slider."""
+    """'post-norm · step 1,500' above each panel and 'pure red 13.5° from the red direction' under it, following the
+    slider: the words under the chart change with it, where a caption could not."""
     names = {p: PRESET_TITLES.get(p, p).split(" (")[0] for p in REPLAY_PANELS}  # short: fits a phone's panel
     titles = alt.Chart(steps).transform_filter(alt.datum.snap == snapshot)
-    return [
+    heads = [
         _placed(titles, str(i), "0", str(REPLAY_RADIUS + 0.16))
         .transform_calculate(label=f"'{names[p]} · step ' + format(datum.step, ',')")
         .mark_text(fontSize=13, fontWeight="bold", baseline="middle", color=NEUTRAL)
         .encode(x=x, y=y, text="label:N")
         for i, p in enumerate(REPLAY_PANELS)
     ]
+    feet = [
+        _placed(titles, str(i), str(-REPLAY_RADIUS + 0.04), str(-REPLAY_RADIUS + 0.08))
+        .mark_text(fontSize=11, align="left", baseline="middle", color=NEUTRAL)
+        .encode(x=x, y=y, text=f"{p}_red:N")
+        for i, p in enumerate(REPLAY_PANELS)
+    ]
+    return heads + feet
 
 
 def replay_scrub_description(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> str:
     """The caption: both placements at their final snapshot, in numbers, and what the slider does."""
     first = max((replays[p] for p in REPLAY_PANELS), key=lambda r: len(r.steps))
-    every = int(first.steps[1] - first.steps[0]) if len(first.steps) > 1 else 0
+    kept = regular_snapshots(first.steps)
+    every = snapshot_every(first.steps)
     finals = " ".join(
-        replay_description(replays[p], len(replays[p].steps) - 1, PRESET_TITLES.get(p, p), dims) for p in REPLAY_PANELS
+        replay_description(replays[p], min(int(kept[-1]), len(replays[p].steps) - 1), PRESET_TITLES.get(p, p), dims)
+        for p in REPLAY_PANELS
     )
     return (
-        f"{finals} The slider under the chart moves both placements through the {len(first.steps)} snapshots "
-        f"(every {every:,} training steps, from the untrained network at step 0); it runs in your browser, so "
-        "scrubbing never reloads the page."
+        f"Where the slider starts: {finals} The slider under the chart is in training steps: it moves both "
+        f"placements through the {len(kept)} snapshots (every {every:,} training steps, from the untrained network "
+        "at step 0), and each panel's title and the line under it follow it; it runs in your browser, so scrubbing "
+        "never reloads the page."
     )
 
 
@@ -259,6 +300,6 @@ def replay_description(replay: Replay, index: int, title: str = "", dims: tuple[
     return (
         f"{who}step {int(replay.steps[index]):,}. Unit latents of {s['n']} probe colors, latent dim {dims[0]} "
         f"across and dim {dims[1]} up, each dot in its true color; dashed: the unit circle. Pure red points "
-        f"{s['red_angle']:.0f}° away from the red direction; the {s['n_vivid']} vivid hues cover "
+        f"{degrees(s['red_angle'])} away from the red direction; the {s['n_vivid']} vivid hues cover "
         f"{s['coverage']:.0f}° of the circle and keep {s['in_plane']:.0%} of their length in this plane."
     )

@@ -7,6 +7,7 @@ dark backgrounds alike, and each meaning keeps one color on every page (a loss t
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import altair as alt
@@ -15,8 +16,6 @@ import pandas as pd
 
 from .. import colors
 
-# An error this large is a visible difference: RMS 0.032 per channel is about 8 of 255 levels.
-VISIBLE_ERROR = 1e-3
 NEUTRAL_INK = "#888888"  # annotation text of the evaluation charts, legible on the light and the dark background
 NEUTRAL = "#8A8A8A"  # lines and text of the training charts, legible on white and on near-black
 LOG_FLOOR = 1e-7  # errors below this are drawn at this height on a log axis (a log axis cannot show 0)
@@ -126,8 +125,18 @@ def error_scale(log: bool, top: float | None = None) -> alt.Scale:
     return scale if top is None else alt.Scale(**scale.to_dict(), domainMax=top)
 
 
-def error_axis(log: bool) -> alt.Axis:
-    return alt.Axis(format=".0e") if log else alt.Axis()
+def error_axis(log: bool, top: float | None = None) -> alt.Axis:
+    """The error axis's ticks: on a log axis, the powers of ten from LOG_FLOOR to `top` (the scale's upper end),
+    never the uneven 2e-4, 3e-5, 1e-5 Vega picks by itself."""
+    if not log:
+        return alt.Axis()
+    return alt.Axis(format=".0e", values=decades_within(LOG_FLOOR, top)) if top else alt.Axis(format=".0e")
+
+
+def decades_within(low: float, high: float) -> list[float]:
+    """The powers of ten from `low` to `high`, both ends included when they are one: ticks inside a log scale."""
+    lo, hi = math.ceil(math.log10(low) - 1e-9), math.floor(math.log10(high) + 1e-9)
+    return [float(10.0**e) for e in range(lo, hi + 1)]
 
 
 def decades(values: pd.Series) -> list[float]:

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .. import colors
-from ..evaluate import Evaluation
+from ..evaluate import VISIBLE_ERROR, Evaluation
 from ..text import fmt
-from .style import VISIBLE_ERROR, describe_color, fraction_label, hue_name, hue_order
+from .style import describe_color, fraction_label, hue_name, hue_order
 
 SATURATION_PANEL_HEADER = "S = {}"
 
