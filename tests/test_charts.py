@@ -237,8 +237,12 @@ def test_swatch_panels_are_the_four_saturations_each_as_wide_as_its_column(synth
         (rows,) = _datasets(spec)
         assert len(rows) == 768 // 4 and spec["description"] == text
     (rows,) = _datasets(specs[3])
-    red = next(r for r in rows if r["hue"] == 0 and r["value"] == 1)
-    assert red["true"] == "#ff0000" and red["reconstructed"] == "#808080"  # the S = 1 panel holds pure red
+    # sent compact (grid indices, colors as 0xrrggbb), the chart computes hue, value and the hex codes back
+    red = next(r for r in rows if r["h"] == 0 and r["v"] == 7)
+    assert red["t"] == 0xFF0000 and red["r"] == 0x808080  # the S = 1 panel holds pure red
+    calculated = {t["as"]: t["calculate"] for t in specs[3]["transform"]}
+    assert calculated["true"] == "'#' + format(datum.t, '06x')" and calculated["hue"] == "datum.h * 360 / 24"
+    assert calculated["reconstructed"] == "'#' + format(datum.r, '06x')"
 
 
 def curves_with_peaks(heights: dict[int, float], median: float = 1e-5, black: float = 4e-4) -> ev.Curves:

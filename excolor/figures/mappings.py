@@ -17,7 +17,7 @@ from .. import colors
 from ..evaluate import Evaluation
 from ..interventions import MappingCurve, Suppression
 from ..text import fmt
-from .style import NEUTRAL_INK
+from .style import NEUTRAL_INK, color_codes, hex_expr
 
 # --------------------------------------------------------------------------------------------------
 # Intervention mapping curves
@@ -253,7 +253,10 @@ def angle_shift_chart(
     )
     y = alt.Y("row:N", title=None, sort=["before", "after"], axis=alt.Axis(labelPadding=4))
     dots = (
-        alt.Chart(frame)
+        alt.Chart(_angle_wire(frame))
+        .transform_calculate(
+            angle="datum.a / 10", row="datum.b ? 'after' : 'before'", color=hex_expr("c"), jitter="datum.j / 1000"
+        )
         .mark_circle(size=12, opacity=0.9, stroke=NEUTRAL_INK, strokeWidth=0.2)
         .encode(
             x=x,
@@ -266,6 +269,19 @@ def angle_shift_chart(
     rules, labels = _cone_marks(cones)
     chart = alt.layer(*rules, dots, *labels).properties(width=width, height=height, description=text)
     return chart, text
+
+
+def _angle_wire(frame: pd.DataFrame) -> pd.DataFrame:
+    """angle_shift_frame as sent: after-row flag, angle in tenths of a degree, color code, jitter in thousandths
+    (9 bytes a dot instead of ~45; the chart computes the same values back)."""
+    return pd.DataFrame(
+        {
+            "b": (frame["row"] == "after").to_numpy(np.uint8),
+            "a": np.round(frame["angle"].to_numpy() * 10).astype(np.int16),
+            "c": color_codes(frame["color"]),
+            "j": np.round(frame["jitter"].to_numpy() * 1000).astype(np.uint16),
+        }
+    )
 
 
 def _cone_marks(cones: Mapping[str, float]) -> tuple[list[alt.Chart], list[alt.Chart]]:
