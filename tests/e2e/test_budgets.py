@@ -18,7 +18,7 @@ PAGE_KB = 600
 MOVE_KB = 100
 TRAINS_ON_DEMAND = {"/evidence"}
 # Still over budget (issue 23, open): the placement page's `weighted` switch redraws its four training-curve panels
-# (~205 KB); a slider on the interventions page resends that intervention's seven charts (~120 KB).
+# (~205 KB); a slider on the interventions page resends that intervention's seven charts (~150 KB).
 OVER = {"/placement", "/interventions"}
 DEVICES = {"desktop": (VIEWPORT, {}), "phone": (PHONE, dict(is_mobile=True, has_touch=True, device_scale_factor=2))}
 
