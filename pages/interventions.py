@@ -36,6 +36,8 @@ URL = {
     "log": urlstate.UrlParam("log", False, urlstate.parse_bool, key="interventions_log"),
     "view": urlstate.view_param("interventions_view"),
 }
+SPACE_TABS = {"angles": "Angle from red (all four dimensions)", "3d": "In 3-D, with the cones"}  # URL text -> label
+SPACE = urlstate.tabs_param("space", SPACE_TABS, key="interventions_space")
 
 
 def angle(d: float) -> str:
@@ -48,8 +50,9 @@ def reset() -> None:
 
 def introduction() -> None:
     st.title("Suppression vs repulsion")
-    for param in URL.values():  # from the link on a first visit, else the controls' own state; notices here
-        urlstate.bind(param)
+    for name, param in URL.items():  # from the link on a first visit, else the controls' own state; notices here
+        if name != "view":  # bound in the 3-D tab, which draws its control
+            urlstate.bind(param)
     st.markdown(
         "Red now has a known home: the direction $c = (1, 0, 0, 0)$ of the bottleneck. Both interventions act there, "
         "at inference time only, on a latent's **alignment** with red, $d = z \\cdot c = \\cos\\theta$ (1 for "
@@ -179,7 +182,9 @@ def true_vs_reconstructed(run, interventions: dict) -> None:
     st.markdown(f"**Where does red go under repulsion?** {red_note}")
 
 
+@st.fragment
 def error_curves(run, interventions: dict) -> None:
+    """Both interventions' error curves; a fragment, so the log switch redraws these panels only."""
     st.subheader("Error curves")
     log = st.toggle("Logarithmic error axis", key="interventions_log", help="Shows how far from red the error reaches.")
     urlstate.publish(URL["log"], log)
@@ -190,9 +195,48 @@ def error_curves(run, interventions: dict) -> None:
         st.caption(caption)
 
 
+@st.fragment
 def latent_space_with_cones(run, interventions: dict) -> None:
-    """Each intervention's latents in 3-D with its cones, their angles from red before and after, and a download."""
+    """Each intervention's latents: their angles from red before and after, or (a tab opened on demand, mirrored in
+    the URL as `space=3d`) in 3-D with its cones; and a download. The two 8,000-point WebGL views are most of this
+    page's bytes and the slowest thing it draws, so a visitor pays for them when opening them; a fragment, so
+    switching tabs or views reruns only this section."""
     st.subheader("Latent space, with the cones")
+    tabs = urlstate.tabs_control(SPACE, SPACE_TABS)
+    with tabs["angles"]:
+        if tabs["angles"].open:
+            angle_strips(run, interventions)
+    with tabs["3d"]:
+        if tabs["3d"].open:
+            latent_views(run, interventions)
+    for col, name in zip(st.columns(2, gap="large"), interventions, strict=True):
+        col.download_button(
+            f"⬇ Latent coordinates under {name} (CSV)",
+            data=downloads.latents_file(caches.evaluation(run, interventions[name])),
+            file_name=f"{downloads.file_stem(run)}-{name}-latents.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key=f"interventions_latents_{name}",
+            help="The 8,000 colors of the grid: true RGB, reconstructed RGB and the 4 latent coordinates after "
+            f"the {name}.",
+        )
+
+
+def angle_strips(run, interventions: dict) -> None:
+    """The latents without a projection: each color's angle from red in all four dimensions, before and after."""
+    for col, (name, iv) in zip(st.columns(2, gap="large"), interventions.items(), strict=True):
+        with col:
+            st.markdown(f"**{name.capitalize()}**")
+            chart, caption = caches.figure(
+                mappings.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
+            )
+            caches.show_chart(chart)
+            st.caption(caption)
+
+
+def latent_views(run, interventions: dict) -> None:
+    """Each intervention's latents in 3-D with its cones, in one of latents3d.VIEWS (mirrored in the URL)."""
+    urlstate.bind(URL["view"])
     view = urlstate.view_control(
         URL["view"],
         "(1, 0, 2) looks down on the color wheel with red at the top; the other two look at red head-on, from two "
@@ -209,22 +253,6 @@ def latent_space_with_cones(run, interventions: dict) -> None:
             deck, caption = caches.latent_view(run, iv, VIEWS[view], size=VIEW_ZOOM, tilt=VIEW_TILT)
             st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
             st.caption(caption)
-            # the same latents without the projection: angle from red in all four dimensions, before and after
-            chart, caption = caches.figure(
-                mappings.angle_shift_chart, run, {"baseline": None, name: iv}, cones=iv.cones(), width="container"
-            )
-            caches.show_chart(chart)
-            st.caption(caption)
-            st.download_button(
-                f"⬇ Latent coordinates under {name} (CSV)",
-                data=downloads.latents_file(caches.evaluation(run, iv)),
-                file_name=f"{downloads.file_stem(run)}-{name}-latents.csv",
-                mime="text/csv",
-                on_click="ignore",
-                key=f"interventions_latents_{name}",
-                help="The 8,000 colors of the grid: true RGB, reconstructed RGB and the 4 latent coordinates after "
-                f"the {name}.",
-            )
 
 
 def how_targeted(run, runs, interventions: dict) -> None:

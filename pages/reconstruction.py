@@ -22,6 +22,8 @@ VIEW_ZOOM = 330
 # mirrored in the URL (urlstate.bind / publish): a link opens this very view
 PLACEMENT = urlstate.placement_param("reconstruction_placement")
 LOG = urlstate.UrlParam("log", False, urlstate.parse_bool, key="reconstruction_log")
+VIEWS_TABS = {"shapes": "What the shapes mean", "3d": "Rotate it in 3-D"}  # URL text -> tab label
+SPACE = urlstate.tabs_param("space", VIEWS_TABS, key="reconstruction_space")
 METRIC_HELP = {
     "max": "The worst of 552,960 colors (hue in 1.5° steps, 48 saturations, 48 values).",
     "median": "A typical color: half of the 552,960 colors are reconstructed better than this.",
@@ -86,7 +88,9 @@ def true_vs_reconstructed(run) -> None:
     )
 
 
+@st.fragment
 def where_the_error_is(placement: str, by: dict) -> None:
+    """The error curves; a fragment, so the log switch redraws these three panels only."""
     st.subheader("Where the error is")
     log = urlstate.toggle_control(
         LOG,
@@ -101,20 +105,25 @@ def where_the_error_is(placement: str, by: dict) -> None:
         st.markdown("\n".join(f"- {b}" for b in bullets))
 
 
+@st.fragment
 def latent_space(run) -> None:
-    """The bottleneck in three 3-D views side by side, its coordinates to download, and what the shapes mean."""
+    """The bottleneck in three 3-D views side by side, what its shapes mean, and its coordinates to download.
+
+    The views are a tab opened on demand (mirrored in the URL as `space=3d`): three 8,000-point WebGL canvases are
+    most of this page's bytes and the slowest thing it draws. A fragment, so opening the tab reruns only this."""
     st.subheader("Latent space")
     st.markdown(
         "The bottleneck of 8,000 colors (a 20 × 20 × 20 RGB grid), three of its four dimensions at a time. Each dot "
         "is ringed in its **reconstructed** color with its **true** color at the centre; the dark disc is the unit "
         "sphere they all lie on. Drag to rotate, scroll to zoom."
     )
-    for col, dims in zip(st.columns(3), VIEWS, strict=True):
-        with col:
-            st.markdown("**dims {}, {}, {}** (across, up, toward you)".format(*dims))
-            deck, caption = caches.latent_view(run, None, dims, size=VIEW_ZOOM)
-            st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
-            st.caption(caption)
+    tabs = urlstate.tabs_control(SPACE, VIEWS_TABS)
+    with tabs["shapes"]:
+        if tabs["shapes"].open:
+            what_the_shapes_mean()
+    with tabs["3d"]:
+        if tabs["3d"].open:
+            latent_views(run)
     st.download_button(
         "⬇ Latent coordinates (CSV)",
         data=downloads.latents_file(caches.evaluation(run)),
@@ -124,6 +133,18 @@ def latent_space(run) -> None:
         key="reconstruction_latents_csv",
         help="The 8,000 colors of the grid shown above: true RGB, reconstructed RGB and the 4 latent coordinates.",
     )
+
+
+def latent_views(run) -> None:
+    for col, dims in zip(st.columns(3), VIEWS, strict=True):
+        with col:
+            st.markdown("**dims {}, {}, {}** (across, up, toward you)".format(*dims))
+            deck, caption = caches.latent_view(run, None, dims, size=VIEW_ZOOM)
+            st.pydeck_chart(deck, height=VIEW_HEIGHT, alt=caption)
+            st.caption(caption)
+
+
+def what_the_shapes_mean() -> None:
     st.markdown(
         "**What the shapes mean.** The first view looks straight down on a color wheel: the vivid hues run round the "
         "rim in rainbow order, with red at 12 o'clock because the anchor regularizer put it on dimension 0; white "

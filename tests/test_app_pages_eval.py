@@ -67,11 +67,10 @@ def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_view
     for spec in (json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")):
         # as wide as its column (which a phone stacks), as tall as built: the legend below adds, never squashes
         assert spec["width"] == "container" and spec["autosize"] == {"type": "fit-x", "contains": "padding"}
-    assert len(at.get("deck_gl_json_chart")) == 3  # dims (1, 0, 2), (1, 2, 0), (1, 3, 0)
+    assert not at.get("deck_gl_json_chart")  # the 3-D views are a tab, built when it is opened
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Swatches of 768 colors") for c in captions)
     assert any(c.startswith("Error vs hue") for c in captions)
-    assert sum(c.startswith("Rotatable 3-D view") for c in captions) == 3
     notes = " ".join(m.value for m in at.markdown)
     assert "every hue is the same color" in notes and "corners of the RGB cube" in notes
     # generated from the measured spikes of both placements, and compared with the notebook's run
@@ -79,6 +78,13 @@ def test_reconstruction_page_shows_swatches_curves_metrics_and_three_latent_view
     assert "8 of 255 levels" in notes  # the basis of the 0.001 threshold
     assert any(c == "Notebook: 0.0011 (one seed of the original pipeline)" for c in captions)
     assert any("Selectivity r is the correlation" in c for c in captions)  # defined where it first appears
+    at.session_state["reconstruction_space"] = "Rotate it in 3-D"  # what a click on the tab sets
+    at.run()
+    assert not at.exception and at.query_params["space"] == "3d"  # a link opens this tab
+    assert len(at.get("deck_gl_json_chart")) == 3  # dims (1, 0, 2), (1, 2, 0), (1, 3, 0)
+    assert sum(c.value.startswith("Rotatable 3-D view") for c in at.caption) == 3
+    at.session_state["reconstruction_space"] = "What the shapes mean"  # closed again for the next test
+    at.run()
 
 
 def test_reconstruction_placement_toggle_switches_the_model(reconstruction):
@@ -107,20 +113,25 @@ def test_interventions_page_shows_both_interventions_side_by_side(interventions)
     assert any(c.value.startswith("Collateral damage: baseline far-from-red median error 1.00×") for c in at.caption)
     # two mapping curves, two swatch charts, two times three error-curve panels, two angle strips, the named colors
     assert len(at.get("vega_lite_chart")) == 2 + 2 + 2 * 3 + 2 + 1
-    assert len(at.get("deck_gl_json_chart")) == 2  # one view at a time, suppression and repulsion side by side
+    assert not at.get("deck_gl_json_chart")  # the 3-D views are a tab, built when it is opened
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Suppression gate") for c in captions)
     assert any(c.startswith("Repulsion mapper") for c in captions)
     assert any(c.startswith("Reconstruction error of the 12 named hues") for c in captions)
-    assert sum("cone (half-angle 90°" in c for c in captions) == 2
-    assert any("hole (half-angle 60°" in c for c in captions)
     assert any("a = 0.00 (cone 90°)" in m.value for m in at.markdown)  # angles next to the alignment values
-    assert any("the whole hemisphere facing red" in c for c in captions)  # a = 0
     assert any("the hole is empty" in c for c in captions)  # the angle strips, without the 3-D projection
     assert any(c.startswith("Notebook: ") for c in captions)  # the notebook's settings: its numbers beside ours
     notes = " ".join(m.value for m in at.markdown)
     assert "Where does red go under repulsion?" in notes and "tilted toward where the model keeps" in notes
     assert "Ablation's worst named hue is" in notes and "red–cyan axis" in notes
+    at.session_state["interventions_space"] = "In 3-D, with the cones"  # what a click on the tab sets
+    at.run()
+    assert not at.exception and at.query_params["space"] == "3d"  # a link opens this tab
+    assert len(at.get("deck_gl_json_chart")) == 2  # one view at a time, suppression and repulsion side by side
+    captions = [c.value for c in at.caption]
+    assert sum("cone (half-angle 90°" in c for c in captions) == 2
+    assert any("hole (half-angle 60°" in c for c in captions)
+    assert any("the whole hemisphere facing red" in c for c in captions)  # a = 0
 
 
 @pytest.mark.parametrize(

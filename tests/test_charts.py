@@ -212,7 +212,9 @@ def test_log_axis_floors_zeros_but_keeps_true_values(synthetic_eval):
     specs = [panel.to_dict() for panel in panels]
     rows = [r for spec in specs for rows in _datasets(spec) for r in rows]
     assert min(r["error"] for r in rows) == 0
-    assert min(r["plotted"] for r in rows) == style.LOG_FLOOR
+    # the plotted height is computed in the chart from the true error: floored at LOG_FLOOR on the log axis
+    assert {t["as"]: t["calculate"] for t in specs[0]["transform"]}["plotted"] == "max(datum.error, 1e-07)"
+    assert style.LOG_FLOOR == 1e-07
     assert specs[0]["encoding"]["y"]["scale"]["type"] == "log"
     # issue 24 item 13: ticks at decades only, 1e-7 up to the axis's top (not 2e-4, 3e-5, 1e-5, 2e-6 …)
     top = specs[0]["encoding"]["y"]["scale"]["domainMax"]
@@ -250,8 +252,12 @@ def test_swatch_panels_are_the_four_saturations_each_as_wide_as_its_column(synth
         (rows,) = _datasets(spec)
         assert len(rows) == 768 // 4 and spec["description"] == text
     (rows,) = _datasets(specs[3])
-    red = next(r for r in rows if r["hue"] == 0 and r["value"] == 1)
-    assert red["true"] == "#ff0000" and red["reconstructed"] == "#808080"  # the S = 1 panel holds pure red
+    # sent compact (grid indices, colors as 0xrrggbb), the chart computes hue, value and the hex codes back
+    red = next(r for r in rows if r["h"] == 0 and r["v"] == 7)
+    assert red["t"] == 0xFF0000 and red["r"] == 0x808080  # the S = 1 panel holds pure red
+    calculated = {t["as"]: t["calculate"] for t in specs[3]["transform"]}
+    assert calculated["true"] == "'#' + format(datum.t, '06x')" and calculated["hue"] == "datum.h * 360 / 24"
+    assert calculated["reconstructed"] == "'#' + format(datum.r, '06x')"
 
 
 def curves_with_peaks(heights: dict[int, float], median: float = 1e-5, black: float = 4e-4) -> ev.Curves:

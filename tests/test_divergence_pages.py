@@ -140,6 +140,10 @@ def test_a_one_model_page_draws_post_norm_and_names_the_diverged_pre_norm(pre_di
     at = _visit(pre_diverges, page)
     assert any(e.startswith(PRE_MESSAGE) for e in _texts(at.error)), _texts(at.error)
     assert PRE_NOTE not in _texts(at.info)  # post-norm is shown: its figures are all drawn
+    space = "reconstruction_space" if "reconstruction" in page else "interventions_space"
+    at.session_state[space] = "Rotate it in 3-D" if "reconstruction" in page else "In 3-D, with the cones"
+    at.run()  # the latent space's 3-D tab, opened
+    _ok(at)
     assert _decks(at) == (3 if "reconstruction" in page else 2)
     assert all(m.proto.delta == "" or "nan" not in m.proto.delta for m in at.metric)
 

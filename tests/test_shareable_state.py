@@ -49,7 +49,11 @@ def _widget(at, key: str):
     raise KeyError(key)
 
 
-TABS = {"placement_space": "replay"}  # a tab bar's key -> the URL text of its default tab
+TABS = {
+    "placement_space": "replay",
+    "reconstruction_space": "shapes",
+    "interventions_space": "angles",
+}  # a tab bar's key -> the URL text of its default tab
 
 
 def _url(at) -> dict:
@@ -59,13 +63,24 @@ def _url(at) -> dict:
 ROUND_TRIPS = [
     (
         "reconstruction",
-        {"placement": "pre", "log": "1"},
-        {"reconstruction_placement": "pre", "reconstruction_log": True},
+        {"placement": "pre", "log": "1", "space": "3d"},
+        {"reconstruction_placement": "pre", "reconstruction_log": True, "reconstruction_space": "Rotate it in 3-D"},
     ),
     (
         "interventions",
-        {"placement": "pre", "sa": "0.3", "sb": "0.5", "sp": "3.5", "ra": "0.1", "rb": "0.6", "log": "1", "view": "2"},
         {
+            "placement": "pre",
+            "sa": "0.3",
+            "sb": "0.5",
+            "sp": "3.5",
+            "ra": "0.1",
+            "rb": "0.6",
+            "log": "1",
+            "space": "3d",
+            "view": "2",
+        },
+        {
+            "interventions_space": "In 3-D, with the cones",
             "interventions_placement": "pre",
             "sup_a": 0.3,
             "sup_b": 0.5,
@@ -136,12 +151,15 @@ TAMPERED = [
     ("evidence", "seeds", "1000", "evidence_seeds", 8),
 ]
 
+OPENS = {"interventions_view": {"space": "3d"}}  # a control drawn in a tab: the link opens that tab too
+
 
 @pytest.mark.parametrize(
     ("page", "name", "raw", "key", "default"), TAMPERED, ids=[f"{t[1]}={t[2][:8]}" for t in TAMPERED]
 )
 def test_a_tampered_value_falls_back_to_the_default_with_a_notice(page, name, raw, key, default):
     params = {"seed": "0", name: raw} if name != "seed" else {"seed": raw}
+    params |= OPENS.get(key, {})
     at = _open(page, **params)
     assert _widget(at, key).value == default
     notices = [w.value for w in (*at.warning, *at.sidebar.warning) if f"`{name}=" in w.value]

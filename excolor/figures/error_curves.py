@@ -18,7 +18,7 @@ from ..colors import PEAK_HUES_DEG
 from ..evaluate import VISIBLE_ERROR, Curves
 from ..measures import peak_unevenness
 from ..text import fmt, join
-from .style import NEUTRAL_INK, error_axis, error_scale, hue_name, line_color, log_safe
+from .style import LOG_FLOOR, NEUTRAL_INK, error_axis, error_scale, hue_name, line_color, log_safe
 
 # Value levels in the error-vs-hue panel, an ordered light-to-dark ramp (V = 1 lightest) with a dash pattern per
 # level, so five lines that often overlap stay apart even where the blues look alike (or for color-blind eyes).
@@ -261,9 +261,8 @@ def error_curve_panels(
     """
     frames = curves_frames(curves)
     text = curves_description(curves)
-    for frame in frames.values():
-        frame["plotted"] = log_safe(frame["error"]) if log else frame["error"]
-    plotted = np.concatenate([frame["plotted"].to_numpy(dtype=float) for frame in frames.values()])
+    errors = np.concatenate([frame["error"].to_numpy(dtype=float) for frame in frames.values()])
+    plotted = log_safe(errors) if log else errors
     plotted = plotted[np.isfinite(plotted)]  # a diverged model's may be all NaN: each panel then scales itself
     top = float(plotted.max()) if plotted.size else None
     y_scale, y_axis = error_scale(log, top), error_axis(log, top)
@@ -292,7 +291,7 @@ def _value_lines(frame: pd.DataFrame, curves: Curves, y: tuple[alt.Scale, alt.Ax
     value_domain.append(BLACK_SERIES)
     y_title = "mean squared error" + (" (log)" if log else "")
     return (
-        alt.Chart(frame)
+        _curve_chart(frame, value_domain, log)
         .mark_line(strokeWidth=1.5)
         .encode(
             x=alt.X(
@@ -329,7 +328,7 @@ def _hue_lines(
     hue_domain = [_hue_label(h) for h in curves.hues_deg]
     hue_range = [line_color(h) for h in curves.hues_deg]
     return (
-        alt.Chart(frame)
+        _curve_chart(frame, hue_domain, log)
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("x:Q", title=key, scale=alt.Scale(domain=[0, 1], nice=False)),
@@ -347,3 +346,21 @@ def _hue_lines(
             ],
         )
     )
+
+
+def _curve_chart(frame: pd.DataFrame, series: list[str], log: bool) -> alt.Chart:
+    """A panel's chart of its curves_frames table as sent: x (float32 where that is exact), the series' index in
+    `series` and the error; the series' name and the plotted height (floored at LOG_FLOOR on a log axis) are
+    computed in the chart. About 13 bytes a point instead of ~45."""
+    x = frame["x"].to_numpy(dtype=float)
+    narrow = x.astype(np.float32)
+    wire = pd.DataFrame(
+        {
+            "x": narrow if np.array_equal(narrow.astype(float), x) else x,
+            "s": np.array([series.index(name) for name in frame["series"]], dtype=np.uint8),
+            "error": frame["error"].to_numpy(dtype=float),
+        }
+    )
+    names = "[" + ", ".join(f"'{name}'" for name in series) + "][datum.s]"
+    plotted = f"max(datum.error, {LOG_FLOOR})" if log else "datum.error"
+    return alt.Chart(wire).transform_calculate(series=names, plotted=plotted)

@@ -17,7 +17,7 @@ from .. import colors
 from ..evaluate import Evaluation
 from ..interventions import MappingCurve, Suppression
 from ..text import fmt
-from .style import NEUTRAL_INK
+from .style import NEUTRAL_INK, color_codes, hex_expr
 
 # --------------------------------------------------------------------------------------------------
 # Intervention mapping curves
@@ -253,7 +253,15 @@ def angle_shift_chart(
     )
     y = alt.Y("row:N", title=None, sort=["before", "after"], axis=alt.Axis(labelPadding=4))
     dots = (
-        alt.Chart(frame)
+        alt.Chart(_angle_wire(frame))
+        .transform_fold(["b", "a"], as_=["row", "tenths"])
+        .transform_filter(f"datum.tenths != {NO_ANGLE}")
+        .transform_calculate(
+            angle="datum.tenths / 10",
+            row="datum.row == 'a' ? 'after' : 'before'",
+            color=hex_expr("c"),
+            jitter="datum.j / 1000",
+        )
         .mark_circle(size=12, opacity=0.9, stroke=NEUTRAL_INK, strokeWidth=0.2)
         .encode(
             x=x,
@@ -266,6 +274,26 @@ def angle_shift_chart(
     rules, labels = _cone_marks(cones)
     chart = alt.layer(*rules, dots, *labels).properties(width=width, height=height, description=text)
     return chart, text
+
+
+NO_ANGLE = -1  # an 'after' angle the frame has not (a latent squashed to length 0)
+
+
+def _angle_wire(frame: pd.DataFrame) -> pd.DataFrame:
+    """angle_shift_frame as sent, one row per color: its angle before (b) and after (a) in tenths of a degree
+    (NO_ANGLE where it has none after), color code, jitter in thousandths: 10 bytes a color instead of ~90. The
+    chart folds b and a back into the two rows and computes the same values."""
+    before, after = frame[frame["row"] == "before"], frame[frame["row"] == "after"]
+    tenths = pd.Series(np.round(after["angle"].to_numpy() * 10), index=after["color"].to_numpy())
+    after_tenths = before["color"].map(lambda c: tenths.get(c, NO_ANGLE))
+    return pd.DataFrame(
+        {
+            "b": np.round(before["angle"].to_numpy() * 10).astype(np.int16),
+            "a": after_tenths.to_numpy().astype(np.int16),
+            "c": color_codes(before["color"]),
+            "j": np.round(before["jitter"].to_numpy() * 1000).astype(np.uint16),
+        }
+    )
 
 
 def _cone_marks(cones: Mapping[str, float]) -> tuple[list[alt.Chart], list[alt.Chart]]:

@@ -107,6 +107,8 @@ def test_placement_3d_tab_draws_both_latent_views(tab: AppPage) -> None:
     assert tab.chart_state()["deck"] == [], "the 3-D views were sent before their tab was opened"
     started = time.perf_counter()
     tab.page.get_by_role("tab", name="After training, in 3-D").click()
+    # the fragment's rerun may start after an idle check: wait for its first deck to arrive, then for both to paint
+    tab.page.locator('[data-testid="stDeckGlJsonChart"]').first.wait_for(timeout=60_000)
     tab.wait_idle()
     state = tab.wait_charts()
     record_metric("placement_3d_tab_s", round(time.perf_counter() - started, 2))  # software WebGL here

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.e2e
 PAGE_IDS = [name for name, _ in PAGES]
 SETTLE_MS = 800  # charts sized by their container redraw once the column's width is known
 SWEEP = "?seeds=4"  # the evidence page's results are measured too: a small sweep has the same charts and tables
+OPEN_3D = "?space=3d"  # these pages' 3-D views are a tab opened on demand: open it, so they are measured too
+WITH_3D = {"reconstruction", "interventions"}
 
 
 def show_sweep_results(tab: AppPage) -> None:
@@ -39,7 +41,7 @@ def show_sweep_results(tab: AppPage) -> None:
 @pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)
 def test_page_fits_a_phone(phone_tab: AppPage, name: str, path: str) -> None:
     tab = phone_tab
-    path += SWEEP if name == "evidence" else ""
+    path += SWEEP if name == "evidence" else OPEN_3D if name in WITH_3D else ""
     tab.goto(path)
     tab.wait_trained(path)
     if name == "evidence":
