@@ -349,16 +349,14 @@ def _hue_lines(
 
 
 def _curve_chart(frame: pd.DataFrame, series: list[str], log: bool) -> alt.Chart:
-    """A panel's chart of its curves_frames table as sent: x (float32 where that is exact), the series' index in
-    `series` and the error; the series' name and the plotted height (floored at LOG_FLOOR on a log axis) are
-    computed in the chart. About 13 bytes a point instead of ~45."""
-    x = frame["x"].to_numpy(dtype=float)
-    narrow = x.astype(np.float32)
+    """A panel's chart of its curves_frames table as sent: x and the error as float32 (7 significant digits, far
+    finer than a pixel or the tooltip's 3), the series' index in `series`; the series' name and the plotted height
+    (floored at LOG_FLOOR on a log axis) are computed in the chart. About 9 bytes a point instead of ~45."""
     wire = pd.DataFrame(
         {
-            "x": narrow if np.array_equal(narrow.astype(float), x) else x,
+            "x": frame["x"].to_numpy(dtype=np.float32),
             "s": np.array([series.index(name) for name in frame["series"]], dtype=np.uint8),
-            "error": frame["error"].to_numpy(dtype=float),
+            "error": frame["error"].to_numpy(dtype=np.float32),
         }
     )
     names = "[" + ", ".join(f"'{name}'" for name in series) + "][datum.s]"
