@@ -27,7 +27,9 @@ DEVICES = {"desktop": (VIEWPORT, {}), "phone": (PHONE, dict(is_mobile=True, has_
 @pytest.mark.parametrize(
     "path",
     [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="the placement control is over budget")) if p in OVER else p
+        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="placement control over budget"))
+        if p in OVER
+        else p
         for _, p in PAGES
     ],
     ids=[name for name, _ in PAGES],
