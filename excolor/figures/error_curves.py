@@ -349,18 +349,19 @@ def _hue_lines(
 
 
 def _curve_chart(frame: pd.DataFrame, series: list[str], log: bool) -> alt.Chart:
-    """A panel's chart of its curves_frames table as sent: x (float32 where that is exact), the series' index in
-    `series` and the error; the series' name and the plotted height (floored at LOG_FLOOR on a log axis) are
-    computed in the chart. About 13 bytes a point instead of ~45."""
+    """A panel's chart of its curves_frames table as sent: x as uint16 in fixed units (a hue in 0.01°, a
+    saturation or value in 1e-4: finer than a pixel and the tooltip), the error as float32 (7 significant digits),
+    the series' index in `series`; x, the series' name and the plotted height (floored at LOG_FLOOR on a log axis)
+    are computed in the chart. About 7 bytes a point instead of ~45."""
     x = frame["x"].to_numpy(dtype=float)
-    narrow = x.astype(np.float32)
+    units = 10_000 if x.max(initial=0) <= 1 else 100  # hue up to 360°: 36,000 fits a uint16
     wire = pd.DataFrame(
         {
-            "x": narrow if np.array_equal(narrow.astype(float), x) else x,
+            "xi": np.round(x * units).astype(np.uint16),
             "s": np.array([series.index(name) for name in frame["series"]], dtype=np.uint8),
-            "error": frame["error"].to_numpy(dtype=float),
+            "error": frame["error"].to_numpy(dtype=np.float32),
         }
     )
     names = "[" + ", ".join(f"'{name}'" for name in series) + "][datum.s]"
     plotted = f"max(datum.error, {LOG_FLOOR})" if log else "datum.error"
-    return alt.Chart(wire).transform_calculate(series=names, plotted=plotted)
+    return alt.Chart(wire).transform_calculate(x=f"datum.xi / {units}", series=names, plotted=plotted)

@@ -42,6 +42,11 @@ def mapping_frame(curve: MappingCurve) -> pd.DataFrame:
     return pd.DataFrame({"d": curve.d, "y": curve.y, "angle": np.degrees(np.arccos(curve.d))})
 
 
+def _mapping_wire(curve: MappingCurve) -> pd.DataFrame:
+    """mapping_frame as sent: d and y as float32 (7 digits, the tooltip shows 3), the angle computed in the chart."""
+    return pd.DataFrame({"d": curve.d.astype(np.float32), "y": curve.y.astype(np.float32)})
+
+
 def hemisphere_note(curve: MappingCurve) -> str:
     """With a = 0 the 'cone' is the whole hemisphere facing red (90°): say so, and that only the curve's shape then
     spares distant colors, with what it still does at 60° and 80°. Empty for a narrower cone."""
@@ -116,7 +121,12 @@ def mapping_chart(
         alt.Tooltip("angle:Q", title="angle (°)", format=".1f"),
         alt.Tooltip("y:Q", title="gate" if is_suppression else "output d", format=".3f"),
     ]
-    line = alt.Chart(mapping_frame(curve)).mark_line(strokeWidth=2.5, color=CURVE_INK).encode(x=x, y=y, tooltip=tooltip)
+    line = (
+        alt.Chart(_mapping_wire(curve))
+        .transform_calculate(angle="acos(datum.d) * 180 / PI")
+        .mark_line(strokeWidth=2.5, color=CURVE_INK)
+        .encode(x=x, y=y, tooltip=tooltip)
+    )
     chart = alt.layer(*_guides(curve), line, *_marked_points(curve)).properties(
         width=width, height=height, title=title or "", description=text
     )
@@ -124,13 +134,14 @@ def mapping_chart(
 
 
 def _guides(curve: MappingCurve) -> list[alt.Chart]:
-    """Dotted rules at d = a and y = b, and for repulsion the identity, dashed: what 'not moved' looks like."""
+    """Dotted rules at d = a and y = b, and for repulsion the identity, dashed: what 'not moved' looks like. Their
+    few values travel inline in the spec (~30 bytes), not as Arrow tables (~800 bytes each)."""
     a, b = _parameters(curve)
-    rules = alt.Chart(pd.DataFrame({"d": [a]})).mark_rule(strokeDash=[2, 3], color="gray").encode(x="d:Q")
-    hrule = alt.Chart(pd.DataFrame({"y": [b]})).mark_rule(strokeDash=[2, 3], color="gray").encode(y="y:Q")
+    rules = alt.Chart(alt.Data(values=[{"d": a}])).mark_rule(strokeDash=[2, 3], color="gray").encode(x="d:Q")
+    hrule = alt.Chart(alt.Data(values=[{"y": b}])).mark_rule(strokeDash=[2, 3], color="gray").encode(y="y:Q")
     if isinstance(curve.intervention, Suppression):
         return [rules, hrule]
-    identity = pd.DataFrame({"d": [0.0, 1.0], "y": [0.0, 1.0]})
+    identity = alt.Data(values=[{"d": 0.0, "y": 0.0}, {"d": 1.0, "y": 1.0}])
     dashed = alt.Chart(identity).mark_line(strokeDash=[5, 4], color="gray", strokeWidth=1.5).encode(x="d:Q", y="y:Q")
     return [rules, hrule, dashed]
 
@@ -298,11 +309,14 @@ def _angle_wire(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _cone_marks(cones: Mapping[str, float]) -> tuple[list[alt.Chart], list[alt.Chart]]:
     """A dashed rule at each cone's half-angle in its ink, and its label; none when there is no cone."""
-    marks = pd.DataFrame(
-        [{"angle": cones[k], "label": f"{k} {cones[k]:.0f}°", "ink": ink} for k, ink in CONE_INKS.items() if k in cones]
-    )
-    if not len(marks):
+    rows = [
+        {"angle": float(cones[k]), "label": f"{k} {cones[k]:.0f}°", "ink": ink}
+        for k, ink in CONE_INKS.items()
+        if k in cones
+    ]
+    if not rows:
         return [], []
+    marks = alt.Data(values=rows)  # inline in the spec: ~60 bytes, not a ~1.3 KB Arrow table
     rules = [
         alt.Chart(marks)
         .mark_rule(strokeDash=[4, 3], strokeWidth=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import altair as alt
@@ -94,7 +95,7 @@ def _error_table(frame: pd.DataFrame, labels: list[str], order: list[str], cell:
     lo, hi = np.log10(long["plotted"].min()), np.log10(long["plotted"].max())
     position = (np.log10(long["plotted"]) - lo) / max(hi - lo, 1e-12)
     long["light_cell"] = position > 0.6  # viridis: dark at the low end, light at the top
-    base = alt.Chart(long).encode(
+    base = _error_wire_chart(long, labels, order).encode(
         x=alt.X(  # every run named, in a column narrow enough for a phone
             "run:N",
             sort=labels,
@@ -122,3 +123,21 @@ def _error_table(frame: pd.DataFrame, labels: list[str], order: list[str], cell:
         text="text:N", color=alt.condition("datum.light_cell", alt.value("#000000"), alt.value("#ffffff"))
     )
     return alt.layer(heat, values).properties(width=alt.Step(cell * 3), height=alt.Step(cell))
+
+
+def _error_wire_chart(long: pd.DataFrame, labels: list[str], order: list[str]) -> alt.Chart:
+    """The error table as sent: the color's and run's index (uint8, their names computed in the chart), error and
+    plotted as float32 (the tooltip shows 3 digits), the written value and its ink; ~3 KB instead of ~7 KB."""
+    wire = pd.DataFrame(
+        {
+            "c": np.array([order.index(c) for c in long["color"]], dtype=np.uint8),
+            "r": np.array([labels.index(r) for r in long["run"]], dtype=np.uint8),
+            "error": long["error"].to_numpy(dtype=np.float32),
+            "plotted": long["plotted"].to_numpy(dtype=np.float32),
+            "text": long["text"],
+            "light_cell": long["light_cell"],
+        }
+    )
+    return alt.Chart(wire).transform_calculate(
+        color=f"{json.dumps(order)}[datum.c]", run=f"{json.dumps(labels)}[datum.r]"
+    )

@@ -126,8 +126,8 @@ def swatch_panels(ev: Evaluation, step: int = 13, inner: float = 0.45) -> tuple[
 
 
 def _swatch_wire(ev: Evaluation) -> pd.DataFrame:
-    """swatch_frame as sent: grid indices (hue, saturation, value), color codes and the error; 19 bytes a swatch
-    instead of ~80. _swatch_cells computes hue, saturation, value, true and reconstructed back in the chart."""
+    """swatch_frame as sent: grid indices (hue, saturation, value), color codes and the error (float32); 15 bytes
+    a swatch instead of ~80. _swatch_cells computes hue, saturation, value, true and reconstructed back in the chart."""
     n_h, n_s, n_v = ev.swatch_error.shape
     hh, ss, vv = np.meshgrid(np.arange(n_h), np.arange(n_s), np.arange(n_v), indexing="ij")
     return pd.DataFrame(
@@ -137,7 +137,7 @@ def _swatch_wire(ev: Evaluation) -> pd.DataFrame:
             "v": vv.ravel().astype(np.uint8),
             "t": color_codes(colors.to_hex(ev.swatch_true)),
             "r": color_codes(colors.to_hex(ev.swatch_out)),
-            "error": ev.swatch_error.ravel().astype(float),
+            "error": ev.swatch_error.ravel().astype(np.float32),  # 7 digits: the tooltip shows 3
         }
     )
 

@@ -115,7 +115,27 @@ def test_placement_3d_tab_draws_both_latent_views(tab: AppPage) -> None:
     assert state["deck"] == [1, 1], state
     assert "space=3d" in tab.page.url
     tab.screenshot("placement-3d-light")
+    pre, post = (_drawn_sphere_radius(tab, i) for i in range(2))  # issue 24 item 9: both show unit latents
+    record_metric("placement_3d_sphere_px", [pre, post])
+    assert abs(pre / post - 1) <= 0.05, f"pre-norm's sphere drawn {pre} px, post-norm's {post} px: not one scale"
     tab.assert_clean()
+
+
+def _drawn_sphere_radius(tab: AppPage, index: int) -> float:
+    """Half the width of what a deck draws across its canvas' middle rows (the sphere, covered by its latents; the
+    axis labels sit above and below), in pixels: pixels that differ from the canvas' corner (background) color."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    canvas = tab.page.locator('[data-testid="stDeckGlJsonChart"]').nth(index).locator("canvas").first
+    canvas.evaluate("e => e.scrollIntoView({block: 'center'})")
+    image = np.asarray(Image.open(io.BytesIO(canvas.screenshot(animations="disabled"))).convert("RGB")).astype(int)
+    middle = image[image.shape[0] // 2 - 3 : image.shape[0] // 2 + 4]
+    drawn = np.flatnonzero((np.abs(middle - image[2, 2]).sum(-1) > 30).any(0))
+    assert drawn.size, f"deck {index} drew nothing across its middle"
+    return (drawn[-1] - drawn[0] + 1) / 2
 
 
 def _max_errors(tab: AppPage) -> dict[str, str]:
