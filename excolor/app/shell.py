@@ -74,10 +74,11 @@ def page(title: str) -> Frame:
     if "excolor.app.training" not in sys.modules:  # the first visitor after a (re)start: PyTorch takes ~1 s to load
         status_slot.progress(0.0, text="Starting: loading PyTorch, then training both placements …")
 
-    from . import classroom, follow, training, urlstate, visitor
+    from . import classroom, follow, lens, training, urlstate, visitor
 
     with seed_slot:
         urlstate.seed_from_sidebar()
+        lens.sidebar()
         follow.set_page(next((script for script, label, _ in PAGES if label == title), None))
         classroom.sidebar()  # the class code from the link, if any, kept in every link from here on
     recipes = visitor.current_recipes()
