@@ -337,7 +337,7 @@ def _point_records(
 def _add_readouts(records: list[dict], true_rgb: np.ndarray, lens: str) -> None:
     """The tooltip's readouts under a lens: the true color's hex (x) and hue (h), the seen color's (s, sh)."""
     seen = cvd.simulate(true_rgb, lens)
-    hues = [np.rint(colors.rgb_to_hsv(c)[..., 0] * 360).astype(int) % 360 for c in (true_rgb, seen)]
+    hues = [cvd.hue_deg(c) for c in (true_rgb, seen)]
     hexes = [colors.to_hex(c) for c in (true_rgb, seen)]
     for record, x, h, s, sh in zip(records, hexes[0], hues[0], hexes[1], hues[1], strict=True):
         record.update(x=str(x), h=int(h), s=str(s), sh=int(sh))

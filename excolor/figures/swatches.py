@@ -153,7 +153,7 @@ def _swatch_wire(ev: Evaluation, lens: str | None = None) -> pd.DataFrame:
         seen_true = cvd.simulate(ev.swatch_true, lens)
         wire["ts"] = color_codes(colors.to_hex(seen_true))
         wire["rs"] = color_codes(colors.to_hex(cvd.simulate(ev.swatch_out, lens)))
-        wire["sh"] = np.rint(colors.rgb_to_hsv(seen_true)[..., 0].ravel() * 360).astype(np.uint16) % 360
+        wire["sh"] = cvd.hue_deg(seen_true).ravel().astype(np.uint16)
     return wire
 
 
