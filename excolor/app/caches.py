@@ -168,9 +168,12 @@ class FrozenChart:
 
 
 def show_chart(chart, **kwargs):
-    """Draw a FrozenChart (or a plain Altair chart) with Streamlit's theme, so both light and dark read well."""
+    """Draw a FrozenChart (or a plain Altair chart) with Streamlit's theme, so both light and dark read well. A
+    frozen chart's description is its accessible name: an `alt` is used only where the spec has none."""
     if isinstance(chart, FrozenChart):
-        return st.vega_lite_chart(chart.spec, theme="streamlit", **kwargs)
+        text = kwargs.pop("alt", None)
+        spec = chart.spec if chart.spec.get("description") or not text else {**chart.spec, "description": text}
+        return st.vega_lite_chart(spec, theme="streamlit", **kwargs)
     return st.altair_chart(chart, theme="streamlit", **kwargs)
 
 
