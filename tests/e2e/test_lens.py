@@ -12,10 +12,12 @@ KINDS = ("protan", "deutan", "tritan")
 
 
 def test_a_chart_is_named_by_its_description(tab: AppPage) -> None:
-    """Vega renders the spec's description (the caption below the chart) as the chart's aria-label."""
+    """Vega renders the spec's description (the caption below the chart) as the aria-label of the chart's
+    element (role graphics-document, Streamlit's stVegaLiteChart itself)."""
     tab.render("/reconstruction")
     named = tab.page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] [aria-label]')]
+        """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"][aria-label],'
+               + ' [data-testid="stVegaLiteChart"] [aria-label]')]
              .map(e => ({role: e.getAttribute('role'), label: e.getAttribute('aria-label')}))"""
     )
     captions = tab.page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
