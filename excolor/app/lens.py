@@ -15,7 +15,8 @@ from . import urlstate
 
 OFF = "off"
 CVD = urlstate.UrlParam("cvd", OFF, urlstate.parse_choice((OFF, *cvd.KINDS)), key="cvd_lens")
-LABELS = {OFF: "Off: true colors", **{kind: f"{kind.capitalize()}: {name}" for kind, name in cvd.NAMES.items()}}
+LABELS = {OFF: "Off: true colors", "protan": "Protan: no red cones", "deutan": "Deutan: no green cones",
+          "tritan": "Tritan: no blue cones"}  # fmt: skip
 CITATION = (
     "Simulation: Machado, Oliveira & Fernandes (2009), *A Physiologically-based Model for Simulation of Color "
     "Vision Deficiency*, IEEE TVCG 15(6), severity 1.0, in linear RGB."
