@@ -34,7 +34,8 @@ def sidebar() -> str | None:
         help="Draw swatches and latent views as a viewer with this color-vision deficiency sees them. "
         "Only the drawing changes: every number is computed from the true colors. " + CITATION,
     )
-    urlstate.publish(CVD, choice)
+    if choice != OFF or CVD.name in st.query_params:  # a link without a lens stays as short as it was
+        urlstate.publish(CVD, choice)
     return current()
 
 
