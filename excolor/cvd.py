@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colors import linear_to_srgb, srgb_to_linear
+from .colors import linear_to_srgb, rgb_to_hsv, srgb_to_linear, to_hex
 
 KINDS = ("protan", "deutan", "tritan")
 NAMES = {"protan": "protanopia (no red cones)", "deutan": "deuteranopia (no green cones)",
@@ -54,3 +54,16 @@ def simulate(rgb: np.ndarray, kind: str | None) -> np.ndarray:
     linear = srgb_to_linear(np.clip(rgb, 0.0, 1.0)) @ MACHADO_2009[kind].T
     out = linear_to_srgb(np.clip(linear, 0.0, 1.0))
     return np.where(np.isnan(rgb), np.nan, out)
+
+
+def simulate_hex(hexes, kind: str | None) -> np.ndarray:
+    """'#rrggbb' strings as a viewer with `kind` sees them (for charts that carry only hex colors)."""
+    hexes = np.asarray(hexes)
+    codes = np.array([int(h[1:], 16) for h in hexes.ravel()], dtype=np.int64)
+    rgb = np.stack([(codes >> shift) & 255 for shift in (16, 8, 0)], axis=-1) / 255.0
+    return to_hex(simulate(rgb, kind)).reshape(hexes.shape)
+
+
+def hue_deg(rgb: np.ndarray) -> np.ndarray:
+    """Hue angles in whole degrees (0..359) of sRGB colors: the tooltips' readout."""
+    return np.rint(rgb_to_hsv(np.asarray(rgb, dtype=np.float64))[..., 0] * 360).astype(int) % 360

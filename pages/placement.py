@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from excolor import evidence
-from excolor.app import caches, classroom, divergence, downloads, training, urlstate, visitor
+from excolor.app import caches, classroom, divergence, downloads, lens, training, urlstate, visitor
 from excolor.designs import PRESET_TITLES
 from excolor.figures import comparison, diagrams, notebook, replay, schedule_curves
 from excolor.figures.latents3d import VIEWS
@@ -327,9 +327,10 @@ def training_replay(by: dict) -> None:
         "circle and red climb to the top, in both placements at once. The next tab turns the trained models' "
         "full latent space in 3-D."
     )
+    kind = lens.current()  # the color-vision lens draws the points as that viewer sees them
     chart, caption = caches.frozen_chart(
-        "placement.replay|" + "|".join(run.recipe.key for run in by.values()),
-        lambda: replay.replay_scrub_chart({p: run.replay for p, run in by.items()}),
+        f"placement.replay|{kind}|" + "|".join(run.recipe.key for run in by.values()),
+        lambda: replay.replay_scrub_chart({p: run.replay for p, run in by.items()}, lens=kind),
     )
     caches.show_chart(chart, width="stretch", alt=caption)
     st.caption(caption)

@@ -10,7 +10,7 @@ frame = shell.page("Reconstruction error")  # first: the menu and sidebar, befor
 
 import streamlit as st
 
-from excolor.app import caches, divergence, downloads, training, urlstate, visitor
+from excolor.app import caches, divergence, downloads, lens, training, urlstate, visitor
 from excolor.designs import PRESET_TITLES
 from excolor.figures import error_curves, intervention_notes, notebook, swatches
 from excolor.figures.latents3d import VIEWS
@@ -86,6 +86,7 @@ def true_vs_reconstructed(run) -> None:
         "codes and its error. In the notebook's model the most vivid colors (top row of the S = 1 panel) came back a "
         "little washed out and white a touch grey: the caption above lists where yours differs most."
     )
+    st.markdown(lens.red_passage(lens.current()))
 
 
 @st.fragment

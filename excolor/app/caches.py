@@ -7,6 +7,7 @@ every visitor: a slider moved to a position anyone has visited before costs noth
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from excolor.interventions import Intervention, mapping_curve
 from excolor.train import TrainedRun
 from excolor.tuning import release_memory
 
+from . import lens as color_lens
 from .training import MAX_KEPT_RUNS
 
 # Where an entry is big, the number kept follows from a budget in MB and the entry's measured size (issue 11: the
@@ -124,8 +126,11 @@ class FrozenDeck:
 
 
 @st.cache_resource(max_entries=entries(DECKS_BUDGET_MB, DECK_MB), show_spinner=False)
-def _latent_view(key: str, intervention_key: str, dims: tuple, size: int, tilt: float, _run, _intervention):
-    deck, caption = evaluation_deck(evaluation(_run, _intervention), dims, _intervention, size=size, tilt=tilt)
+def _latent_view(
+    key: str, intervention_key: str, dims: tuple, size: int, tilt: float, lens: str | None, _run, _intervention
+):
+    ev = evaluation(_run, _intervention)
+    deck, caption = evaluation_deck(ev, dims, _intervention, size=size, tilt=tilt, lens=lens)
     return FrozenDeck(deck), caption
 
 
@@ -133,31 +138,42 @@ def latent_view(
     run: TrainedRun, intervention: Intervention | None, dims: Sequence[int], size: int = 500, tilt: float = 0.0
 ) -> tuple[FrozenDeck, str]:
     """latents3d.evaluation_deck for a run and intervention (with its cones): built once per view and shared
-    by every session; 36 kept, enough for two placements × four interventions × three views."""
-    return _latent_view(run.recipe.key, repr(intervention), tuple(dims), size, tilt, run, intervention)
+    by every session; 36 kept, enough for two placements × four interventions × three views. Drawn through the
+    session's color-vision lens (app.lens), if one is on."""
+    lens = color_lens.current()
+    return _latent_view(run.recipe.key, repr(intervention), tuple(dims), size, tilt, lens, run, intervention)
 
 
 class FrozenChart:
-    """An Altair chart converted once to the Vega-Lite spec Streamlit sends (data as Arrow bytes).
+    """An Altair chart converted once to the Vega-Lite spec Streamlit sends (data as Arrow bytes), described by
+    its caption when it has no description of its own: Streamlit (1.67) gives a spec's top-level description to
+    the chart as its accessible name, so a screen reader announces what the caption says.
 
     st.altair_chart re-validates and re-serializes a chart on every rerun (~15 ms to 0.1 s each); with a
     classroom of sessions that, not the science, was the server's bottleneck. A frozen chart is converted
     the first time any session builds it and handed over as-is afterwards.
     """
 
-    def __init__(self, chart):
+    def __init__(self, chart, description: str | None = None):
         try:  # Streamlit's own conversion, so the spec is exactly what st.altair_chart would send
             from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
             self.spec = _convert_altair_to_vega_lite_spec(chart)
         except ImportError:  # a future Streamlit without it: plain Vega-Lite JSON still works
             self.spec = chart.to_dict()
+        if (
+            isinstance(description, str) and description and not self.spec.get("description")
+        ):  # Vega: the chart's aria-label (its accessible name)
+            self.spec["description"] = description
 
 
 def show_chart(chart, **kwargs):
-    """Draw a FrozenChart (or a plain Altair chart) with Streamlit's theme, so both light and dark read well."""
+    """Draw a FrozenChart (or a plain Altair chart) with Streamlit's theme, so both light and dark read well. A
+    frozen chart's description is its accessible name: an `alt` is used only where the spec has none."""
     if isinstance(chart, FrozenChart):
-        return st.vega_lite_chart(chart.spec, theme="streamlit", **kwargs)
+        text = kwargs.pop("alt", None)
+        spec = chart.spec if chart.spec.get("description") or not text else {**chart.spec, "description": text}
+        return st.vega_lite_chart(spec, theme="streamlit", **kwargs)
     return st.altair_chart(chart, theme="streamlit", **kwargs)
 
 
@@ -180,8 +196,8 @@ def show_panels(panels: Sequence, per_row: int, **kwargs) -> None:
 def _frozen(key: str, _build):
     chart, caption = _build()
     if isinstance(chart, list):  # the panels of one figure (e.g. error_curves.error_curve_panels), for show_panels
-        return [FrozenChart(panel.properties(autosize=FIT_WIDTH)) for panel in chart], caption
-    return FrozenChart(chart), caption
+        return [FrozenChart(panel.properties(autosize=FIT_WIDTH), caption) for panel in chart], caption
+    return FrozenChart(chart, caption), caption
 
 
 def frozen_chart(key: str, build) -> tuple[FrozenChart, str]:
@@ -199,7 +215,11 @@ def figure(builder, run: TrainedRun, intervention=None, of: str = "evaluation", 
     and options and shared by every session. x is the run's evaluation under the intervention (of="evaluation"; a
     dict of interventions gives a dict of evaluations, e.g. for named_colors.named_colors_chart), its error curves
     (of="curves") or the intervention's mapping curve (of="mapping", e.g. mappings.mapping_chart). A slider move
-    then rebuilds only the figures of the intervention it changed."""
+    then rebuilds only the figures of the intervention it changed. A builder with a `lens` argument draws through the
+    session's color-vision lens (app.lens), if one is on: part of the key, like every option."""
+    lens = color_lens.current()
+    if lens is not None and "lens" in inspect.signature(builder).parameters:
+        options = {**options, "lens": lens}
 
     def build():
         if of == "mapping":

@@ -18,7 +18,7 @@ from ..colors import PEAK_HUES_DEG
 from ..evaluate import VISIBLE_ERROR, Curves
 from ..measures import peak_unevenness
 from ..text import fmt, join
-from .style import LOG_FLOOR, NEUTRAL_INK, error_axis, error_scale, hue_name, line_color, log_safe
+from .style import LOG_FLOOR, NEUTRAL_INK, dash_scale, error_axis, error_scale, hue_name, line_color, log_safe
 
 # Value levels in the error-vs-hue panel, an ordered light-to-dark ramp (V = 1 lightest) with a dash pattern per
 # level, so five lines that often overlap stay apart even where the blues look alike (or for color-blind eyes).
@@ -327,6 +327,7 @@ def _hue_lines(
     """Error vs saturation or value: one line per hue, drawn in that hue; `legend` on one panel serves both."""
     hue_domain = [_hue_label(h) for h in curves.hues_deg]
     hue_range = [line_color(h) for h in curves.hues_deg]
+    key_legend = alt.Legend(orient="bottom", direction="vertical", columns=2, symbolType="stroke") if legend else None
     return (
         _curve_chart(frame, hue_domain, log)
         .mark_line(strokeWidth=2)
@@ -337,8 +338,9 @@ def _hue_lines(
                 "series:N",
                 title="hue",
                 scale=alt.Scale(domain=hue_domain, range=hue_range),
-                legend=alt.Legend(orient="bottom", direction="vertical", columns=2) if legend else None,
+                legend=key_legend,
             ),
+            strokeDash=alt.StrokeDash("series:N", scale=dash_scale(hue_domain), legend=key_legend),  # one legend
             tooltip=[
                 alt.Tooltip("x:Q", title=key, format=".2f"),
                 alt.Tooltip("series:N", title="hue"),

@@ -17,6 +17,7 @@ from ..text import fmt, fmt_signed
 
 SIDE_COLORS = {"a": "#E8873A", "b": "#4A8FD9"}  # A orange, B blue (pre-norm, post-norm by default): light and dark
 NEUTRAL = "#8c8c8c"
+FAVOUR_SHAPES = ("circle", "square", "triangle-up")  # a seed's favoured side by shape as well as color
 
 
 def side_scale(names: dict[str, str]) -> alt.Scale:
@@ -88,7 +89,7 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
     y = alt.Y("row:Q", axis=None, scale=alt.Scale(domain=[-1, 1]))
     points = (
         alt.Chart(data)
-        .mark_circle(size=70, opacity=0.95)
+        .mark_point(filled=True, size=70, opacity=0.95)
         .encode(
             x=x,
             y=y,
@@ -96,6 +97,14 @@ def differences_chart(summary: dict, key: str) -> alt.Chart:
                 "favours:N",
                 title="seed favours",
                 scale=alt.Scale(domain=present, range=[favour_colors[f] for f in present]),
+                legend=alt.Legend(orient="top") if m["better"] else None,
+            ),
+            shape=alt.Shape(  # which design a seed favours by shape too, in the same legend
+                "favours:N",
+                title="seed favours",
+                scale=alt.Scale(
+                    domain=present, range=[FAVOUR_SHAPES[i % len(FAVOUR_SHAPES)] for i in range(len(present))]
+                ),
                 legend=alt.Legend(orient="top") if m["better"] else None,
             ),
             tooltip=[

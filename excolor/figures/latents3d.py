@@ -18,6 +18,7 @@ import numpy as np
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
+from .. import colors, cvd
 from ..colors import NOT_A_COLOR
 
 DEFAULT_DIMS = (1, 0, 2)
@@ -267,6 +268,7 @@ def latent_deck(
     core_px: float = 2.0,
     tilt: float = 0.0,
     solid: bool = True,
+    lens: str | None = None,
 ) -> tuple[CompactDeck, str]:
     """A rotatable 3-D view of three latent dimensions, and its description.
 
@@ -279,6 +281,8 @@ def latent_deck(
     ellipses instead of edge-on.
     `solid=False` leaves the sphere transparent so latents behind its centre stay visible. Latents are plotted
     as given: suppressed ones sit inside the sphere, on purpose.
+    `lens` (cvd.KINDS) draws both colors as that viewer sees them; the tooltip then reads the true color's hex and
+    hue beside the seen one's, and the description stays the true colors'.
     """
     latents = np.asarray(latents, dtype=np.float64)
     true_rgb = np.asarray(true_rgb, dtype=np.float64)
@@ -290,8 +294,15 @@ def latent_deck(
     layers = _sphere_layers(dims, solid)
     if cones:
         layers.append(_cone_layer(cones, dims))
-    layers.append(_latent_layer(_point_records(latents, true_rgb, recon_rgb, dims, error), point_px, core_px))
+    records = _point_records(latents, cvd.simulate(true_rgb, lens), cvd.simulate(recon_rgb, lens), dims, error)
     tooltip = {"text": "true rgb({t})\nreconstructed rgb({r})" + ("" if error is None else "\nerror {e}")}
+    if lens is not None:
+        _add_readouts(records, true_rgb[drawable(latents)], lens)
+        tooltip = {
+            "text": f"true {{x}}, hue {{h}}°\nas seen ({lens}): {{s}}, hue {{sh}}°\nreconstructed as seen rgb({{r}})"
+        }
+        tooltip["text"] += "" if error is None else "\nerror {e}"
+    layers.append(_latent_layer(records, point_px, core_px))
     deck = CompactDeck(
         layers=layers,
         views=[pdk.View(type="OrbitView", controller=True, orbit_axis="Y", fovy=FOVY)],
@@ -321,6 +332,15 @@ def _point_records(
         return [{"p": p, "t": t, "r": r} for p, t, r in zip(pos, fill, stroke, strict=True)]
     errs = [float(f"{e:.2g}") if math.isfinite(e) else None for e in np.asarray(error, dtype=float)[shown]]
     return [{"p": p, "t": t, "r": r, "e": e} for p, t, r, e in zip(pos, fill, stroke, errs, strict=True)]
+
+
+def _add_readouts(records: list[dict], true_rgb: np.ndarray, lens: str) -> None:
+    """The tooltip's readouts under a lens: the true color's hex (x) and hue (h), the seen color's (s, sh)."""
+    seen = cvd.simulate(true_rgb, lens)
+    hues = [cvd.hue_deg(c) for c in (true_rgb, seen)]
+    hexes = [colors.to_hex(c) for c in (true_rgb, seen)]
+    for record, x, h, s, sh in zip(records, hexes[0], hues[0], hexes[1], hues[1], strict=True):
+        record.update(x=str(x), h=int(h), s=str(s), sh=int(sh))
 
 
 def _sphere_layers(dims: tuple[int, int, int], solid: bool) -> list[pdk.Layer]:

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .. import colors
+from .. import colors, cvd
 from ..evaluate import VISIBLE_ERROR, Evaluation
 from ..text import fmt
 from .style import decades_within, log_safe
@@ -59,30 +59,34 @@ def named_colors_description(runs: Mapping[str, Evaluation | Mapping[str, float]
 
 
 def named_colors_chart(
-    runs: Mapping[str, Evaluation | Mapping[str, float]], title: str | None = None, cell: int = 22
+    runs: Mapping[str, Evaluation | Mapping[str, float]],
+    title: str | None = None,
+    cell: int = 22,
+    lens: str | None = None,
 ) -> tuple[alt.HConcatChart, str]:
     """A heatmap of error (log color scale) with one row per named color and one column per run, led by a
-    swatch column in the color's literal hex so the row's color is seen, not read."""
+    swatch column in the color's literal hex so the row's color is seen, not read (through `lens`, cvd.KINDS,
+    as that viewer sees it; the text is the true colors' in any case)."""
     frame = named_colors_frame(runs)
     text = named_colors_description(runs)
     order = list(frame["color"])
     chart = (
-        alt.hconcat(_swatch_column(frame, order, cell), _error_table(frame, list(runs), order, cell), spacing=4)
+        alt.hconcat(_swatch_column(frame, order, cell, lens), _error_table(frame, list(runs), order, cell), spacing=4)
         .resolve_scale(color="independent")  # literal swatch colors must not merge with the error scale
         .properties(title=title or "", description=text)
     )
     return chart, text
 
 
-def _swatch_column(frame: pd.DataFrame, order: list[str], cell: int) -> alt.Chart:
+def _swatch_column(frame: pd.DataFrame, order: list[str], cell: int, lens: str | None = None) -> alt.Chart:
+    tooltip = [alt.Tooltip("color:N"), alt.Tooltip("swatch:N", title="hex"), alt.Tooltip("hue:Q", format=".0f")]
+    frame = frame[["color", "hue", "swatch"]].assign(seen=cvd.simulate_hex(frame["swatch"], lens))
+    if lens is not None:
+        tooltip.append(alt.Tooltip("seen:N", title=f"hex as seen ({lens})"))
     return (
         alt.Chart(frame)
         .mark_rect(stroke="gray", strokeWidth=0.5)
-        .encode(
-            y=alt.Y("color:N", sort=order, title=None),
-            color=alt.Color("swatch:N", scale=None),
-            tooltip=[alt.Tooltip("color:N"), alt.Tooltip("swatch:N", title="hex"), alt.Tooltip("hue:Q", format=".0f")],
-        )
+        .encode(y=alt.Y("color:N", sort=order, title=None), color=alt.Color("seen:N", scale=None), tooltip=tooltip)
         .properties(width=cell, height=alt.Step(cell))
     )
 

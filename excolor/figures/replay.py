@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .. import colors
+from .. import colors, cvd
 from ..designs import PRESET_TITLES
 from ..losses import RED_DIRECTION
 from ..model import LATENT_DIMS
@@ -196,12 +196,17 @@ def _replay_guides(x: alt.X, y: alt.Y, dims: tuple[int, int]) -> alt.LayerChart:
     return alt.layer(hairs, circle, *text)
 
 
-def replay_scrub_chart(replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0)) -> tuple[alt.LayerChart, str]:
+def replay_scrub_chart(
+    replays: Mapping[str, Replay], dims: tuple[int, int] = (1, 0), lens: str | None = None
+) -> tuple[alt.LayerChart, str]:
     """Both placements' probe colors at one snapshot, each point filled with its true color; a range input under
     the chart (a Vega-Lite parameter) picks the snapshot in the browser, for both panels. Starts at the last.
 
-    Width "container" (the page draws it at width="stretch"); see the comment above REPLAY_HEIGHT."""
+    Width "container" (the page draws it at width="stretch"); see the comment above REPLAY_HEIGHT. `lens`
+    (cvd.KINDS) fills the points as that viewer sees them; the tooltip keeps the true color beside."""
     tables = replay_snapshots(replays, dims)
+    if lens is not None:
+        tables["points"]["seen"] = cvd.simulate_hex(tables["points"]["color"], lens)
     steps = tables["steps"]["step"].to_numpy()
     every = snapshot_every(steps)
     step = alt.param(  # the slider reads in training steps, the number each panel's title shows
@@ -233,6 +238,9 @@ def _snapshot_points(points: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart
         alt.Tooltip("saturation:Q"),
         alt.Tooltip("value:Q"),
     ]
+    fill = "seen" if "seen" in points.columns else "color"
+    if fill == "seen":
+        tooltip.append(alt.Tooltip("seen:N", title="color as seen"))
     # point area follows the scale: ~55 px² at 140 px per unit, smaller on a phone
     dots = alt.Chart(points).mark_circle(
         opacity=1, stroke=NEUTRAL, strokeWidth=0.6, size=alt.ExprRef("pow(ppu / 19, 2)")
@@ -245,7 +253,7 @@ def _snapshot_points(points: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart
             str(i),
             f"datum.px / {COORD_SCALE}",
             f"datum.py / {COORD_SCALE}",
-        ).encode(x=x, y=y, fill=alt.Fill("color:N", scale=None), tooltip=tooltip)
+        ).encode(x=x, y=y, fill=alt.Fill(f"{fill}:N", scale=None), tooltip=tooltip)
         for i, p in enumerate(REPLAY_PANELS)
     ]
 

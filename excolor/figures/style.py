@@ -105,6 +105,16 @@ def line_color(hue_deg: float, low: float = 0.18, high: float = 0.4) -> str:
     return str(colors.to_hex(linear_to_srgb(lin)))
 
 
+# Dash patterns for lines told apart by color: a viewer who cannot tell the colors apart (or a grey print) still
+# tells the lines apart, and the legend (symbolType "stroke") shows each line's pattern beside its color.
+DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 4], [12, 3], [4, 2, 1, 2])
+
+
+def dash_scale(domain: list) -> alt.Scale:
+    """One DASHES pattern per series of `domain` (cycling when there are more series than patterns)."""
+    return alt.Scale(domain=list(domain), range=[DASHES[i % len(DASHES)] for i in range(len(domain))])
+
+
 def term_color_scale(names: tuple[str, ...]) -> alt.Scale:
     """Each loss term (or schedule parameter) in its own color, named as TERM_NAMES names it."""
     return alt.Scale(domain=[TERM_NAMES[n] for n in names], range=[TERM_COLORS[n] for n in names])

@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .. import colors
+from .. import colors, cvd
 from ..evaluate import VISIBLE_ERROR, Evaluation
 from ..text import fmt
 from .style import color_codes, describe_color, fraction_label, hex_expr, hue_name, hue_order
@@ -84,18 +84,24 @@ def swatch_description(ev: Evaluation) -> str:
 
 
 def swatch_chart(
-    ev: Evaluation, title: str | None = None, step: int = 13, columns: int = 2, inner: float = 0.45
+    ev: Evaluation,
+    title: str | None = None,
+    step: int = 13,
+    columns: int = 2,
+    inner: float = 0.45,
+    lens: str | None = None,
 ) -> tuple[alt.FacetChart, str]:
     """Four panels of swatches (one per saturation), value down and hue across.
 
     The outer square of a cell is the reconstruction and the inner square the truth, so a good model shows
     solid squares and a failure shows a dot of one color inside another. `step` is the cell size in pixels,
     `inner` the inner square's side as a fraction of it; two panels per row keep cells large enough to see.
+    `lens` (cvd.KINDS) draws the colors as that viewer sees them; the text is the true colors' in any case.
     """
     frame = swatch_frame(ev)
     text = swatch_description(ev)
     chart = (
-        _swatch_cells(_swatch_wire(ev), ev.swatch_error.shape, step, inner)
+        _swatch_cells(_swatch_wire(ev, lens), ev.swatch_error.shape, step, inner)
         .properties(width=step * frame["hue"].nunique(), height=step * frame["value"].nunique())
         .facet(
             facet=alt.Facet(
@@ -109,13 +115,15 @@ def swatch_chart(
     return chart, text
 
 
-def swatch_panels(ev: Evaluation, step: int = 13, inner: float = 0.45) -> tuple[list[alt.LayerChart], str]:
+def swatch_panels(
+    ev: Evaluation, step: int = 13, inner: float = 0.45, lens: str | None = None
+) -> tuple[list[alt.LayerChart], str]:
     """The four panels of swatch_chart as four charts, each as wide as its container (cells stretch across,
     `step` px tall), for a page to lay out in columns: two by two on a wide screen, one under the other on a phone.
     """
     frame = swatch_frame(ev)
     text = swatch_description(ev)
-    wire = _swatch_wire(ev)
+    wire = _swatch_wire(ev, lens)
     panels = [
         _swatch_cells(wire[wire["s"] == s].reset_index(drop=True), ev.swatch_error.shape, step, inner).properties(
             width="container", height=step * frame["value"].nunique(), title=name, description=text
@@ -125,12 +133,13 @@ def swatch_panels(ev: Evaluation, step: int = 13, inner: float = 0.45) -> tuple[
     return panels, text
 
 
-def _swatch_wire(ev: Evaluation) -> pd.DataFrame:
-    """swatch_frame as sent: grid indices (hue, saturation, value), color codes and the error (float32); 15 bytes
-    a swatch instead of ~80. _swatch_cells computes hue, saturation, value, true and reconstructed back in the chart."""
+def _swatch_wire(ev: Evaluation, lens: str | None = None) -> pd.DataFrame:
+    """swatch_frame as sent: grid indices (hue, saturation, value), color codes and the error (float32); 15 bytes a swatch
+    instead of ~80. _swatch_cells computes hue, saturation, value, true and reconstructed back in the chart.
+    With a lens, the colors as that viewer sees them too (ts, rs) and the seen true color's hue (sh, degrees)."""
     n_h, n_s, n_v = ev.swatch_error.shape
     hh, ss, vv = np.meshgrid(np.arange(n_h), np.arange(n_s), np.arange(n_v), indexing="ij")
-    return pd.DataFrame(
+    wire = pd.DataFrame(
         {
             "h": hh.ravel().astype(np.uint8),
             "s": ss.ravel().astype(np.uint8),
@@ -140,6 +149,12 @@ def _swatch_wire(ev: Evaluation) -> pd.DataFrame:
             "error": ev.swatch_error.ravel().astype(np.float32),  # 7 digits: the tooltip shows 3
         }
     )
+    if lens is not None:
+        seen_true = cvd.simulate(ev.swatch_true, lens)
+        wire["ts"] = color_codes(colors.to_hex(seen_true))
+        wire["rs"] = color_codes(colors.to_hex(cvd.simulate(ev.swatch_out, lens)))
+        wire["sh"] = cvd.hue_deg(seen_true).ravel().astype(np.uint16)
+    return wire
 
 
 def _panel_expr(frame: pd.DataFrame) -> str:
@@ -156,6 +171,7 @@ def _swatch_cells(wire: pd.DataFrame, shape: tuple[int, int, int], step: int, in
     as the cell, truth as a square of side `inner` × `step` px. The chart computes swatch_frame's columns back."""
     n_h, n_s, n_v = shape
     hue_ticks = [h for h in np.arange(n_h) * 360.0 / n_h if h % 60 == 0]
+    lens = "ts" in wire.columns
     tooltip = [
         alt.Tooltip("hue:Q", title="hue (°)", format=".0f"),
         alt.Tooltip("saturation:Q", title="S", format=".2f"),
@@ -164,6 +180,14 @@ def _swatch_cells(wire: pd.DataFrame, shape: tuple[int, int, int], step: int, in
         alt.Tooltip("reconstructed:N", title="reconstructed"),
         alt.Tooltip("error:Q", title="error", format=".2e"),
     ]
+    seen = {"true": "true", "reconstructed": "reconstructed"}
+    if lens:  # what the viewer sees, after the true readouts: the numbers stay the true colors'
+        seen = {"true": "seen_true", "reconstructed": "seen_reconstructed"}
+        tooltip += [
+            alt.Tooltip("seen_true:N", title="true, as seen"),
+            alt.Tooltip("sh:Q", title="hue as seen (°)"),
+            alt.Tooltip("seen_reconstructed:N", title="reconstructed, as seen"),
+        ]
     base = alt.Chart().encode(
         x=alt.X(
             "hue:O",
@@ -181,13 +205,20 @@ def _swatch_cells(wire: pd.DataFrame, shape: tuple[int, int, int], step: int, in
         tooltip=tooltip,
     )
     # A faint grey edge keeps white cells visible on the light theme and black cells on the dark one.
-    outer = base.mark_rect(stroke="#80808080", strokeWidth=0.5).encode(color=alt.Color("reconstructed:N", scale=None))
-    side = step * inner
-    dot = base.mark_square(size=side * side, opacity=1, strokeWidth=0).encode(color=alt.Color("true:N", scale=None))
-    return alt.layer(outer, dot, data=wire).transform_calculate(
-        hue=f"datum.h * 360 / {n_h}",
-        saturation=f"datum.s / {max(n_s - 1, 1)}",
-        value=f"round(datum.v / {max(n_v - 1, 1)} * 10000) / 10000",  # swatch_frame's 4 decimals
-        true=hex_expr("t"),
-        reconstructed=hex_expr("r"),
+    outer = base.mark_rect(stroke="#80808080", strokeWidth=0.5).encode(
+        color=alt.Color(f"{seen['reconstructed']}:N", scale=None)
     )
+    side = step * inner
+    dot = base.mark_square(size=side * side, opacity=1, strokeWidth=0).encode(
+        color=alt.Color(f"{seen['true']}:N", scale=None)
+    )
+    computed = {
+        "hue": f"datum.h * 360 / {n_h}",
+        "saturation": f"datum.s / {max(n_s - 1, 1)}",
+        "value": f"round(datum.v / {max(n_v - 1, 1)} * 10000) / 10000",  # swatch_frame's 4 decimals
+        "true": hex_expr("t"),
+        "reconstructed": hex_expr("r"),
+    }
+    if lens:
+        computed.update(seen_true=hex_expr("ts"), seen_reconstructed=hex_expr("rs"))
+    return alt.layer(outer, dot, data=wire).transform_calculate(**computed)

@@ -16,7 +16,7 @@ import pandas as pd
 from ..designs import PRESET_TITLES
 from ..losses import LABEL_OF, TERMS
 from ..text import fmt, join
-from .style import TERM_NAMES, decades, term_color_scale
+from .style import TERM_NAMES, dash_scale, decades, term_color_scale
 
 HISTORY_CURVES = ("recon", *TERMS)
 LABELLED = tuple(LABEL_OF)  # terms averaged over labelled samples only: 0 means "no labelled sample"
@@ -152,7 +152,13 @@ def _curves_lines(frame: pd.DataFrame, weighted: bool, ticks: list[float], share
                 "term:N",
                 scale=term_color_scale(names),
                 sort=[TERM_NAMES[n] for n in names],
-                legend=alt.Legend(title="term (click to isolate)", orient="bottom", columns=3),
+                legend=alt.Legend(title="term (click to isolate)", orient="bottom", columns=3, symbolType="stroke"),
+            ),
+            strokeDash=alt.StrokeDash(  # one legend with the color's: each term's dash beside its color
+                "term:N",
+                scale=dash_scale([TERM_NAMES[n] for n in names]),
+                sort=[TERM_NAMES[n] for n in names],
+                legend=alt.Legend(title="term (click to isolate)", orient="bottom", columns=3, symbolType="stroke"),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
             tooltip=[

@@ -60,8 +60,8 @@ def audit_page(tab: AppPage, path: str) -> list[dict]:
     found = violations(tab)
     tabs = tab.page.locator('[data-testid="stMain"] [role="tab"]')
     for i in range(tabs.count()):
-        if tabs.nth(i).get_attribute("aria-selected") == "true":
-            continue
+        if tabs.nth(i).get_attribute("aria-selected") == "true" or not tabs.nth(i).is_visible():
+            continue  # open already, or inside a closed tab (checked when its parent tab is open)
         tabs.nth(i).click()
         tab.wait_idle(settle=0.3)
         tab.wait_charts()
