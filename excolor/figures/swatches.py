@@ -134,8 +134,8 @@ def swatch_panels(
 
 
 def _swatch_wire(ev: Evaluation, lens: str | None = None) -> pd.DataFrame:
-    """swatch_frame as sent: grid indices (hue, saturation, value), color codes and the error (float32); 15 bytes a swatch
-    instead of ~80. _swatch_cells computes hue, saturation, value, true and reconstructed back in the chart.
+    """swatch_frame as sent: grid indices (hue, saturation, value), color codes and the error (float32); 15 bytes
+    a swatch instead of ~80. _swatch_cells computes hue, saturation, value, true and reconstructed back in the chart.
     With a lens, the colors as that viewer sees them too (ts, rs) and the seen true color's hue (sh, degrees)."""
     n_h, n_s, n_v = ev.swatch_error.shape
     hh, ss, vv = np.meshgrid(np.arange(n_h), np.arange(n_s), np.arange(n_v), indexing="ij")
