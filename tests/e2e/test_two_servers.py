@@ -15,7 +15,7 @@ import time
 
 import pytest
 from e2e_harness import REPO, VIEWPORT, AppPage, Server, record_metric
-from test_teacher import FOLLOW_LIMIT_S, join, open_projector, start_class, wait_for_path
+from test_teacher_browser import FOLLOW_LIMIT_S, join, open_projector, start_class, wait_for_path
 
 pytestmark = pytest.mark.e2e
 
