@@ -458,6 +458,19 @@ class AppPage:
             self.page.wait_for_timeout(500)
             self.goto(path)
 
+    def start_and_wait_for(self, button: str, heading: str) -> None:
+        """Press the button whose label starts with `button` if the page shows it (results trained earlier show at
+        once, without it), then wait until an h2 containing `heading` is on the page and the page is idle."""
+        start = self.page.get_by_role("button", name=re.compile("^" + re.escape(button)))
+        if start.count():
+            start.click()
+        found = self.page.locator('[data-testid="stMain"] h2').filter(has_text=heading)
+        deadline = time.perf_counter() + RENDER_TIMEOUT
+        while not found.count():
+            assert time.perf_counter() < deadline, f"{heading!r} never showed after {button!r}"
+            self.page.wait_for_timeout(500)
+        self.wait_idle()
+
     def render(self, path: str) -> dict:
         """Open a page and wait until it has run to the end and drawn every chart."""
         self.goto(path)

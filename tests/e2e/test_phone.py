@@ -9,12 +9,9 @@ artifacts/screenshots/<page>-phone.png, to be looked at: fitting is necessary, l
 
 from __future__ import annotations
 
-import re
-import time
-
 import pytest
 from a11y import audit_page
-from e2e_harness import PAGES, PHONE, RENDER_TIMEOUT, AppPage, record_metric
+from e2e_harness import PAGES, PHONE, AppPage, record_metric
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +24,7 @@ WITH_3D = {"reconstruction", "interventions"}
 
 def show_sweep_results(tab: AppPage) -> None:
     """Start the evidence page's sweep if it waits for the button, and wait until its verdict is shown."""
-    start = tab.page.get_by_role("button", name=re.compile(r"^Train and compare"))
-    if start.count():
-        start.click()
-    verdict = tab.page.locator('[data-testid="stMain"] h2').filter(has_text="Verdict")
-    deadline = time.perf_counter() + RENDER_TIMEOUT
-    while not verdict.count():
-        assert time.perf_counter() < deadline, "the evidence sweep never showed its verdict"
-        tab.page.wait_for_timeout(500)
-    tab.wait_idle()
+    tab.start_and_wait_for("Train and compare", "Verdict")
 
 
 @pytest.mark.parametrize(("name", "path"), PAGES, ids=PAGE_IDS)

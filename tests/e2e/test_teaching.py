@@ -9,7 +9,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from e2e_harness import PHONE, RENDER_TIMEOUT, VIEWPORT, AppPage
+from e2e_harness import PHONE, VIEWPORT, AppPage
 
 pytestmark = pytest.mark.e2e
 
@@ -64,15 +64,7 @@ def _train_the_smallest_screen(tab: AppPage) -> None:
     tab.wait_idle()
     shown = slider.locator('[data-testid="stSliderThumbValue"]').inner_text().strip()
     assert shown == "2", f"the screen's seed slider shows {shown}"
-    start = tab.page.get_by_role("button", name=re.compile(r"^Train the screen"))
-    if start.count():
-        start.click()
-    verdict = tab.page.locator('[data-testid="stMain"] h2').filter(has_text="Which term matters?")
-    deadline = time.perf_counter() + RENDER_TIMEOUT
-    while not verdict.count():
-        assert time.perf_counter() < deadline, "the screen never showed its verdict"
-        tab.page.wait_for_timeout(500)
-    tab.wait_idle()
+    tab.start_and_wait_for("Train the screen", "Which term matters?")
     tab.wait_charts()
     tab.page.wait_for_timeout(800)  # charts sized by their container redraw once the column's width is known
 
